@@ -1,0 +1,75 @@
+"""One-call entry point: ``spectrex.explain(value_fn, n, method=…)``."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from .contract import check_n
+from .interactions import Interactions
+
+# method name → "module:Class"; imported on first use so optional methods cost nothing
+METHODS: dict[str, str] = {
+    "exact": "spectrex.estimators.exact:Exact",
+}
+
+AUTO_EXACT_MAX_N = 10
+
+
+def register_method(name: str, target: str) -> None:
+    """Make ``explain(method=name)`` build ``target`` (``"package.module:Class"``)."""
+    METHODS[name.lower()] = target
+
+
+def get_method(name: str):
+    """The estimator class registered under ``name``."""
+    key = str(name).lower().replace("_", "").replace("-", "")
+    if key not in METHODS:
+        raise ValueError(f"unknown method {name!r}; choose one of: {', '.join(sorted(METHODS))}")
+    module, cls = METHODS[key].split(":")
+    return getattr(import_module(module), cls)
+
+
+def explain(
+    value_fn,
+    n: int,
+    method: str = "auto",
+    budget: int | None = None,
+    max_order: int | None = None,
+    index: str = "Moebius",
+    random_state=None,
+    labels=None,
+    engine=None,
+    **settings,
+) -> Interactions:
+    """Explain a value function over ``n`` parts.
+
+    Parameters
+    ----------
+    value_fn : callable
+        ``masks (q, n) bool -> (q,) floats``; True = part kept.
+    n : int
+        Number of parts.
+    method : str, default "auto"
+        ``"exact"``, ``"spex"``, ``"proxyspex"`` or a baseline; ``"auto"`` picks Exact for
+        ``n ≤ 10`` and ProxySPEX otherwise.
+    budget : int, optional
+        Most queries to spend (the method's default when omitted).
+    max_order : int, optional
+        Highest interaction order to recover.
+    index : str, default "Moebius"
+        Index of the returned view; convert later with ``result.to(...)``.
+    random_state : int, optional
+        Seed for the mask design.
+    labels : sequence of str, optional
+        One label per part.
+    engine : QueryEngine, optional
+        Batching / caching / back-end settings.
+    **settings
+        Passed to the method's constructor.
+    """
+    n = check_n(n)
+    if method == "auto":
+        method = "exact" if n <= AUTO_EXACT_MAX_N else "proxyspex"
+    cls = get_method(method)
+    est = cls(max_order=max_order, index=index, random_state=random_state, engine=engine, **settings)
+    return est.explain(value_fn, n, budget, labels=labels)

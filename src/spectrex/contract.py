@@ -1,0 +1,95 @@
+"""The one contract between models and algorithms, and its validator.
+
+A *value function* takes a boolean array ``masks`` of shape ``(q, n)`` — ``True`` = part kept —
+and returns ``q`` finite floats, one per row. Every estimator, back-end and model in spectrex
+speaks this contract and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .errors import BudgetError, ValueFunctionError
+
+
+@runtime_checkable
+class ValueFunction(Protocol):
+    def __call__(self, masks: np.ndarray) -> np.ndarray: ...
+
+
+def _rows(rows: np.ndarray, limit: int = 8) -> str:
+    shown = ", ".join(str(int(r)) for r in rows[:limit])
+    return shown + (f" … ({len(rows)} in all)" if len(rows) > limit else "")
+
+
+def check_n(n) -> int:
+    """Validate a number of parts."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"n (the number of parts) must be an integer, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"n (the number of parts) must be at least 1, got {n}: there is nothing to explain")
+    return int(n)
+
+
+def check_masks(masks, n: int | None = None) -> np.ndarray:
+    """Validate masks: a 2-D boolean (or 0/1) array with ``n`` columns. Returns a bool array."""
+    arr = np.asarray(masks)
+    if arr.ndim != 2:
+        raise ValueError(f"masks must be a 2-D array of shape (queries, n_parts); got shape {arr.shape}")
+    if n is not None and arr.shape[1] != n:
+        raise ValueError(f"masks have {arr.shape[1]} columns but there are n = {n} parts; pass one column per part")
+    if arr.dtype != bool:
+        if arr.size and not np.isin(arr, (0, 1)).all():
+            raise ValueError("masks must be boolean (True = part kept) or 0/1; found other values")
+        arr = arr.astype(bool)
+    return arr
+
+
+def check_values(values, q: int, *, what: str = "the value function") -> np.ndarray:
+    """Validate a value function's output for ``q`` masks: ``q`` finite floats, never broadcast."""
+    try:
+        out = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueFunctionError(f"{what} returned {type(values).__name__}, which is not an array of floats") from exc
+    if out.ndim == 2 and out.shape[1] == 1:
+        out = out[:, 0]
+    if out.ndim != 1 or out.shape[0] != q:
+        raise ValueFunctionError(
+            f"{what} returned shape {out.shape} for {q} masks; it must return one float per mask row, shape ({q},)"
+        )
+    bad = np.flatnonzero(~np.isfinite(out))
+    if bad.size:
+        raise ValueFunctionError(
+            f"{what} returned NaN or inf for mask rows {_rows(bad)}; "
+            "make the model return finite numbers (e.g. log-probabilities clipped away from -inf), "
+            "or let the query engine drop those rows (on_error='drop')",
+            rows=bad,
+        )
+    return out
+
+
+def evaluate(value_fn, masks: np.ndarray) -> np.ndarray:
+    """Call ``value_fn`` on validated masks and validate what it returns."""
+    if not callable(value_fn):
+        raise TypeError(f"value_fn must be callable (masks -> floats), got {type(value_fn).__name__}")
+    masks = check_masks(masks)
+    return check_values(value_fn(masks), masks.shape[0])
+
+
+def check_budget(budget, *, minimum: int | None = None, method: str = "this method") -> int | None:
+    """Validate a query budget (``None`` = the method's default)."""
+    if budget is None:
+        return None
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)):
+        raise TypeError(f"budget must be an integer number of queries, got {type(budget).__name__}")
+    if budget <= 0:
+        raise BudgetError(f"budget must be a positive number of queries, got {budget}", minimum=minimum)
+    if minimum is not None and budget < minimum:
+        raise BudgetError(
+            f"{method} needs at least {minimum:,} queries here but the budget is {budget:,}; "
+            f"raise the budget to {minimum:,} or more, or lower max_order",
+            minimum=minimum,
+        )
+    return int(budget)

@@ -1,0 +1,100 @@
+"""The estimator interface: settings in the constructor, ``explain()`` does the work."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from ..contract import check_budget, check_n
+from ..engine import Query, QueryEngine
+from ..interactions import Interactions
+from ..transforms.indices import canonical_index
+from ..transforms.sparse import SparseTransform
+
+
+class Explainer(ABC):
+    """Base class of every method: a mask design plus a decoder, run through the query engine.
+
+    Parameters
+    ----------
+    max_order : int or None
+        Highest interaction order to recover (``None`` = the method's default).
+    index : str, default "Moebius"
+        Index of the returned :class:`~spectrex.Interactions` view; ``.to()`` converts later.
+    random_state : int, numpy Generator or None
+        Seed; a fixed value makes the masks and the result deterministic.
+    engine : QueryEngine, optional
+        How masks reach the model (batching, cache, back-end).
+    """
+
+    #: short name used by :func:`spectrex.explain` and in metadata
+    name = "base"
+
+    def __init__(
+        self, max_order: int | None = None, index: str = "Moebius", random_state=None, engine: QueryEngine | None = None
+    ):
+        if max_order is not None and (isinstance(max_order, bool) or int(max_order) != max_order or max_order < 0):
+            raise ValueError(f"max_order must be a non-negative integer or None, got {max_order!r}")
+        self.max_order = max_order
+        self.index = canonical_index(index)
+        self.random_state = random_state
+        self.engine = engine
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor settings (JSON-friendly), recorded in the result's metadata."""
+        return {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "engine" and _plain(v)}
+
+    def explain(self, value_fn, n: int, budget: int | None = None, *, labels=None) -> Interactions:
+        """Explain ``value_fn`` over ``n`` parts with at most ``budget`` queries.
+
+        Returns
+        -------
+        Interactions
+            The recovered transform, viewed in ``self.index``; metadata holds the method,
+            budget, queries sent and cached, seed, settings and timings.
+        """
+        n = check_n(n)
+        budget = check_budget(budget)
+        engine = self.engine if self.engine is not None else QueryEngine()
+        query = engine.bind(value_fn, n)
+        t0 = time.perf_counter()
+        transform, info = self._fit(query, n, budget, np.random.default_rng(self.random_state))
+        total = time.perf_counter() - t0
+        metadata = {
+            "method": self.name,
+            "budget": budget,
+            "queries": query.stats.sent,
+            "queries_cached": query.stats.cached,
+            "queries_requested": query.stats.requested,
+            "seed": self.random_state if isinstance(self.random_state, (int, np.integer)) else None,
+            "settings": self.get_params(),
+            "timings": {
+                "total_s": total,
+                "model_s": query.stats.model_seconds,
+                "algorithm_s": max(total - query.stats.model_seconds, 0.0),
+            },
+            **info,
+        }
+        return Interactions(transform, self.index, self._view_order(transform), labels, metadata)
+
+    def _view_order(self, transform: SparseTransform) -> int | None:
+        return self.max_order
+
+    @abstractmethod
+    def _fit(self, query: Query, n: int, budget: int | None, rng: np.random.Generator) -> tuple[SparseTransform, dict]:
+        """Query the model through ``query`` and return the recovered transform and extra metadata."""
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _plain(v) -> bool:
+    return (
+        v is None
+        or isinstance(v, (bool, int, float, str))
+        or (isinstance(v, (list, tuple)) and all(_plain(x) for x in v))
+    )

@@ -1,0 +1,237 @@
+"""`Interactions`: the result of every explanation.
+
+It holds the recovered sparse transform (the source of truth: it predicts the model's output on
+any mask) and a view of it in one interaction index. ``to()`` re-expresses the same transform in
+another index; nothing is lost in the process.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import __version__
+from .contract import check_masks, check_values, evaluate
+from .transforms import bitset
+from .transforms.indices import canonical_index, convert
+from .transforms.sparse import SparseTransform
+
+SCHEMA = "spectrex.interactions/1"
+
+
+class Term(NamedTuple):
+    """One interaction: the parts (indices), their labels, and the value in the current index."""
+
+    parts: tuple[int, ...]
+    labels: tuple[str, ...]
+    value: float
+
+
+def r2_score(y: np.ndarray, pred: np.ndarray) -> float:
+    """Coefficient of determination 1 − SSE/SST (``nan`` when ``y`` is constant)."""
+    y, pred = np.asarray(y, float), np.asarray(pred, float)
+    sst = float(np.sum((y - y.mean()) ** 2))
+    return float("nan") if sst == 0 else 1.0 - float(np.sum((y - pred) ** 2)) / sst
+
+
+class Interactions:
+    """Sparse interactions of a value function over ``n`` parts.
+
+    Parameters
+    ----------
+    transform : SparseTransform
+        The recovered function (Fourier or Möbius basis).
+    index : str, default "Moebius"
+        The index the ``values`` are expressed in (see :data:`spectrex.transforms.INDICES`).
+    max_order : int, optional
+        Highest interaction order of the index view (default: the transform's).
+    labels : sequence of str, optional
+        One label per part (e.g. the words); defaults to ``"0"``, ``"1"``, ….
+    metadata : dict, optional
+        Method, budget, queries issued/cached, seed, timings, library version, ….
+
+    Attributes
+    ----------
+    supports : ndarray (s, w) uint64
+        Bit-packed subsets of the index view.
+    values : ndarray (s,)
+        Index values, one per support.
+    """
+
+    def __init__(
+        self,
+        transform: SparseTransform,
+        index: str = "Moebius",
+        max_order: int | None = None,
+        labels=None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.transform = transform
+        self.n = transform.n
+        self.index = canonical_index(index)
+        self.supports, self.values, self.max_order = convert(transform, self.index, max_order)
+        if labels is None:
+            labels = [str(i) for i in range(self.n)]
+        labels = [str(x) for x in labels]
+        if len(labels) != self.n:
+            raise ValueError(f"got {len(labels)} labels for {self.n} parts; pass one label per part")
+        self.labels = labels
+        self.metadata = {"version": __version__, **(metadata or {})}
+
+    # -- views ------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def orders(self) -> np.ndarray:
+        return bitset.popcount(self.supports)
+
+    @property
+    def baseline(self) -> float:
+        """The empty-set entry of the index view (0 when absent)."""
+        empty = np.flatnonzero(self.orders == 0)
+        return float(self.values[empty[0]]) if empty.size else 0.0
+
+    def __getitem__(self, parts) -> float:
+        """Value of one interaction given as part indices, e.g. ``result[(3, 7)]``."""
+        parts = (parts,) if isinstance(parts, (int, np.integer)) else tuple(parts)
+        pos = bitset.lookup(self.supports, bitset.from_indices([parts], self.n))[0]
+        return float(self.values[pos]) if pos >= 0 else 0.0
+
+    def as_dict(self) -> dict[tuple[int, ...], float]:
+        """``{parts: value}`` of the index view."""
+        return dict(zip(bitset.to_indices(self.supports, self.n), self.values.tolist()))
+
+    def top(self, k: int = 10, order: int | None = None) -> list[Term]:
+        """The ``k`` largest interactions by magnitude (the empty set excluded).
+
+        ``order`` restricts to interactions of exactly that order.
+        """
+        orders = self.orders
+        keep = orders > 0 if order is None else orders == order
+        pos = np.flatnonzero(keep)
+        pos = pos[np.argsort(-np.abs(self.values[pos]), kind="stable")[: max(int(k), 0)]]
+        parts = bitset.to_indices(self.supports[pos], self.n)
+        return [Term(p, tuple(self.labels[i] for i in p), float(v)) for p, v in zip(parts, self.values[pos])]
+
+    def first_order(self) -> np.ndarray:
+        """Dense length-``n`` vector of the order-1 values (e.g. Shapley values after ``to("SV")``)."""
+        out = np.zeros(self.n)
+        ones = self.orders == 1
+        _, cols = np.nonzero(bitset.unpack(self.supports[ones], self.n))
+        out[cols] = self.values[ones]
+        return out
+
+    # -- conversion and use ---------------------------------------------------------------
+    def to(self, index: str, max_order: int | None = None) -> Interactions:
+        """The same explanation expressed in another index (e.g. ``"SV"``, ``"FSII"``, ``"STII"``)."""
+        return Interactions(self.transform, index, max_order, self.labels, dict(self.metadata))
+
+    def predict(self, masks) -> np.ndarray:
+        """The recovered function's value on boolean masks ``(q, n)``."""
+        return self.transform(check_masks(masks, self.n))
+
+    def faithfulness(self, data, n_masks: int = 1000, random_state=0) -> float:
+        """R² of :meth:`predict` on held-out masks.
+
+        ``data`` is either a value function (queried on ``n_masks`` fresh uniform random masks)
+        or a pair ``(masks, y)`` of masks already queried.
+        """
+        if callable(data):
+            rng = np.random.default_rng(random_state)
+            masks = rng.random((n_masks, self.n)) < 0.5
+            y = evaluate(data, masks)
+        else:
+            masks, y = data
+            masks = check_masks(masks, self.n)
+            y = check_values(y, masks.shape[0], what="the held-out values")
+        return r2_score(y, self.predict(masks))
+
+    # -- I/O --------------------------------------------------------------------------------
+    def to_json(self, path: str | Path | None = None) -> str:
+        """Serialise losslessly (floats as shortest round-trip reprs). Writes ``path`` if given."""
+        doc = {
+            "schema": SCHEMA,
+            "n": self.n,
+            "index": self.index,
+            "max_order": self.max_order,
+            "labels": self.labels,
+            "metadata": _jsonable(self.metadata),
+            "transform": {
+                "basis": self.transform.basis,
+                "supports": bitset.to_indices(self.transform.supports, self.n),
+                "coefs": self.transform.coefs.tolist(),
+            },
+        }
+        text = json.dumps(doc, ensure_ascii=False)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_json(cls, source: str | Path) -> Interactions:
+        """Read what :meth:`to_json` wrote (a JSON string or a file path)."""
+        text = str(source)
+        if not text.lstrip().startswith("{"):
+            text = Path(source).read_text(encoding="utf-8")
+        doc = json.loads(text)
+        schema = doc.get("schema", "")
+        if not str(schema).startswith("spectrex.interactions/"):
+            raise ValueError("this JSON is not a spectrex result (no 'spectrex.interactions' schema field)")
+        if schema != SCHEMA:
+            raise ValueError(f"result written with schema {schema!r}; this spectrex reads {SCHEMA!r}: upgrade spectrex")
+        n, tr = doc["n"], doc["transform"]
+        transform = SparseTransform(
+            n, bitset.from_indices(tr["supports"], n), np.array(tr["coefs"], float), tr["basis"]
+        )
+        return cls(transform, doc["index"], doc["max_order"], doc["labels"], doc["metadata"])
+
+    def to_shapiq(self):
+        """This view as a :class:`shapiq.InteractionValues` (needs ``shapiq``)."""
+        from shapiq import InteractionValues
+
+        index = {"Fourier": "FBII", "Moebius": "Moebius"}.get(self.index, self.index)
+        if self.index == "Fourier":
+            raise ValueError("shapiq has no Fourier index; convert first, e.g. result.to('FBII').to_shapiq()")
+        parts = bitset.to_indices(self.supports, self.n)
+        return InteractionValues(
+            values=self.values.copy(),
+            index=index,
+            max_order=self.max_order,
+            min_order=0,
+            n_players=self.n,
+            interaction_lookup={p: i for i, p in enumerate(parts)},
+            baseline_value=float(self.transform(np.zeros((1, self.n), bool))[0]),
+            estimated=self.metadata.get("method") != "exact",
+        )
+
+    # -- display ----------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        meta = self.metadata
+        head = f"Interactions(index={self.index}, n={self.n}, terms={len(self)}, max_order={self.max_order}"
+        for key in ("method", "queries"):
+            if key in meta:
+                head += f", {key}={meta[key]}"
+        lines = [head + ")"]
+        width = max([8] + [len(" × ".join(t.labels)) for t in self.top(10)])
+        width = min(width, 60)
+        for t in self.top(10):
+            label = " × ".join(t.labels)
+            label = label if len(label) <= width else label[: width - 1] + "…"
+            lines.append(f"  {label:<{width}}  {t.value:+.4g}")
+        return "\n".join(lines)
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return obj

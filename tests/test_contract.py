@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+import spectrex
+from spectrex import BudgetError, ValueFunctionError
+from spectrex.contract import check_budget, check_masks, check_n, evaluate
+from spectrex.engine import QueryEngine
+
+
+def test_masks_of_wrong_shape_or_values():
+    with pytest.raises(ValueError, match="2-D"):
+        check_masks(np.ones(4, bool))
+    with pytest.raises(ValueError, match="3 columns but there are n = 4"):
+        check_masks(np.ones((2, 3), bool), 4)
+    with pytest.raises(ValueError, match="boolean"):
+        check_masks(np.full((2, 3), 2))
+    assert check_masks(np.eye(3, dtype=int)).dtype == bool
+
+
+def test_nan_rows_are_named():
+    def fn(m):
+        out = m.sum(1).astype(float)
+        out[[1, 4]] = np.nan
+        return out
+
+    with pytest.raises(ValueFunctionError, match=r"rows 1, 4") as err:
+        evaluate(fn, np.ones((6, 3), bool))
+    assert err.value.rows == [1, 4]
+
+
+def test_wrong_length_is_never_broadcast():
+    with pytest.raises(ValueFunctionError, match=r"shape \(1,\) for 5 masks"):
+        evaluate(lambda m: np.array([1.0]), np.ones((5, 3), bool))
+    with pytest.raises(ValueFunctionError, match="not an array of floats"):
+        evaluate(lambda m: ["a"] * len(m), np.ones((2, 3), bool))
+    with pytest.raises(TypeError, match="callable"):
+        evaluate(42, np.ones((2, 3), bool))
+
+
+def test_n_and_budget():
+    with pytest.raises(ValueError, match="at least 1"):
+        check_n(0)
+    with pytest.raises(TypeError, match="integer"):
+        check_n(2.5)
+    with pytest.raises(BudgetError, match="positive"):
+        check_budget(-5)
+    with pytest.raises(BudgetError, match="at least 1,024") as err:
+        check_budget(100, minimum=1024, method="SPEX")
+    assert err.value.minimum == 1024
+    with pytest.raises(ValueError, match="at least 1"):
+        spectrex.explain(lambda m: m.sum(1), 0)
+    with pytest.raises(BudgetError):
+        spectrex.explain(lambda m: m.sum(1), 3, method="exact", budget=-1)
+
+
+def test_explain_errors_for_unknown_method_and_exact_limits():
+    with pytest.raises(ValueError, match="unknown method 'lime2'"):
+        spectrex.explain(lambda m: m.sum(1), 4, method="lime2")
+    with pytest.raises(ValueError, match="n ≤ 20.*spex"):
+        spectrex.explain(lambda m: m.sum(1), 21, method="exact")
+    with pytest.raises(BudgetError, match="2\\^5 = 32"):
+        spectrex.explain(lambda m: m.sum(1), 5, method="exact", budget=10)
+
+
+def test_engine_batches_and_deduplicates():
+    calls = []
+
+    def fn(m):
+        calls.append(len(m))
+        return m.sum(1).astype(float)
+
+    q = QueryEngine(batch_size=3).bind(fn, 4)
+    masks = np.array([[1, 0, 0, 1], [1, 0, 0, 1], [0, 0, 0, 0], [1, 1, 1, 1], [0, 1, 0, 0]], bool)
+    np.testing.assert_array_equal(q(masks), [2, 2, 0, 4, 1])
+    np.testing.assert_array_equal(q(masks[:2]), [2, 2])
+    assert calls == [3, 1]
+    assert (q.stats.sent, q.stats.requested, q.stats.cached) == (4, 7, 1)
+    with pytest.raises(ValueFunctionError, match="NaN"):
+        QueryEngine().bind(lambda m: np.full(len(m), np.nan), 2)(np.ones((2, 2), bool))
