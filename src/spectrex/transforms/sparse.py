@@ -98,6 +98,14 @@ def superset_sum(
     return sup[keep], vals[keep]
 
 
+def basis_matrix(masks: np.ndarray, supports: np.ndarray, n: int, basis: Basis = "fourier") -> np.ndarray:
+    """``(q, s)`` matrix of basis functions: ``(-1)^{|K∩m|}`` (Fourier) or ``Π_{i∈S} m_i`` (Möbius)."""
+    counts = bitset.overlap_counts(masks, supports, n)
+    if basis == "fourier":
+        return 1.0 - 2.0 * (counts & 1)
+    return (counts == bitset.popcount(supports)[None, :]).astype(np.float64)
+
+
 @dataclass(frozen=True, eq=False)
 class SparseTransform:
     """A set function on ``n`` parts as sparse coefficients in one basis.
@@ -173,12 +181,7 @@ class SparseTransform:
         out = np.empty(masks.shape[0])
         step = max(1, 4_000_000 // max(len(self), 1))
         for lo in range(0, masks.shape[0], step):
-            counts = bitset.overlap_counts(masks[lo : lo + step], self.supports, self.n)
-            if self.basis == "fourier":
-                basis = 1.0 - 2.0 * (counts & 1)
-            else:
-                basis = (counts == self.orders[None, :]).astype(np.float64)
-            out[lo : lo + step] = basis @ self.coefs
+            out[lo : lo + step] = basis_matrix(masks[lo : lo + step], self.supports, self.n, self.basis) @ self.coefs
         return out
 
     # -- algebra --------------------------------------------------------------------------
@@ -219,10 +222,15 @@ class SparseTransform:
         )
         return SparseTransform(self.n, sup, c, self.basis)
 
+    def __neg__(self) -> SparseTransform:
+        return SparseTransform(self.n, self.supports, -self.coefs, self.basis)
+
+    def __sub__(self, other: SparseTransform) -> SparseTransform:
+        return self + (-other)
+
     def allclose(self, other: SparseTransform, atol: float = 1e-8) -> bool:
         """Same function up to ``atol`` in every coefficient (compared in this basis)."""
-        diff = self + SparseTransform(other.n, other.supports, -other.coefs, other.basis).to_basis(self.basis)
-        return bool(np.all(np.abs(diff.coefs) <= atol))
+        return bool(np.all(np.abs((self - other).coefs) <= atol))
 
     def __repr__(self) -> str:
         return f"SparseTransform(n={self.n}, basis={self.basis!r}, terms={len(self)}, max_order={self.max_order})"
