@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.common import write_table
-from benchmarks.proxyspex_vs_reference import ORDER, K, grid_proxy_pipeline, run_ours
+from benchmarks.proxyspex_vs_reference import ORDER, K, grid_proxy_pipeline, run_ours, warm_up
 from spectrex.synthetic import NoisyFunction, planted
 
 
@@ -128,7 +128,7 @@ def scale(quick: bool) -> list[dict]:
 
 
 def run(quick: bool, out: Path) -> None:
-    import lightgbm  # noqa: F401  (imported once up front so no variant pays the import)
+    warm_up()
 
     note = (
         "Planted functions: spectrex.synthetic.planted(n, 20, 3, seed, scale=2.0) (Möbius, order ≤ 3). "
