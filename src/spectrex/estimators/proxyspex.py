@@ -45,7 +45,7 @@ class ProxySPEX(Explainer):
     tol : float, default 0.002
         Held-out R² gain below which the adaptive budget stops.
     num_threads : int, default 1
-        LightGBM threads (fixed so results are deterministic).
+        LightGBM and BLAS threads during decoding (fixed so results are deterministic).
     """
 
     name = "proxyspex"
@@ -80,6 +80,15 @@ class ProxySPEX(Explainer):
         self.num_threads = int(num_threads)
 
     def _fit(self, query: Query, n: int, budget: int | None, rng: np.random.Generator) -> tuple[SparseTransform, dict]:
+        from threadpoolctl import threadpool_limits
+
+        # BLAS gets the same thread count as LightGBM: on a busy machine oversubscribed BLAS threads
+        # made the refit's SVD 10x slower; the value function runs outside this limit's reach only
+        # if it uses its own pools (torch does)
+        with threadpool_limits(limits=self.num_threads, user_api="blas"):
+            return self._fit_limited(query, n, budget, rng)
+
+    def _fit_limited(self, query: Query, n: int, budget: int | None, rng: np.random.Generator):
         order = DEFAULT_MAX_ORDER if self.max_order is None else self.max_order
         order = max(1, min(order, n))
         if budget is None:
