@@ -284,9 +284,11 @@ class AsyncBackend(Backend):
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self.concurrency = int(concurrency)
 
-    async def _one(self, fn, masks, sem):
+    async def _one(self, fn, masks, sem, stop: threading.Event):
         attempt = 0
         async with sem:
+            if stop.is_set():  # the engine stopped reading results: start nothing new
+                return None
             while True:
                 try:
                     if _is_async(fn):
@@ -308,9 +310,9 @@ class AsyncBackend(Backend):
             sem = asyncio.Semaphore(self.concurrency)
 
             async def task(bid, masks):
-                if stop.is_set():
-                    return
-                results.put((bid, await self._one(fn, masks, sem)))
+                out = await self._one(fn, masks, sem, stop)
+                if not stop.is_set():
+                    results.put((bid, out))
 
             await asyncio.gather(*(task(b, m) for b, m in batches))
 
@@ -428,7 +430,13 @@ class RayBackend(Backend):
             return
         self.close()
         self._fn_id = id(target)
-        self._payload = ray.put(target)  # shipped once; each actor fetches it once
+        try:
+            self._payload = ray.put(target)  # shipped once; each actor fetches it once
+        except Exception as exc:  # noqa: BLE001 - pickling failures come in many types
+            raise TypeError(
+                f"the value function could not be pickled to send to Ray workers ({type(exc).__name__}: {exc}); "
+                "pass RayBackend(factory=...) with a function that builds the model inside each worker"
+            ) from exc
         self._actor_cls = ray.remote(_Worker)
         self._actors = [self._new_actor() for _ in range(self.num_workers)]
 
