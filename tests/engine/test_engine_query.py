@@ -189,3 +189,21 @@ def test_anonymous_function_is_not_cached(tmp_path):
     assert QueryEngine(cache=tmp_path / "c.db").bind(Model().score, 3).fingerprint == ("model-a", "prompt-1")
     with pytest.raises(TypeError, match="cache_key"):
         QueryEngine(cache=tmp_path / "c.db", cache_key=7).bind(Model().score, 3)
+
+
+def test_server_outage_retries_the_batch_whole_not_row_by_row():
+    from spectrex.engine import RetryPolicy
+
+    sizes = []
+
+    def remote(masks):
+        sizes.append(len(masks))
+        if len(sizes) <= 2:
+            raise TimeoutError("read timed out")  # beyond the backend's one retry
+        return masks.sum(1).astype(float)
+
+    engine = QueryEngine(batch_size=10)
+    engine.backend.retry = RetryPolicy(max_retries=1, base_delay=0.0, jitter=False)
+    m = np.unique(random_masks(80, 8, seed=8), axis=0)[:30]
+    np.testing.assert_array_equal(engine.bind(remote, 8)(m), m.sum(1))
+    assert sizes == [10, 10, 10, 10, 10]  # failed twice, then the same batch once more, then the rest

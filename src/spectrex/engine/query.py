@@ -23,7 +23,7 @@ import numpy as np
 from ..contract import check_masks
 from ..errors import CacheError, ValueFunctionError
 from ..transforms import bitset
-from .backends import Backend, LocalBackend, make_backend
+from .backends import Backend, LocalBackend, WorkerLostError, is_retryable, make_backend
 from .cache import QueryCache
 from .progress import Progress
 
@@ -229,7 +229,10 @@ class Query:
                         raise result
                     for i in idx:
                         errors[int(i)] = result
-                    suspect.append(idx)
+                    # a server that kept failing is not the rows' fault: retry the batch whole, once;
+                    # anything else may be one bad row: retry each row alone, once, to name it
+                    whole = is_retryable(result) or isinstance(result, WorkerLostError)
+                    suspect.extend([idx] if whole else np.split(idx, idx.size))
                     if self.engine.on_error == "raise":
                         stop = True  # retry and report what failed; send nothing new
                         break
@@ -239,13 +242,13 @@ class Query:
                 good = idx[ok]
                 self._accept(good, vals[ok], bits, out, new_keys, new_vals)
                 if not ok.all():
-                    suspect.append(idx[~ok])
+                    suspect.extend(np.split(idx[~ok], (~ok).sum()))
         finally:
             gen.close()
             self.stats.model_seconds += time.perf_counter() - t0
             self._memo.add(*_flush(new_keys, new_vals))
         if suspect:
-            self._retry(np.concatenate(suspect), masks, bits, out, errors, origin, stopped_early=stop)
+            self._retry(suspect, masks, bits, out, errors, origin, stopped_early=stop)
         return out
 
     def _accept(self, idx, vals, bits, out, new_keys, new_vals) -> None:
@@ -259,26 +262,29 @@ class Query:
         self.stats.sent += idx.size
         self.progress.advance(idx.size)
 
-    def _retry(self, idx, masks, bits, out, errors, origin, stopped_early: bool) -> None:
-        """Re-send each failed row once, alone; rows that fail again are dropped or reported."""
+    def _retry(self, groups, masks, bits, out, errors, origin, stopped_early: bool) -> None:
+        """Re-send each failed group of rows once; rows that fail again are dropped or reported."""
+        idx = np.concatenate(groups)
         self.stats.retried_rows += idx.size
         t0 = time.perf_counter()
         new_keys, new_vals = [], []
         bad: dict[int, str] = {}
-        gen = self.backend.run(self.value_fn, ((int(i), masks[i : i + 1]) for i in idx))
+        gen = self.backend.run(self.value_fn, ((g, masks[rows]) for g, rows in enumerate(groups)))
         try:
-            for i, result in gen:
+            for g, result in gen:
+                rows = groups[g]
                 if isinstance(result, BaseException):
                     if isinstance(result, (KeyboardInterrupt, SystemExit)):
                         raise result
-                    bad[i] = f"raised {type(result).__name__}: {result}"
-                    errors[i] = result
+                    for i in rows:
+                        bad[int(i)] = f"raised {type(result).__name__}: {result}"
+                        errors[int(i)] = result
                     continue
-                v = _shape_checked(result, 1, self.value_fn)
-                if np.isfinite(v[0]):
-                    self._accept(np.array([i]), v, bits, out, new_keys, new_vals)
-                else:
-                    bad[i] = f"returned {v[0]} (NaN or inf, also when retried)"
+                v = _shape_checked(result, rows.size, self.value_fn)
+                ok = np.isfinite(v)
+                self._accept(rows[ok], v[ok], bits, out, new_keys, new_vals)
+                for i, x in zip(rows[~ok], v[~ok]):
+                    bad[int(i)] = f"returned {x} (NaN or inf, also when retried)"
         finally:
             gen.close()
             self.stats.model_seconds += time.perf_counter() - t0
