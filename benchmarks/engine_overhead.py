@@ -162,21 +162,37 @@ def ray_rows(quick: bool) -> list[dict]:
     try:
         q = 256 if quick else 1024
         masks = _design(q, seed=2)
-        times, busy = {}, {}
-        for workers in (1, 2):
-            with tempfile.TemporaryDirectory() as tmp:
-                log = str(Path(tmp) / "busy.log")
-                backend = RayBackend(num_workers=workers, in_flight=2)
-                with QueryEngine(batch_size=16, backend=backend, progress=False) as engine:
-                    query = engine.bind(Busy(log=log), N_PARTS)
-                    query(_design(2 * 16 * workers, seed=3))  # start the actors and warm them up
-                    Path(log).unlink()
+        times, busy = {1: [], 2: []}, {1: [], 2: []}
+        with tempfile.TemporaryDirectory() as tmp:
+            log = Path(tmp) / "busy.log"
+            fn = Busy(log=str(log))
+            # 3 actors live at once (1 + 2) on a 2-CPU cluster: ask half a logical CPU each; the idle ones wait
+            engines = {
+                w: QueryEngine(
+                    batch_size=16,
+                    backend=RayBackend(num_workers=w, actor_options={"num_cpus": 0.5}),
+                    progress=False,
+                )
+                for w in (1, 2)
+            }
+            try:
+                for w, engine in engines.items():
+                    engine.bind(fn, N_PARTS)(_design(2 * 16 * w, seed=3))  # start the actors, warm them up
+                # alternate 1, 2, 1, 2 workers and keep the best of each: the machine may be shared
+                for w in (1, 2, 1, 2):
+                    log.unlink(missing_ok=True)
+                    query = engines[w].bind(fn, N_PARTS)  # a fresh query: nothing known yet
                     t0 = time.perf_counter()
                     query(masks)
-                    times[workers] = time.perf_counter() - t0
-                spans = np.loadtxt(log, ndmin=2)
-                # mean number of actors inside the value function over the run
-                busy[workers] = float((spans[:, 1] - spans[:, 0]).sum() / (spans[:, 1].max() - spans[:, 0].min()))
+                    times[w].append(time.perf_counter() - t0)
+                    spans = np.loadtxt(log, ndmin=2)
+                    # mean number of actors inside the value function over the run
+                    busy[w].append((spans[:, 1] - spans[:, 0]).sum() / (spans[:, 1].max() - spans[:, 0].min()))
+            finally:
+                for engine in engines.values():
+                    engine.close()
+        times = {w: min(t) for w, t in times.items()}
+        busy = {w: max(b) for w, b in busy.items()}
         speedup = times[1] / times[2]
         return [
             {

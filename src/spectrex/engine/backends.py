@@ -26,6 +26,7 @@ import random
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -438,6 +439,17 @@ class RayBackend(Backend):
                 "pass RayBackend(factory=...) with a function that builds the model inside each worker"
             ) from exc
         self._actor_cls = ray.remote(_Worker)
+        need = self.num_workers * float(self.actor_options.get("num_cpus", 1) or 0)
+        have = float(ray.cluster_resources().get("CPU", 0))
+        if need > have:
+            # Ray would leave the extra actors pending and the run would wait for them forever
+            warnings.warn(
+                f"{self.num_workers} Ray actors asking {self.actor_options.get('num_cpus', 1)} CPU each need {need:g} "
+                f"CPUs but the cluster has {have:g} (minus other running actors); some may never start. Use fewer "
+                "workers or actor_options={'num_cpus': ...}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         self._actors = [self._new_actor() for _ in range(self.num_workers)]
 
     def _new_actor(self):
