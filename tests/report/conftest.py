@@ -1,6 +1,5 @@
 """Shared fixtures: a planted result whose labels and prompt carry XSS payloads."""
 
-import numpy as np
 import pytest
 
 from spectrex import explain
@@ -13,6 +12,12 @@ XSS = [
     "a & b < c > d",
 ]
 PROMPT = 'Hello <script>window.__pwned=3</script> "><img src=x onerror=alert(4)> &amp; done'
+
+
+@pytest.fixture(scope="session")
+def payloads():
+    """``(labels, prompt)`` carrying script and markup injections."""
+    return XSS, PROMPT
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +54,3 @@ def result_dir(tmp_path, xss_result):
     (root / "link.json").symlink_to(secret)
     (root / "linkdir").symlink_to(tmp_path, target_is_directory=True)
     return root
-
-
-def first_order(result, index):
-    return np.asarray(result.to(index).first_order())

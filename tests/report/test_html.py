@@ -1,14 +1,13 @@
 """The HTML report without a browser: escaping, embedded data, self-containment, the CLI."""
 
 import base64
-import html
 import hashlib
+import html
 import json
 import re
 
 import numpy as np
 import pytest
-from conftest import PROMPT, XSS
 
 from spectrex.cli import main
 from spectrex.report.html import VIEWS, render_report, report_data
@@ -19,9 +18,10 @@ def _embedded(page):
     return json.loads(m.group(1))
 
 
-def test_payloads_never_appear_as_markup(xss_result):
+def test_payloads_never_appear_as_markup(xss_result, payloads):
+    XSS, PROMPT = payloads  # noqa: N806
     page = render_report(xss_result)
-    for bad in ["<script>alert", "<img", "onerror=\"", "</script><script>", "</title><script>"]:
+    for bad in ["<script>alert", "<img", 'onerror="', "</script><script>", "</title><script>"]:
         assert bad not in page
     # exactly two script elements: the JSON data block and the page's own code
     assert len(re.findall(r"<script\b", page)) == 2
