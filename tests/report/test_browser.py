@@ -105,6 +105,8 @@ def test_xss_strings_are_inert_and_literal(report_page, payloads):
     parts = [p.get_attribute("textContent") for p in d.find_elements(By.CSS_SELECTOR, "#parts .part")]
     for i, payload in enumerate(XSS):
         assert parts[i] == payload + str(i)  # literal label, then its index in <sub>
+    in_table = {s.get_attribute("textContent") for s in d.find_elements(By.CSS_SELECTOR, "#top .lab")}
+    assert in_table & {p + str(i) for i, p in enumerate(XSS)}  # payloads in the interaction table are text too
     assert d.find_element(By.ID, "input-text").get_attribute("textContent") == PROMPT
     assert d.find_element(By.ID, "title").text.startswith("</title><script>")
     assert "<img src=x" in d.find_element(By.ID, "summary").text  # the model name, shown as text

@@ -236,6 +236,7 @@ border:1px solid rgba(0,0,0,.08);white-space:pre-wrap}.part sub{color:#6b7489;fo
 .legend .neg{background:rgb(120,160,255)}.legend .pos{background:rgb(255,130,110)}
 table.top{border-collapse:collapse;width:100%}table.top td,table.top th{padding:3px 8px;border-bottom:1px solid #eef0f4;
 text-align:left}table.top td.num{text-align:right;font-variant-numeric:tabular-nums}.hint{color:#6b7489;margin:0}
+.lab{white-space:pre-wrap}.lab sub{color:#6b7489;font-size:10px;margin-left:1px}
 .back{margin:8px 24px}.err{color:#b00020}svg text{font:11px system-ui,sans-serif}
 """
 
@@ -298,8 +299,14 @@ _JS = r"""
     const scale = Math.max(...view.top.map((t) => Math.abs(t.value || 0)), 0);
     view.top.forEach((t, r) => {
       const tr = el("tr");
-      tr.append(el("td", r + 1), el("td", t.parts.map(label).join(" × ")), el("td", t.parts.length, "num"),
-        el("td", fmt(t.value), "num"));
+      const cell = el("td", null, "terms");
+      t.parts.forEach((p, j) => {
+        if (j) cell.append(" × ");
+        const span = el("span", label(p), "lab");
+        span.append(el("sub", p));  // the index tells repeated words apart
+        cell.append(span);
+      });
+      tr.append(el("td", r + 1), cell, el("td", t.parts.length, "num"), el("td", fmt(t.value), "num"));
       const td = el("td");
       const s = svg("svg", {width: 160, height: 12});
       const w = scale ? 78 * Math.abs(t.value) / scale : 0;
@@ -319,7 +326,7 @@ _JS = r"""
     box.replaceChildren();
     const terms = view.top.slice(0, 15);
     const nodes = [...new Set(terms.flatMap((t) => t.parts))].sort((a, b) => a - b);
-    if (nodes.length < 2) return;
+    if (nodes.length < 2 || !terms.some((t) => t.parts.length > 1)) return;  // nothing to connect
     const W = 520, H = 360, cx = W / 2, cy = H / 2, R = 130;
     const pos = {};
     nodes.forEach((p, j) => {
