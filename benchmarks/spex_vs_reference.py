@@ -142,7 +142,15 @@ def large_n(n: int = 1000, k: int = 40, budget: int = 50_000) -> dict:
     return row
 
 
+def warm_up() -> float:
+    """Compile (or load from numba's cache) the decoder kernels once; returns the seconds it took."""
+    t0 = time.perf_counter()
+    run_ours(planted(12, 3, 2, 0), 12, 2000, 2, 0)
+    return time.perf_counter() - t0
+
+
 def run(quick: bool, out: Path) -> None:
+    print(f"   numba warm-up (one-time JIT compile or cache load): {warm_up():.1f} s", flush=True)
     rows = [
         compare(64, 20, 3, 4224, seed=0),
         compare(256, 40, 3, 10752, seed=0, with_reference=not quick),

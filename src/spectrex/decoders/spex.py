@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..design.bch import bch_decode_word
 from ..design.spex import SpexDesign
@@ -192,6 +193,7 @@ def decode(
     U3 = subsampled_transforms(design, y)
     C, nb, P1 = U3.shape
     U = U3.reshape(C * nb, P1)
+    U_orig = U.copy()  # peeling works in place; the refit reads the original transforms
     energy0 = (U**2).sum(axis=1)
     # Noise level per WHT coefficient: in zero-tons and singletons the magnitudes across delays are
     # constant up to noise, so the spread of |U| around its mean estimates it robustly (median over bins).
@@ -279,52 +281,90 @@ def decode(
         )
     if not refit:
         return SparseTransform(n, supports, peeled, "fourier"), info
-    X = design_matrix(design, uniq)
+    G, Xty, col_sum = design_gram(design, uniq, U_orig.reshape(C, nb, P1))
     empty_col = int(np.flatnonzero((uniq < 0).all(axis=1))[0])
     # alpha = 0 (least squares) is a candidate too, so noiseless functions are fitted exactly
-    beta, alpha = ridge_gcv_gram(X, y, np.concatenate([[0.0], ALPHAS]), intercept_col=empty_col)
-    resid = y - X @ beta
+    alphas = np.concatenate([[0.0], ALPHAS])
+    beta, alpha, rss = ridge_gcv_gram(
+        G, Xty, col_sum, float(y.sum()), float(y @ y), len(y), alphas, intercept_col=empty_col
+    )
     sst = float(((y - y.mean()) ** 2).sum())
     info["refit_alpha"] = float(alpha)
-    info["refit_r2"] = 1.0 - float(resid @ resid) / sst if sst > 0 else 1.0
+    info["refit_r2"] = 1.0 - rss / sst if sst > 0 else 1.0
     return SparseTransform(n, supports, beta, "fourier"), info
 
 
-def ridge_gcv_gram(X: np.ndarray, y: np.ndarray, alphas: np.ndarray = ALPHAS, *, intercept_col: int = 0):
-    """Ridge with the penalty picked by GCV, as :func:`spectrex.decoders.refit.ridge_gcv`, via the Gram matrix.
+def design_gram(design: SpexDesign, parts: np.ndarray, U0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``XᵀX``, ``Xᵀy`` and the column sums of :func:`design_matrix` without building it.
 
-    SPEX's designs are tall (``q ≫ s``) and well conditioned (distinct supports hash to near-orthogonal
-    columns), so one ``s × s`` eigendecomposition of ``XᵀX`` replaces the thin SVD at a fraction of the
-    cost. Directions with eigenvalues below ``1e-12`` of the largest are treated as null (pseudo-inverse).
-    Returns ``(beta, alpha)`` with ``alpha`` relative to ``||X||²/q``.
+    Characters of ℓ are orthogonal over F2^b, so within group ``c`` two supports meet only when they
+    share a bin: ``(XᵀX)[s, s'] = 2^b Σ_c [j_c(s) = j_c(s')] ⟨σ(s), σ(s')⟩``, and
+    ``(Xᵀy)[s] = 2^b Σ_c ⟨σ(s), U0[c, j_c(s)]⟩`` from the subsampled WHTs ``U0`` (before peeling).
+    Cost ``O(C s² P)`` instead of ``O(q s²)``.
     """
-    q, s = X.shape
+    bins, signs = _signatures(design, parts)
+    nb = 1 << design.b
+    with threadpool_limits(1):
+        inner = signs @ signs.T  # (s, s)
+    G = np.zeros_like(inner)
+    Xty = np.zeros(len(parts))
+    col_sum = np.zeros(len(parts))
+    rowsum = signs.sum(axis=1)
+    for c in range(design.groups):
+        G += np.where(bins[c][:, None] == bins[c][None, :], inner, 0.0)
+        Xty += np.einsum("sp,sp->s", signs, U0[c, bins[c]])
+        col_sum += np.where(bins[c] == 0, rowsum, 0.0)
+    return G * nb, Xty * nb, col_sum * nb
+
+
+def ridge_gcv_gram(
+    G: np.ndarray,
+    Xty: np.ndarray,
+    col_sum: np.ndarray,
+    y_sum: float,
+    yy: float,
+    q: int,
+    alphas: np.ndarray = ALPHAS,
+    *,
+    intercept_col: int = 0,
+) -> tuple[np.ndarray, float, float]:
+    """Ridge with the penalty picked by GCV (as :func:`spectrex.decoders.refit.ridge_gcv`) from sufficient statistics.
+
+    ``G = XᵀX``, ``Xty = Xᵀy``, ``col_sum`` = column sums of ``X``, ``y_sum``, ``yy = yᵀy``, ``q`` rows;
+    column ``intercept_col`` is the all-ones column of the empty set and is not penalised. One ``s × s``
+    eigendecomposition of the centred Gram matrix serves every penalty; directions with eigenvalues below
+    ``1e-12`` of the largest are treated as null (pseudo-inverse). Returns ``(beta, alpha, rss)`` with
+    ``alpha`` relative to ``||X||²/q`` and the in-sample residual sum of squares.
+    """
+    s = G.shape[0]
     others = np.delete(np.arange(s), intercept_col)
-    xm, ym = X[:, others].mean(0), y.mean()
-    Xc = X[:, others] - xm
-    yc = y - ym
+    xm, ym = col_sum[others] / q, y_sum / q
+    Gc = G[np.ix_(others, others)] - q * np.outer(xm, xm)
+    gc = Xty[others] - q * xm * ym
+    yyc = max(yy - q * ym * ym, 0.0)
     beta = np.zeros(s)
     if len(others) == 0:
-        beta[intercept_col] = ym / X[:, intercept_col].mean()
-        return beta, 0.0
-    lam, V = np.linalg.eigh(Xc.T @ Xc)
-    g = V.T @ (Xc.T @ yc)
+        beta[intercept_col] = ym
+        return beta, 0.0, yyc
+    with threadpool_limits(1):  # an s × s problem: BLAS threads only add contention
+        lam, V = np.linalg.eigh(Gc)
+    g = V.T @ gc
     live = lam > 1e-12 * max(float(lam.max()), 1e-300)
     lam, g, V = lam[live], g[live], V[:, live]
     Uy2 = g**2 / lam
-    resid0 = max(float(yc @ yc - Uy2.sum()), 0.0)
+    resid0 = max(yyc - float(Uy2.sum()), 0.0)
     scale = float(lam.sum() / q) or 1.0
-    best, best_alpha = np.inf, 0.0
+    best, best_alpha, best_rss = np.inf, 0.0, yyc
     for a in alphas * scale:
         shrink = lam / (lam + a * q)
         rss = float(((1 - shrink) ** 2 * Uy2).sum()) + resid0
         gcv = rss / max(q - float(shrink.sum()), 1e-9) ** 2
         if gcv < best:
-            best, best_alpha = gcv, a
+            best, best_alpha, best_rss = gcv, a, rss
     coef = V @ (g / (lam + best_alpha * q))
     beta[others] = coef
-    beta[intercept_col] = (ym - xm @ coef) / X[:, intercept_col].mean()
-    return beta, best_alpha / scale
+    beta[intercept_col] = ym - xm @ coef
+    return beta, best_alpha / scale, best_rss
 
 
 def _pack_parts(parts: np.ndarray, n: int) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from ..decoders.spex import SpexSettings, decode
@@ -12,6 +14,8 @@ from .base import Explainer
 
 #: order decoded when ``max_order`` is not given (the reference implementation's default)
 DEFAULT_ORDER = 5
+
+log = logging.getLogger(__name__)
 
 
 class SPEX(Explainer):
@@ -80,6 +84,15 @@ class SPEX(Explainer):
 
     def _fit(self, query: Query, n: int, budget: int | None, rng: np.random.Generator) -> tuple[SparseTransform, dict]:
         design = spex_design(n, budget, self.order, rng, groups=self.groups)
+        log.info(
+            "SPEX: %s queries (%d groups × %d delays × 2^%d) for n = %d at max_order = %d",
+            f"{design.n_queries:,}",
+            design.groups,
+            design.n_delays,
+            design.b,
+            n,
+            self.order,
+        )
         y = query(design.masks())
         settings = SpexSettings(chase_depth=self.chase_depth, max_rounds=self.max_rounds)
         transform, info = decode(design, y, settings)
