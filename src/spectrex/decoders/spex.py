@@ -85,6 +85,14 @@ def _classify_bins(
         # a singleton must explain the bin up to the noise level, or up to a small share of its energy
         # (a dominant coefficient over others below the noise); the relative term also absorbs rounding
         limit = max(thr_single, rel_single * energy) + 1e-10 * energy
+        # no sign pattern fits better than free signs: if even that misfit exceeds the limit, no
+        # singleton can be accepted and decoding is skipped (exact pruning, it loses nothing)
+        total_abs = 0.0
+        for p in range(P1):
+            total_abs += abs(u[p])
+        if energy - total_abs * total_abs / P1 > limit:
+            status[i] = MULTITON
+            continue
         ref = 1.0 if u[0] >= 0 else -1.0
         for p in range(r):
             z[p] = u[p + 1] * ref
