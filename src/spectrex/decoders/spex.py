@@ -49,10 +49,11 @@ class SpexSettings:
     zero_factor: float = 1.5
     single_factor: float = 5.0
     max_rounds: int = 30
+    refine_rounds: int = 3
     rel_single: float = 0.1
     noise_quantile: float = 0.1
     noise_scale: float = 0.5
-    incomplete_tol: float = 0.01
+    incomplete_tol: float = 0.1
 
 
 @numba.njit(cache=True)
@@ -215,56 +216,53 @@ def decode(
     cols = design.columns
     parity = np.ascontiguousarray(code.parity.T, dtype=np.uint8)
 
-    found_parts, found_coefs = [], []
-    active = np.ones(C * nb, dtype=bool)
-    rounds = 0
-    status = np.zeros(C * nb, dtype=np.int8)
-    for rounds in range(1, s.max_rounds + 1):  # noqa: B007 (rounds is reported)
-        st, parts, coefs = _classify_bins(
-            U,
-            active,
-            cols,
-            nb,
-            parity,
-            code.exp,
-            code.log,
-            code.m,
-            t,
-            code.r,
-            n,
-            depth,
-            thr_zero,
-            thr_single,
-            s.rel_single,
-        )
-        status[active] = st[active]
-        sing = np.flatnonzero(st == SINGLETON)
-        if sing.size == 0:
+    kernel_args = (cols, nb, parity, code.exp, code.log, code.m, t, code.r, n, depth, thr_zero, thr_single)
+
+    def peel(U: np.ndarray) -> tuple[list, np.ndarray, int]:
+        """Peel singletons from the bins ``U`` (in place) until none is left; returns what was found."""
+        found = []
+        active = np.ones(C * nb, dtype=bool)
+        status = np.zeros(C * nb, dtype=np.int8)
+        rounds = 0
+        for rounds in range(1, s.max_rounds + 1):  # noqa: B007 (rounds is reported)
+            st, parts, coefs = _classify_bins(U, active, *kernel_args, s.rel_single)
+            status[active] = st[active]
+            sing = np.flatnonzero(st == SINGLETON)
+            if sing.size == 0:
+                break
+            # the same coefficient can be a singleton in several groups: peel it once, with the average
+            uniq, inv = np.unique(np.sort(parts[sing], axis=1), axis=0, return_inverse=True)
+            avg = np.bincount(inv.ravel(), weights=coefs[sing], minlength=len(uniq)) / np.bincount(inv.ravel())
+            rows = _subtract(U, design, uniq, avg)
+            found.append((uniq, avg))
+            active = np.zeros(C * nb, dtype=bool)
+            active[rows] = True  # only bins that changed can change class
+            status[rows] = -1
+        return found, status, rounds
+
+    empty = np.full((1, t), -1, dtype=np.int64)
+    U = U_orig.copy()
+    found, status, rounds = peel(U)
+    known = np.unique(np.concatenate([empty, *[f for f, _ in found]]), axis=0)
+    beta = alpha = rss = None
+    for _ in range(s.refine_rounds if refit else 0):
+        # peeled coefficients are biased by whatever shared their bins; refit them on all queries, take
+        # the refitted function out of the original bins and peel what is left, until nothing new appears
+        beta, alpha, rss = _refit(design, known, U_orig, y)
+        U = U_orig.copy()
+        _subtract(U, design, known, beta)
+        more, status, extra = peel(U)
+        rounds += extra
+        grown = np.unique(np.concatenate([known, *[f for f, _ in more]]), axis=0)
+        if len(grown) == len(known):
             break
-        # the same coefficient can be a singleton in several groups: peel it once, with the average
-        uniq, inv = np.unique(np.sort(parts[sing], axis=1), axis=0, return_inverse=True)
-        avg = np.bincount(inv.ravel(), weights=coefs[sing], minlength=len(uniq)) / np.bincount(inv.ravel())
-        bins, signs = _signatures(design, uniq)
-        rows = (np.arange(C)[:, None] * nb + bins).ravel()  # (C·u,)
-        np.add.at(U, rows, -np.tile(avg[:, None] * signs, (C, 1)))
-        found_parts.append(uniq)
-        found_coefs.append(avg)
-        active = np.zeros(C * nb, dtype=bool)
-        active[rows] = True  # only bins that changed can change class
-        status[rows] = -1
+        known, beta = grown, None
 
     unresolved = int((status == MULTITON).sum())
     signal_energy = float(energy0.sum() - C * P1 * y.mean() ** 2)
     left = float(np.clip((U[status == MULTITON] ** 2).sum(axis=1) - P1 * sigma2, 0, None).sum())
     frac = left / signal_energy if signal_energy > floor else 0.0
-
-    parts_all = np.concatenate(found_parts) if found_parts else np.zeros((0, t), np.int64)
-    coefs_all = np.concatenate(found_coefs) if found_coefs else np.zeros(0)
-    empty = np.full((1, t), -1, dtype=np.int64)
-    parts_all = np.concatenate([empty, np.sort(parts_all, axis=1)])
-    coefs_all = np.concatenate([[0.0], coefs_all])
-    uniq, inv = np.unique(parts_all, axis=0, return_inverse=True)
-    peeled = np.bincount(inv.ravel(), weights=coefs_all, minlength=len(uniq))
+    uniq = known
     supports = _pack_parts(uniq, n)
 
     info = {
@@ -288,18 +286,33 @@ def decode(
             stacklevel=3,
         )
     if not refit:
-        return SparseTransform(n, supports, peeled, "fourier"), info
-    G, Xty, col_sum = design_gram(design, uniq, U_orig.reshape(C, nb, P1))
-    empty_col = int(np.flatnonzero((uniq < 0).all(axis=1))[0])
-    # alpha = 0 (least squares) is a candidate too, so noiseless functions are fitted exactly
-    alphas = np.concatenate([[0.0], ALPHAS])
-    beta, alpha, rss = ridge_gcv_gram(
-        G, Xty, col_sum, float(y.sum()), float(y @ y), len(y), alphas, intercept_col=empty_col
-    )
+        # the peeled estimates, summed per support (a support found twice was corrected in between)
+        parts_all = np.concatenate([empty, *[f for f, _ in found]])
+        coefs_all = np.concatenate([[0.0], *[c for _, c in found]])
+        return SparseTransform(n, _pack_parts(parts_all, n), coefs_all, "fourier"), info
+    if beta is None:
+        beta, alpha, rss = _refit(design, known, U_orig, y)
     sst = float(((y - y.mean()) ** 2).sum())
     info["refit_alpha"] = float(alpha)
     info["refit_r2"] = 1.0 - rss / sst if sst > 0 else 1.0
     return SparseTransform(n, supports, beta, "fourier"), info
+
+
+def _subtract(U: np.ndarray, design: SpexDesign, parts: np.ndarray, coefs: np.ndarray) -> np.ndarray:
+    """Take coefficients ``coefs`` of supports ``parts`` out of the bins ``U`` (in place); returns the rows touched."""
+    nb = 1 << design.b
+    bins, signs = _signatures(design, parts)
+    rows = (np.arange(design.groups)[:, None] * nb + bins).ravel()  # (C·u,), group-major
+    np.add.at(U, rows, -np.tile(coefs[:, None] * signs, (design.groups, 1)))
+    return rows
+
+
+def _refit(design: SpexDesign, parts: np.ndarray, U_orig: np.ndarray, y: np.ndarray):
+    """Ridge refit (GCV; least squares is a candidate so noiseless data are fitted exactly) of ``parts``."""
+    G, Xty, col_sum = design_gram(design, parts, U_orig.reshape(design.groups, 1 << design.b, -1))
+    empty_col = int(np.flatnonzero((parts < 0).all(axis=1))[0])
+    alphas = np.concatenate([[0.0], ALPHAS])
+    return ridge_gcv_gram(G, Xty, col_sum, float(y.sum()), float(y @ y), len(y), alphas, intercept_col=empty_col)
 
 
 def design_gram(design: SpexDesign, parts: np.ndarray, U0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
