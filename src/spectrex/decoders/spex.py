@@ -37,12 +37,19 @@ ZERO, SINGLETON, MULTITON = 0, 1, 2
 
 @dataclass
 class SpexSettings:
-    """Decoder settings (the paper's defaults unless stated).
+    """Decoder settings. Thresholds were tuned on planted functions at 10 dB SNR (see notes/spex.md).
 
-    chase_depth : number of least reliable parity bits Chase flips (``None``: ``2t``, capped at 10).
-    zero_factor, single_factor : bin thresholds in units of the estimated per-bin noise variance.
-    max_rounds : peeling rounds at most.
-    incomplete_tol : fraction of the signal's energy left in unresolved bins above which SPEX warns.
+    chase_depth : number of least reliable parity bits Chase flips (``None``: ``2t`` as in the
+        reference code, capped at 10).
+    zero_factor, single_factor : zero-ton / singleton thresholds in units of the estimated per-bin
+        noise variance (times the number of delays).
+    rel_single : a singleton may also leave this share of its bin's energy unexplained (a dominant
+        coefficient over others below the noise).
+    noise_quantile, noise_scale : the per-bin noise variance is the ``noise_quantile`` quantile of the
+        bins' free-sign misfit divided by ``noise_scale · P`` (robust to multitons).
+    max_rounds : peeling rounds at most, per pass.
+    refine_rounds : passes of refit → subtract from the original bins → peel again.
+    incomplete_tol : share of the signal's energy left in unresolved bins above which SPEX warns.
     """
 
     chase_depth: int | None = None
@@ -205,7 +212,8 @@ def decode(
     U_orig = U.copy()  # peeling works in place; the refit reads the original transforms
     energy0 = (U**2).sum(axis=1)
     # Noise level per WHT coefficient: in zero-tons and singletons the magnitudes across delays are
-    # constant up to noise, so the spread of |U| around its mean estimates it robustly (median over bins).
+    # constant up to noise, so a low quantile over bins of the spread of |U| around its mean estimates it
+    # robustly (multitons, which spread more, sit in the upper quantiles).
     absu = np.abs(U)
     spread = energy0 - absu.sum(axis=1) ** 2 / P1
     sigma2 = max(float(np.quantile(spread, s.noise_quantile)), 0.0) / (s.noise_scale * max(P1 - 1, 1))
