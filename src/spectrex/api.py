@@ -11,6 +11,7 @@ from .interactions import Interactions
 METHODS: dict[str, str] = {
     "exact": "spectrex.estimators.exact:Exact",
     "proxyspex": "spectrex.estimators.proxyspex:ProxySPEX",
+    "spex": "spectrex.estimators.spex:SPEX",
 }
 
 AUTO_EXACT_MAX_N = 10
