@@ -141,6 +141,7 @@ class ComponentAblationValue:
             self.input_ids[i, : len(r)] = torch.tensor(r)
             self.attention[i, : len(r)] = 1
             self.targets[i, s - 1 : len(r) - 1] = torch.tensor(r[s:])
+        self._keep_pos = torch.nonzero((self.targets >= 0).any(dim=0))[:, 0].to(self.device)
 
     # -- hooks --------------------------------------------------------------------------------
     def _o_proj_pre_hook(self, layer: int):
@@ -249,8 +250,9 @@ class ComponentAblationValue:
                     self._keep_mlp[ly] = km.repeat_interleave(self.p, dim=0)
                 ids = self.input_ids.repeat(b, 1).to(self.device)
                 att = self.attention.repeat(b, 1).to(self.device)
-                logits = self.model(input_ids=ids, attention_mask=att).logits.float()
-                tgt = self.targets.repeat(b, 1).to(self.device)
+                # only the scored positions need the (large-vocabulary) output layer
+                logits = self.model(input_ids=ids, attention_mask=att, logits_to_keep=self._keep_pos).logits.float()
+                tgt = self.targets[:, self._keep_pos.cpu()].repeat(b, 1).to(self.device)
                 lp = torch.log_softmax(logits, dim=-1).gather(-1, tgt.clamp(min=0)[..., None])[..., 0]
                 lp = (lp * (tgt >= 0)).sum(-1)
                 out[sl] = lp.view(b, self.p).cpu().numpy()
