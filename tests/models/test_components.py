@@ -165,3 +165,25 @@ def test_gemma_layer_ablation_equals_zeroed_attention_output(gemma):
         want.append(reference(m, ids, ans))
     np.testing.assert_allclose(got, want, atol=1e-3)
     assert got[0] > -5 and got[1] < got[0] - 1  # the model knows the capitals; layer 5's attention matters
+
+
+def test_models_without_logits_to_keep_are_scored_the_same():
+    model = build("llama")
+    f = ComponentAblationValue(model, PROMPTS, ANSWERS)
+    masks = np.random.default_rng(2).random((5, f.n)) < 0.5
+    want = f(masks)
+
+    class NoKeep(torch.nn.Module):  # a wrapper whose forward has no logits_to_keep argument
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.config = inner, inner.config
+
+        def get_decoder(self):
+            return self.inner.get_decoder()
+
+        def forward(self, input_ids, attention_mask):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask)
+
+    g = ComponentAblationValue(NoKeep(model), PROMPTS, ANSWERS)
+    np.testing.assert_allclose(g(masks), want, atol=1e-5)
+    assert g._slice_only

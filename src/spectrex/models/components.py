@@ -141,6 +141,7 @@ class ComponentAblationValue:
             self.input_ids[i, : len(r)] = torch.tensor(r)
             self.attention[i, : len(r)] = 1
             self.targets[i, s - 1 : len(r) - 1] = torch.tensor(r[s:])
+        self._slice_only = False
         self._keep_pos = torch.nonzero((self.targets >= 0).any(dim=0))[:, 0].to(self.device)
 
     # -- hooks --------------------------------------------------------------------------------
@@ -251,12 +252,23 @@ class ComponentAblationValue:
                 ids = self.input_ids.repeat(b, 1).to(self.device)
                 att = self.attention.repeat(b, 1).to(self.device)
                 # only the scored positions need the (large-vocabulary) output layer
-                logits = self.model(input_ids=ids, attention_mask=att, logits_to_keep=self._keep_pos).logits.float()
+                logits = self._logits(ids, att)
                 tgt = self.targets[:, self._keep_pos.cpu()].repeat(b, 1).to(self.device)
                 lp = torch.log_softmax(logits, dim=-1).gather(-1, tgt.clamp(min=0)[..., None])[..., 0]
                 lp = (lp * (tgt >= 0)).sum(-1)
                 out[sl] = lp.view(b, self.p).cpu().numpy()
         return out
+
+    def _logits(self, ids, att):
+        """Logits at the scored positions only (``logits_to_keep``), or sliced from all positions for models
+        whose forward does not take it."""
+        if self._slice_only:
+            return self.model(input_ids=ids, attention_mask=att).logits[:, self._keep_pos].float()
+        try:
+            return self.model(input_ids=ids, attention_mask=att, logits_to_keep=self._keep_pos).logits.float()
+        except TypeError:
+            self._slice_only = True
+            return self._logits(ids, att)
 
     def __call__(self, masks) -> np.ndarray:
         return self.log_probs(masks).mean(axis=1)
