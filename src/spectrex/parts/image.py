@@ -60,15 +60,20 @@ class ImageParts:
         or a constant (a float in [0, 1] or an RGB triple).
     blur_sigma : float, optional
         Gaussian sigma of the blur in pixels (default: 1/10 of the shorter side).
+    compactness : float, default 10
+        SLIC's colour/space trade-off: higher = more square superpixels. ``superpixels`` is a hint; SLIC
+        may return fewer segments (merging disconnected pieces).
     """
 
-    def __init__(self, image, grid=None, superpixels: int | None = None, fill="blur", blur_sigma=None) -> None:
+    def __init__(
+        self, image, grid=None, superpixels: int | None = None, fill="blur", blur_sigma=None, compactness: float = 10.0
+    ) -> None:
         self.image = as_float_image(image)
         h, w = self.image.shape[:2]
         if superpixels is not None and grid is not None:
             raise ValueError("pass either grid=(rows, cols) or superpixels=N, not both")
         if superpixels is not None:
-            self.segments = slic_segments(self.image, superpixels)
+            self.segments = slic_segments(self.image, superpixels, compactness)
             self.kind = "superpixels"
         else:
             rows, cols = (4, 4) if grid is None else (int(grid[0]), int(grid[1]))
