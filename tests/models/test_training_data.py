@@ -63,3 +63,14 @@ def test_bad_settings_raise():
         RetrainValue(LogisticRegression(), X, y, X[:2], output="accuracy")
     with pytest.raises(ValueError, match="groups"):
         RetrainValue(LogisticRegression(), X, y, X[:2], target=0, groups=[0, 1])
+
+
+def test_retraining_through_the_query_engine_threads():
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    f = RetrainValue(KNeighborsClassifier(n_neighbors=3), X[1:], y[1:], X[0], [y[0]], groups=np.arange(177) % 6)
+    engine = spectrex.QueryEngine(batch_size=8, backend="threads", workers=2)
+    threaded = spectrex.explain(f, f.n, method="exact", engine=engine)
+    direct = spectrex.explain(f, f.n, method="exact")
+    np.testing.assert_allclose(threaded.to("SV").first_order(), direct.to("SV").first_order(), atol=1e-12)
+    assert threaded.metadata["queries"] == 2**6
