@@ -68,3 +68,15 @@ def test_classifier_probability_groups_and_errors():
         TabularValue(clf, x, X[:5, :3])
     with pytest.raises(ValueError, match="output="):
         TabularValue(lambda Z: np.ones((len(Z), 3)), x, X[:5])(np.ones((1, 4), bool))
+
+
+@pytest.mark.parametrize("method", ["proxyspex", "spex"])
+def test_sampling_methods_agree_with_exact_on_a_real_model(diabetes, method):
+    model, X = diabetes
+    f = TabularValue(model, X[430], X[:20])
+    exact = spectrex.explain(f, f.n, method="exact").to("SV").first_order()
+    approx = spectrex.explain(f, f.n, method=method, budget=600, max_order=2, random_state=0)
+    sv = approx.to("SV").first_order()
+    assert approx.metadata["queries"] <= 600
+    assert np.corrcoef(sv, exact)[0, 1] > 0.95
+    assert np.argmax(np.abs(sv)) == np.argmax(np.abs(exact))
