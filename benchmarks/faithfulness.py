@@ -47,14 +47,14 @@ def planted_settings(quick: bool) -> list[dict]:
 
 
 def planted_tasks(quick: bool):
-    """``(task name, value function, noiseless function, n)`` for each planted setting and seed."""
+    """``(task, value function, noiseless function, n, seed, None)`` per planted setting and seed."""
     seeds = [0] if quick else [0, 1]
     for s in planted_settings(quick):
         snr = "noise-free" if s["snr_db"] is None else f"SNR={s['snr_db']:g}dB"
         for seed in seeds:
             f = planted(s["n"], s["k"], s["order"], random_state=1000 + seed)
             fn = NoisyFunction(f, s["snr_db"], random_state=seed) if s["snr_db"] is not None else f
-            yield f"planted n={s['n']} k={s['k']} order≤{s['order']} {snr}", fn, f, s["n"], seed
+            yield f"planted n={s['n']} k={s['k']} order≤{s['order']} {snr}", fn, f, s["n"], seed, None
 
 
 # -- real models --------------------------------------------------------------------------------
@@ -64,47 +64,61 @@ SENTENCES = [
 ]
 
 
+DOCUMENTS = [
+    "The Amazon is the largest tropical rainforest on Earth.",
+    "Mount Everest is the highest mountain above sea level.",
+    "The Nile flows north through eleven countries into the Mediterranean.",
+    "Paris is the capital of France and sits on the Seine.",
+    "The Pacific is the deepest and largest of the oceans.",
+    "Canberra, not Sydney, is the capital of Australia.",
+]
+QUESTION = "Question: What is the capital of Australia?\nAnswer:"
+REVIEW = "the movie was slow and far too long , but the acting was superb and the ending truly moving"
+#: on CPU a Gemma query costs ~50 ms and an EfficientNet one ~20 ms: fewer methods there
+COSTLY_METHODS = ("spex", "proxyspex", "lasso2", "lasso1", "kernelshap")
+
+
 def model_tasks(quick: bool, notes: list[str]):
-    """Real-model tasks whose loaders exist in this spectrex; each missing one adds a note."""
+    """Real-model tasks whose loaders exist in this spectrex; each missing one adds a note.
+
+    Yields ``(task, value function, truth, n, seed, methods or None)``.
+    """
     try:
         from spectrex.models.toxicity import ToxicityScorer
-        from spectrex.parts import text as text_parts  # noqa: F401
+        from spectrex.parts.text import split_text
 
         scorer = ToxicityScorer()
         for i, sent in enumerate(SENTENCES[: 1 if quick else 2]):
-            fn, n = _text_value_fn(scorer, sent)
-            yield f"toxicity BiLSTM, sentence {i} (n={n} words)", fn, fn, n, 0
+            fn = scorer.value_function(split_text(sent, "words"))
+            yield f"toxicity BiLSTM, sentence {i} ({fn.n} words)", fn, fn, fn.n, 0, None
     except Exception as exc:  # noqa: BLE001 - any failure to load is a skip, said in the notes
         notes.append(f"toxicity classifier skipped: {type(exc).__name__}: {str(exc)[:160]}")
     if quick:
         notes.append("Gemma 3 270M and EfficientNet-Lite0 run only without --quick (minutes of CPU per method).")
         return
     try:
-        from spectrex.models.gemma import load_gemma  # type: ignore[attr-defined]
+        from spectrex.models.gemma import ensure_converted
+        from spectrex.models.hf import load_hf
+        from spectrex.parts.text import from_documents, split_text
 
-        scorer = load_gemma(task="sentiment")
-        fn, n = _text_value_fn(scorer, SENTENCES[1])
-        yield f"Gemma 3 270M sentiment (n={n} words)", fn, fn, n, 0
+        path = ensure_converted(progress=print)
+        sent = load_hf(path, target=" positive", contrast=" negative", template="Review: {text}\nSentiment:")
+        fn = sent.value_function(split_text(REVIEW, "words"))
+        yield f"Gemma 3 270M sentiment ({fn.n} words)", fn, fn, fn.n, 0, COSTLY_METHODS
+        qa = load_hf(path, template="{text}\n" + QUESTION)
+        fn = qa.value_function(from_documents(DOCUMENTS))
+        yield f"Gemma 3 270M multi-document question ({fn.n} documents)", fn, fn, fn.n, 0, COSTLY_METHODS
     except Exception as exc:  # noqa: BLE001
         notes.append(f"Gemma 3 270M skipped: {type(exc).__name__}: {str(exc)[:160]}")
     try:
-        from spectrex.models.vision import load_efficientnet_lite0  # noqa: F401
+        from skimage import data
+        from spectrex.models.vision import ImageClassifierValue
+        from spectrex.parts.image import ImageParts
 
-        fn, n = _image_value_fn()
-        yield f"EfficientNet-Lite0 patches (n={n})", fn, fn, n, 0
+        fn = ImageClassifierValue(ImageParts(data.chelsea(), grid=(6, 6)))
+        yield "EfficientNet-Lite0 cat, 6×6 patches", fn, fn, 36, 0, COSTLY_METHODS
     except Exception as exc:  # noqa: BLE001
         notes.append(f"EfficientNet-Lite0 skipped: {type(exc).__name__}: {str(exc)[:160]}")
-
-
-def _text_value_fn(scorer, sentence: str):
-    from spectrex.models.base import TextValueFunction
-
-    fn = TextValueFunction(scorer, sentence.split())
-    return fn, len(sentence.split())
-
-
-def _image_value_fn():
-    raise NotImplementedError("image value function not wired yet")
 
 
 # -- the benchmark ------------------------------------------------------------------------------
@@ -112,18 +126,18 @@ def run(quick: bool, out: Path) -> None:
     methods = registered_methods()
     notes: list[str] = []
     budgets = [300, 1500] if quick else [250, 500, 1000, 2000, 4000, 8000]
-    model_budgets = [300, 1000] if quick else [500, 2000, 4000]
+    model_budgets = [300, 1000] if quick else [500, 1500]
     r_max = 5 if quick else 10
     rows, removal = [], []
     curves: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     tasks = [(t, budgets, 2000) for t in planted_tasks(quick)]
     tasks += [(t, model_budgets, 300 if quick else 500) for t in model_tasks(quick, notes)]
-    for (task, fn, truth, n, seed), task_budgets, n_test in tasks:
+    for (task, fn, truth, n, seed, only), task_budgets, n_test in tasks:
         rng = np.random.default_rng(10_000 + seed)
         test = rng.random((n_test, n)) < 0.5
         y_test = np.asarray(truth(test), float)
         y_sd = float(y_test.std()) or 1.0
-        for method in methods:
+        for method in [m for m in methods if only is None or m in only]:
             for budget in task_budgets:
                 run_ = run_method(method, fn, n, budget, seed)
                 score = r2(run_.result.predict(test), y_test) if run_.result is not None else float("nan")

@@ -18,13 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._methods import registered_methods
+from benchmarks._methods import LASSO2_MAX_FLOATS, registered_methods
 from benchmarks.common import write_table
 
 NAME = "scaling"
 ROOT = Path(__file__).resolve().parents[1]
-#: the order-2 LASSO builds a dense budget × n²/2 design; past this many floats it is left out
-LASSO2_MAX_FLOATS = 60_000_000
 
 
 def _point(method: str, n: int, budget: int) -> dict:
