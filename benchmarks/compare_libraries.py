@@ -85,14 +85,14 @@ def _shapiq(cls_name: str, f, n: int, budget: int, order: int, seed: int):
     return tr, fn.rows, wall - fn.seconds
 
 
-def others(quick: bool) -> list[tuple[str, str, object]]:
+def others(quick: bool, n: int) -> list[tuple[str, str, object]]:
     """``(label, spectrex counterpart, runner)`` for every other implementation installed."""
     out = []
     try:
         import spectralexplain  # noqa: F401
 
         out.append(("spectralexplain SPEX", "spex", lambda *a: _spectralexplain("spex", *a)))
-        if not quick:  # its ProxySPEX grid-searches 60 LightGBM fits: minutes even at n = 64
+        if not quick and n <= 32:  # its ProxySPEX grid-searches 60 LightGBM fits: 810 s at n = 64 (REFERENCES.md)
             out.append(("spectralexplain ProxySPEX", "proxyspex", lambda *a: _spectralexplain("proxyspex", *a)))
     except ImportError:
         pass
@@ -115,7 +115,7 @@ def others(quick: bool) -> list[tuple[str, str, object]]:
 
 
 def run(quick: bool, out: Path) -> None:
-    cases = [(24, 10, 3, 1000)] if quick else [(64, 20, 3, 2000), (64, 20, 3, 4224)]
+    cases = [(24, 10, 3, 1000)] if quick else [(32, 10, 3, 1000), (64, 20, 3, 4224)]
     notes = []
     rows = []
     ours = registered_methods()
@@ -133,7 +133,7 @@ def run(quick: bool, out: Path) -> None:
             rows.append(_row(task, budget, f"spectrex {method}", run_.queries, score, run_.algorithm_s, run_.error))
             print(f"  {task} spectrex {method}: R²={score:.3f} {run_.algorithm_s:.2f}s", flush=True)
         best_inter = next((m for m in ("proxyspex", "spex", "lasso2") if m in mine), None)
-        for label, twin, runner in others(quick):
+        for label, twin, runner in others(quick, n):
             twin = twin if twin in mine else best_inter
             try:
                 tr, queries, secs = runner(f, n, budget, order, 0)
@@ -151,6 +151,8 @@ def run(quick: bool, out: Path) -> None:
             print(f"  {task} {label}: R²={score:.3f} {secs:.2f}s {err}", flush=True)
     if not any(r["implementation"].startswith(("shapiq", "spectralexplain")) for r in rows):
         notes.append("Neither spectralexplain nor shapiq is installed: `pip install spectrex[compare]`.")
+    if not quick:
+        notes.append("spectralexplain's ProxySPEX runs at n = 32 only (at n = 64 it takes ~810 s: REFERENCES.md).")
     if quick:
         notes.append(
             "--quick leaves out spectralexplain's ProxySPEX (a 60-fit grid search: minutes) and shapiq's SVARM-IQ."
