@@ -18,6 +18,7 @@ Anything missing is skipped with a note in the table.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from pathlib import Path
 
@@ -139,7 +140,9 @@ def run(quick: bool, out: Path) -> None:
         y_sd = float(y_test.std()) or 1.0
         for method in [m for m in methods if only is None or m in only]:
             for budget in task_budgets:
-                run_ = run_method(method, fn, n, budget, seed)
+                # the same noise draws for every method and budget, whatever ran before
+                call = copy.deepcopy(fn) if isinstance(fn, NoisyFunction) else fn
+                run_ = run_method(method, call, n, budget, seed)
                 score = r2(run_.result.predict(test), y_test) if run_.result is not None else float("nan")
                 rows.append(
                     {
