@@ -85,7 +85,7 @@ def run(quick: bool, out: Path) -> None:
         if "lasso2" in methods:  # its dense n²/2-column design is the slowest thing here; the full run has it
             methods.remove("lasso2")
     else:
-        ns, n_budget, nb_n, timeout = [64, 128, 256, 512, 1024], 4000, 256, 600
+        ns, n_budget, nb_n, timeout = [64, 128, 256, 512, 1024], 4000, 256, 300
         budgets = [1000, 2000, 4000, 8000, 16000]
     rows = []
     sweeps = [("n", n, n_budget) for n in ns] + [("budget", nb_n, b) for b in budgets]
