@@ -92,10 +92,9 @@ def others(quick: bool, n: int) -> list[tuple[str, str, object]]:
         import spectralexplain  # noqa: F401
 
         out.append(("spectralexplain SPEX", "spex", lambda *a: _spectralexplain("spex", *a)))
-        if not quick and n <= 32:  # its ProxySPEX grid-searches 60 LightGBM fits: 810 s at n = 64 (REFERENCES.md)
-            out.append(("spectralexplain ProxySPEX", "proxyspex", lambda *a: _spectralexplain("proxyspex", *a)))
+        slow = not quick and n <= 32  # its ProxySPEX grid-searches 60 LightGBM fits: 810 s at n = 64 (REFERENCES.md)
     except ImportError:
-        pass
+        slow = False
     try:
         import shapiq  # noqa: F401
 
@@ -111,12 +110,13 @@ def others(quick: bool, n: int) -> list[tuple[str, str, object]]:
             out.append((label, twin, lambda *a, _c=cls: _shapiq(_c, *a)))
     except ImportError:
         pass
+    if slow:  # last, so that everything else is measured first
+        out.append(("spectralexplain ProxySPEX", "proxyspex", lambda *a: _spectralexplain("proxyspex", *a)))
     return out
 
 
 def run(quick: bool, out: Path) -> None:
     cases = [(24, 10, 3, 1000)] if quick else [(32, 10, 3, 1000), (64, 20, 3, 4224)]
-    notes = []
     rows = []
     ours = registered_methods()
     for n, k, order, budget in cases:
@@ -149,6 +149,11 @@ def run(quick: bool, out: Path) -> None:
                 row["r2_ratio"] = ref["r2"] / score if score > 0 else float("nan")
             rows.append(row)
             print(f"  {task} {label}: R²={score:.3f} {secs:.2f}s {err}", flush=True)
+        _write(rows, out, quick)  # after every case: a long run stopped early keeps what it measured
+
+
+def _write(rows: list[dict], out: Path, quick: bool) -> None:
+    notes = []
     if not any(r["implementation"].startswith(("shapiq", "spectralexplain")) for r in rows):
         notes.append("Neither spectralexplain nor shapiq is installed: `pip install spectrex[compare]`.")
     if not quick:
