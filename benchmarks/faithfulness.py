@@ -162,6 +162,10 @@ def run(quick: bool, out: Path) -> None:
                     | {f"r={r + 1}": float(drop[r]) for r in range(len(drop))}
                 )
             print(f"  {task} seed={seed} {method}: R² {[round(c[1], 3) for c in curves[task][method][-3:]]}")
+        _write(rows, removal, methods, budgets, notes, out)  # after every task: a stopped run keeps its tables
+
+
+def _write(rows, removal, methods, budgets, notes, out: Path) -> None:
     findings = summarize(rows, methods)
     write_table(
         _mean_rows(rows),
