@@ -7,6 +7,8 @@ from .contract import ValueFunction  # noqa: E402
 from .engine import QueryEngine  # noqa: E402
 from .errors import BudgetError, CacheError, SpectrexError, ValueFunctionError  # noqa: E402
 from .estimators import LASSO, LIME, BanzhafMSR, Exact, Explainer, FaithBanzhaf, KernelSHAP  # noqa: E402
+from .estimators.proxyspex import ProxySPEX  # noqa: E402
+from .estimators.spex import SPEX  # noqa: E402
 from .interactions import Interactions, Term  # noqa: E402
 from .transforms import INDICES, SparseTransform  # noqa: E402
 
@@ -22,7 +24,9 @@ __all__ = [
     "FaithBanzhaf",
     "KernelSHAP",
     "Interactions",
+    "ProxySPEX",
     "QueryEngine",
+    "SPEX",
     "SparseTransform",
     "SpectrexError",
     "Term",

@@ -17,6 +17,8 @@ METHODS: dict[str, str] = {
     "kernelshap": "spectrex.estimators.baselines:KernelSHAP",
     "banzhaf": "spectrex.estimators.baselines:BanzhafMSR",
     "lime": "spectrex.estimators.baselines:LIME",
+    "proxyspex": "spectrex.estimators.proxyspex:ProxySPEX",
+    "spex": "spectrex.estimators.spex:SPEX",
 }
 
 AUTO_EXACT_MAX_N = 10

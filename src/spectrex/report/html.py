@@ -390,7 +390,8 @@ _JS = r"""
     let t = `Removing ${cf.removed.length ? names : "nothing"}`
       + ` moves the recovered function from ${fmt(cf.original)} to ${fmt(cf.predicted)}`
       + ` (predicted change ${fmt(cf.predicted_change)}; the largest with ≤ ${cf.k} removals`
-      + (cf.optimal ? ", proved optimal)." : ", best found)." );
+      + (cf.solver === "enumerate" ? ", exact: every such removal evaluated)."
+        : cf.optimal ? ", proved optimal by the MILP)." : ", best found within the time limit).");
     if (cf.actual_change !== null) t += ` The model's actual change: ${fmt(cf.actual_change)}.`;
     $("cf").textContent = t;
   }
