@@ -1,0 +1,1 @@
+"""Value functions: models wrapped as ``masks -> values`` callables."""

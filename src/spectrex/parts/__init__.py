@@ -1,0 +1,1 @@
+"""Segmenters: split an input into the parts that masks keep or remove."""
