@@ -1,7 +1,7 @@
 """Algorithm time and peak memory against n (64 … 1024) and against the budget, per method.
 
 Each point runs in a fresh subprocess (``python -m benchmarks.scaling --point METHOD N BUDGET``) so
-its peak resident memory (``ru_maxrss``) is its own; the memory after imports is reported too, so
+its peak resident memory (VmHWM, else ``ru_maxrss``) is its own; the memory after imports is reported too, so
 ``delta_mib`` is what the explanation itself added. The value function is a planted sparse function
 (k = 20, order ≤ 3) that costs next to nothing, so the seconds are the algorithm's. Each process first runs one small
 explanation, so JIT compilation and first-call loading are not counted as growth. The growth order
@@ -25,9 +25,23 @@ NAME = "scaling"
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _peak_mib() -> float:
+    """Peak resident memory of this process: VmHWM (reset by exec), else ru_maxrss.
+
+    ``ru_maxrss`` survives ``execve`` on Linux, so a child started from a large parent would report
+    the parent's size; VmHWM belongs to the new address space only.
+    """
+    import resource
+
+    try:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _point(method: str, n: int, budget: int) -> dict:
     """Run one explanation in this process and describe it (called in the subprocess)."""
-    import resource
     import time
 
     import spectrex
@@ -41,7 +55,7 @@ def _point(method: str, n: int, budget: int) -> dict:
     except spectrex.SpectrexError:  # a method that needs more queries at n = 16: warm up on the real size
         spectrex.explain(f, n, method=method, budget=budget, random_state=1)
     f(np.zeros((2, n), bool))
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    base = _peak_mib()
     t0 = time.perf_counter()
     res = spectrex.explain(f, n, method=method, budget=budget, random_state=0)
     wall = time.perf_counter() - t0
@@ -49,7 +63,7 @@ def _point(method: str, n: int, budget: int) -> dict:
     y = f(test)
     pred = res.predict(test)
     r2 = 1 - float(((y - pred) ** 2).sum() / ((y - y.mean()) ** 2).sum())
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_mib()
     return {
         "algorithm_s": float(res.metadata["timings"].get("algorithm_s", wall)),
         "queries": int(res.metadata.get("queries", 0)),
@@ -125,7 +139,7 @@ def run(quick: bool, out: Path) -> None:
         out,
         NAME,
         f"Algorithm time and peak memory: against n at budget {n_budget}, against budget at n = {nb_n}",
-        "Planted function k = 20, order ≤ 3; one subprocess per point; peak_mib = ru_maxrss of that process, "
+        "Planted function k = 20, order ≤ 3; one subprocess per point; peak_mib = VmHWM of that process, "
         "delta_mib = peak minus the memory after imports; BLAS single-threaded.",
     )
     write_table(
