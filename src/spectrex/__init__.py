@@ -6,7 +6,7 @@ from .api import explain, register_method  # noqa: E402
 from .contract import ValueFunction  # noqa: E402
 from .engine import QueryEngine  # noqa: E402
 from .errors import BudgetError, CacheError, SpectrexError, ValueFunctionError  # noqa: E402
-from .estimators import Exact, Explainer  # noqa: E402
+from .estimators import LASSO, LIME, BanzhafMSR, Exact, Explainer, FaithBanzhaf, KernelSHAP  # noqa: E402
 from .estimators.proxyspex import ProxySPEX  # noqa: E402
 from .estimators.spex import SPEX  # noqa: E402
 from .interactions import Interactions, Term  # noqa: E402
@@ -14,10 +14,15 @@ from .transforms import INDICES, SparseTransform  # noqa: E402
 
 __all__ = [
     "INDICES",
+    "LASSO",
+    "LIME",
+    "BanzhafMSR",
     "BudgetError",
     "CacheError",
     "Exact",
     "Explainer",
+    "FaithBanzhaf",
+    "KernelSHAP",
     "Interactions",
     "ProxySPEX",
     "QueryEngine",

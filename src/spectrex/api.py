@@ -10,6 +10,13 @@ from .interactions import Interactions
 # method name → "module:Class"; imported on first use so optional methods cost nothing
 METHODS: dict[str, str] = {
     "exact": "spectrex.estimators.exact:Exact",
+    "lasso": "spectrex.estimators.baselines:LASSO",
+    "lasso1": "spectrex.estimators.baselines:LASSO",
+    "lasso2": "spectrex.estimators.baselines:FaithBanzhaf",
+    "faithbanzhaf": "spectrex.estimators.baselines:FaithBanzhaf",
+    "kernelshap": "spectrex.estimators.baselines:KernelSHAP",
+    "banzhaf": "spectrex.estimators.baselines:BanzhafMSR",
+    "lime": "spectrex.estimators.baselines:LIME",
     "proxyspex": "spectrex.estimators.proxyspex:ProxySPEX",
     "spex": "spectrex.estimators.spex:SPEX",
 }
