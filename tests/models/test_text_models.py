@@ -1,3 +1,5 @@
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,11 @@ from spectrex.models.base import TextValueFunction  # noqa: E402
 from spectrex.models.hf import CausalLMScorer, ClassifierScorer  # noqa: E402
 from spectrex.models.tiny import tiny_causal_lm, tiny_classifier  # noqa: E402
 from spectrex.parts import split_text  # noqa: E402
+
+needs_toxicity = pytest.mark.skipif(
+    importlib.util.find_spec("toxic_classifier") is None,
+    reason="pip install --no-deps toxic-comment-classifier",
+)
 
 TEXTS = ["the movie was great", "dull", "the plot was dull and the ending was terrible", "a"]
 
@@ -77,6 +84,7 @@ def test_mask_token_masking_uses_the_tokenizer():
     assert vf.fingerprint != vf2.fingerprint
 
 
+@needs_toxicity
 def test_value_function_contract_and_fingerprint():
     s = load_model("toxicity")
     parts = split_text("you are a stupid idiot", "words")
@@ -92,6 +100,7 @@ def test_value_function_contract_and_fingerprint():
     )
 
 
+@needs_toxicity
 def test_toxicity_port_is_plausible_and_fast():
     s = load_model("toxicity", output="probability")
     p = s.score(["you are a stupid idiot and I hate you", "thank you for your help, have a nice day"])
@@ -100,6 +109,7 @@ def test_toxicity_port_is_plausible_and_fast():
     assert enc.shape == (1, 100) and (enc[0, :-3] == 0).all() and (enc[0, -3:] > 0).all()
 
 
+@needs_toxicity
 def test_explain_text_on_toxicity_is_exact_on_small_input():
     r = explain_text("you are a stupid idiot", "toxicity", method="exact", holdout=40)
     assert r.labels == ["you", "are", "a", "stupid", "idiot"]
