@@ -72,10 +72,14 @@ def incidence(bits: np.ndarray, n: int) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(bits.shape[0], n))
 
 
-def overlap_counts(masks: np.ndarray, bits: np.ndarray, n: int) -> np.ndarray:
-    """``|mask_q ∩ S_s|`` for every mask row and subset, as an integer ``(q, s)`` array."""
-    masks = np.asarray(masks, dtype=np.float64)
-    return np.rint((incidence(bits, n) @ masks.T).T).astype(np.int64)
+def overlap_counts(masks: np.ndarray, bits: np.ndarray, n: int, inc: sp.csr_matrix | None = None) -> np.ndarray:
+    """``|mask_q ∩ S_s|`` for every mask row and subset, as an integer ``(q, s)`` array.
+
+    ``inc`` is :func:`incidence` of ``bits``, when the caller already has it.
+    """
+    inc = incidence(bits, n) if inc is None else inc
+    # (mask rows) × (incidence)ᵀ as a sparse-dense product costs q · nnz, not q · n · s
+    return np.rint(inc.dot(np.asarray(masks, dtype=np.float32).T).T).astype(np.int32)
 
 
 def canonical(bits: np.ndarray, values: np.ndarray, *, drop_zeros: bool = False) -> tuple[np.ndarray, np.ndarray]:

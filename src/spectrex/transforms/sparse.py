@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import combinations
 from math import comb
 from typing import Literal
@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 
 from . import bitset
+from ._kernels import evaluate_sparse
 
 Basis = Literal["fourier", "mobius"]
 Weight = Callable[[int, int], float]
@@ -98,9 +99,12 @@ def superset_sum(
     return sup[keep], vals[keep]
 
 
-def basis_matrix(masks: np.ndarray, supports: np.ndarray, n: int, basis: Basis = "fourier") -> np.ndarray:
-    """``(q, s)`` matrix of basis functions: ``(-1)^{|K∩m|}`` (Fourier) or ``Π_{i∈S} m_i`` (Möbius)."""
-    counts = bitset.overlap_counts(masks, supports, n)
+def basis_matrix(masks: np.ndarray, supports: np.ndarray, n: int, basis: Basis = "fourier", inc=None) -> np.ndarray:
+    """``(q, s)`` matrix of basis functions: ``(-1)^{|K∩m|}`` (Fourier) or ``Π_{i∈S} m_i`` (Möbius).
+
+    ``inc`` is the supports' :func:`~spectrex.transforms.bitset.incidence`, when already built.
+    """
+    counts = bitset.overlap_counts(masks, supports, n, inc)
     if basis == "fourier":
         return 1.0 - 2.0 * (counts & 1)
     return (counts == bitset.popcount(supports)[None, :]).astype(np.float64)
@@ -178,11 +182,13 @@ class SparseTransform:
             masks = masks[None, :]
         if masks.shape[1] != self.n:
             raise ValueError(f"masks have {masks.shape[1]} columns but the transform has n = {self.n} parts")
-        out = np.empty(masks.shape[0])
-        step = max(1, 4_000_000 // max(len(self), 1))
-        for lo in range(0, masks.shape[0], step):
-            out[lo : lo + step] = basis_matrix(masks[lo : lo + step], self.supports, self.n, self.basis) @ self.coefs
-        return out
+        inc = self._incidence
+        m8 = np.ascontiguousarray(masks, dtype=np.uint8)
+        return evaluate_sparse(m8, inc.indptr, inc.indices, self.coefs, self.basis == "mobius")
+
+    @cached_property
+    def _incidence(self):
+        return bitset.incidence(self.supports, self.n)
 
     # -- algebra --------------------------------------------------------------------------
     def truncate(self, max_order: int) -> SparseTransform:
