@@ -1,6 +1,6 @@
 """Which words, alone and together, make a comment toxic? (needs `pip install --no-deps toxic-comment-classifier`)
 
-    PYTHONPATH=src python examples/text_toxicity.py
+PYTHONPATH=src python examples/text_toxicity.py
 """
 
 from spectrex.models import explain_text
