@@ -24,6 +24,7 @@ def toy_logprob(prompt: str) -> float:
 class Handler(BaseHTTPRequestHandler):
     mode = "ok"
     seen: list = []
+    fail_after: int | None = None  # answer 503 once this many prompts were scored
 
     def log_message(self, *args):  # quiet
         pass
@@ -35,6 +36,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(404, {"error": "not found"})
         if Handler.mode == "busy":
             return self._send(503, {"error": "overloaded"})
+        if Handler.fail_after is not None and sum(1 for r in Handler.seen if r.get("echo")) > Handler.fail_after:
+            return self._send(503, {"error": "went down"})
         prompt = body["prompt"]
         if Handler.mode == "nologprobs" or not body.get("logprobs") and body.get("logprobs") != 0:
             return self._send(200, {"choices": [{"text": " ok", "logprobs": None}]})
@@ -63,7 +66,7 @@ class Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    Handler.mode, Handler.seen = "ok", []
+    Handler.mode, Handler.seen, Handler.fail_after = "ok", [], None
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -127,3 +130,24 @@ def test_no_logprobs_is_a_clear_error(server):
     Handler.mode = "nologprobs"
     with pytest.raises(ServerError, match="no log-probabilities"):
         OpenAICompletionsScorer(server, target=" x", timeout=5).score(["hi"])
+
+
+def test_nothing_already_queried_is_lost_when_the_server_fails(server, tmp_path):
+    import inspect
+
+    from spectrex.engine import QueryEngine
+    from spectrex.errors import SpectrexError
+    from spectrex.models import explain_text
+
+    if "cache" not in inspect.signature(QueryEngine.__init__).parameters:
+        pytest.skip("this version of the query engine has no on-disk cache")
+    cache = tmp_path / "answers.sqlite"
+    s = OpenAICompletionsScorer(server, target=" TARGET", timeout=5)
+    Handler.fail_after = 20  # the server goes down after 20 answers
+    with pytest.raises(SpectrexError, match="stored in the cache"):
+        explain_text(TEXT, s, method="exact", holdout=0, engine=QueryEngine(batch_size=4, cache=cache))
+    answered = 20
+    Handler.seen, Handler.fail_after = [], None  # the server is back
+    r = explain_text(TEXT, s, method="exact", holdout=0, engine=QueryEngine(batch_size=4, cache=cache))
+    assert len([q for q in Handler.seen if q.get("echo")]) == 2**5 - answered  # only what was not stored
+    assert r[(1, 3)] == pytest.approx(3.0)
