@@ -141,13 +141,20 @@ def test_nothing_already_queried_is_lost_when_the_server_fails(server, tmp_path)
 
     if "cache" not in inspect.signature(QueryEngine.__init__).parameters:
         pytest.skip("this version of the query engine has no on-disk cache")
+    from spectrex.engine import LocalBackend, RetryPolicy
+
     cache = tmp_path / "answers.sqlite"
     s = OpenAICompletionsScorer(server, target=" TARGET", timeout=5)
-    Handler.fail_after = 20  # the server goes down after 20 answers
+
+    def engine():
+        quick = LocalBackend(retry=RetryPolicy(max_retries=1, base_delay=0.01, jitter=False))
+        return QueryEngine(batch_size=4, cache=cache, backend=quick)
+
+    Handler.fail_after = 21  # the server goes down after the first call (full text) and 20 masks
     with pytest.raises(SpectrexError, match="stored in the cache"):
-        explain_text(TEXT, s, method="exact", holdout=0, engine=QueryEngine(batch_size=4, cache=cache))
-    answered = 20
+        explain_text(TEXT, s, method="exact", holdout=0, engine=engine())
     Handler.seen, Handler.fail_after = [], None  # the server is back
-    r = explain_text(TEXT, s, method="exact", holdout=0, engine=QueryEngine(batch_size=4, cache=cache))
-    assert len([q for q in Handler.seen if q.get("echo")]) == 2**5 - answered  # only what was not stored
+    r = explain_text(TEXT, s, method="exact", holdout=0, engine=engine())
+    # the rerun asks only the full-text check and the 2^5 - 20 masks that were not stored
+    assert len([q for q in Handler.seen if q.get("echo")]) == 1 + 2**5 - 20
     assert r[(1, 3)] == pytest.approx(3.0)

@@ -175,6 +175,9 @@ def explain_text(
     vf = TextValueFunction(scorer, tp, masking, replacement)
     engine = engine if engine is not None else QueryEngine()
     t0 = time.perf_counter()
+    # one direct call on the full text first: a model or server that cannot answer at all (down, no
+    # log-probabilities, wrong class name…) fails here with its own message, before any retries
+    full_value = float(vf(np.ones((1, tp.n), bool))[0])
     result = explain(
         vf,
         tp.n,
@@ -187,7 +190,7 @@ def explain_text(
     )
     meta = result.metadata
     meta.update(model=scorer.model_id, target=getattr(scorer, "target", None), fingerprint=vf.fingerprint)
-    meta.update(parts=tp.unit, masking=vf.masking)
+    meta.update(parts=tp.unit, masking=vf.masking, full_value=full_value)
     if holdout > 0:
         rng = np.random.default_rng(None if random_state is None else random_state + 7919)
         masks = rng.random((holdout, tp.n)) < 0.5
