@@ -66,6 +66,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
     settings: dict = {}
     if args.text is None and not args.doc:
+        if args.model.lower() == "toxicity" or args.model.startswith("tiny-"):
+            raise ValueError("give a TEXT to explain (the built-in example is a question for a language model)")
         text = EXAMPLE["documents"]
         target = args.target if args.target is not None else EXAMPLE["target"]
         settings["template"] = args.template or EXAMPLE["template"]

@@ -86,6 +86,9 @@ def load_model(name: str = DEFAULT_MODEL, *, target=None, device: str | None = N
     if key == "toxicity":
         from .toxicity import ToxicityScorer
 
+        extra = sorted(set(settings) - {"output", "batch_size"})
+        if extra:
+            raise SpectrexError(f"the toxicity classifier takes no {', '.join(extra)} (those are for language models)")
         return ToxicityScorer(label=target or "toxic", **settings)
     if key.startswith("hf:"):
         from .hf import load_hf
