@@ -49,6 +49,7 @@ def sparse_methods() -> list[str]:
 
 def evaluate(model_name: str, scorer, text: str, budgets: list[int], n_test: int, seed: int = 0) -> list[dict]:
     from spectrex import explain
+    from spectrex.errors import BudgetError
     from spectrex.models import make_parts
 
     parts = make_parts(text, "words")
@@ -66,10 +67,17 @@ def evaluate(model_name: str, scorer, text: str, budgets: list[int], n_test: int
         rows.append(_row(model_name, parts.n, "first-order LS", budget, budget, r2(y_test, pred), t.seconds, model_s))
         for method in sparse_methods():
             t0 = time.perf_counter()
-            try:
-                res = explain(vf, parts.n, method=method, budget=budget, random_state=seed)
-            except Exception as exc:  # a method that cannot run at this budget is reported, not fatal
-                rows.append(_row(model_name, parts.n, method, budget, 0, float("nan"), 0.0, 0.0, str(exc)[:80]))
+            note, res = "", None
+            # a method whose default order does not fit the budget gets a lower max_order (noted)
+            for max_order in (None, 3, 2):
+                try:
+                    res = explain(vf, parts.n, method=method, budget=budget, random_state=seed, max_order=max_order)
+                    note = "" if max_order is None else f"max_order={max_order} (default needs more queries)"
+                    break
+                except BudgetError as exc:
+                    note = str(exc)[:80]
+            if res is None:
+                rows.append(_row(model_name, parts.n, method, budget, 0, float("nan"), 0.0, 0.0, note))
                 continue
             total = time.perf_counter() - t0
             tm = res.metadata.get("timings", {})
@@ -83,6 +91,7 @@ def evaluate(model_name: str, scorer, text: str, budgets: list[int], n_test: int
                     r2(y_test, res.predict(test_masks)),
                     tm.get("algorithm_s", total),
                     tm.get("model_s", 0.0),
+                    note,
                 )
             )
     return rows
