@@ -209,6 +209,12 @@ class Interactions:
         )
 
     # -- display ----------------------------------------------------------------------------
+    def plot(self, kind: str = "bars", **kwargs):
+        """A matplotlib Figure: ``kind`` is "bars", "network", "text" or "image" (see spectrex.report.plots)."""
+        from .report.plots import plot
+
+        return plot(self, kind, **kwargs)
+
     def __repr__(self) -> str:
         meta = self.metadata
         head = f"Interactions(index={self.index}, n={self.n}, terms={len(self)}, max_order={self.max_order}"

@@ -1,0 +1,398 @@
+"""One self-contained HTML file per result: no network, no CDN, inline CSS/JS/SVG.
+
+Safety: every string that came from the input or the model (labels, prompt, model name, any
+metadata) travels only inside a ``<script type="application/json">`` block in which ``<``, ``>``
+and ``&`` are written as ``\\u003c`` etc., so it can neither close the block nor open a tag; the
+page's script reads it with ``JSON.parse`` and puts it on the page with ``textContent`` only.
+A Content-Security-Policy allows only the page's own script (by hash) and no network at all,
+so even an injected inline handler would not run.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from ..interactions import Interactions
+
+# the index switch: label shown → canonical index name
+VIEWS: dict[str, str] = {
+    "Shapley": "SV",
+    "Banzhaf": "BV",
+    "FSII": "FSII",
+    "STII": "STII",
+    "Möbius": "Moebius",
+    "Fourier": "Fourier",
+}
+_DEFAULT_VIEW = {v: k for k, v in VIEWS.items()}
+# metadata keys that may carry the input text
+_INPUT_KEYS = ("input", "prompt", "text")
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _view(result: Interactions, index: str, max_order: int, k: int) -> dict[str, Any]:
+    order = None if index in ("SV", "BV") else (None if index in ("Moebius", "Fourier") else max_order)
+    try:
+        view = result.to(index, order)
+    except MemoryError as exc:  # a dense high-order transform: say so in the page instead of failing
+        return {"index": index, "error": str(exc), "first": [0.0] * result.n, "top": []}
+    top = view.top(k)
+    return {
+        "index": view.index,
+        "max_order": view.max_order,
+        "first": [_finite(v) for v in view.first_order().tolist()],
+        "top": [{"parts": list(t.parts), "value": _finite(t.value)} for t in top],
+        "baseline": _finite(view.baseline),
+    }
+
+
+def _plain_meta(meta: dict) -> list[list[str]]:
+    """Flatten metadata to ``[key, text]`` rows (nested dicts as ``a.b``)."""
+    rows: list[list[str]] = []
+
+    def walk(prefix: str, obj) -> None:
+        if isinstance(obj, dict):
+            for key, val in obj.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), val)
+        elif isinstance(obj, float):
+            rows.append([prefix, f"{obj:.6g}"])
+        elif isinstance(obj, (list, tuple)) and len(obj) > 20:
+            rows.append([prefix, f"[{len(obj)} items]"])
+        else:
+            rows.append([prefix, obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False, default=str)])
+
+    walk("", meta)
+    return rows
+
+
+def report_data(
+    result: Interactions, *, k: int = 20, max_order: int | None = None, counterfactual_k: int | None = 3
+) -> dict[str, Any]:
+    """Everything the page shows, as plain JSON-friendly data (each index view precomputed)."""
+    tmax = max(result.transform.max_order, 1)
+    order = min(tmax, 3) if max_order is None else max(1, int(max_order))
+    meta = result.metadata
+    text = next((meta[key] for key in _INPUT_KEYS if isinstance(meta.get(key), str)), None)
+    r2 = meta.get("faithfulness", meta.get("r2"))
+    summary = {
+        "model": meta.get("model"),
+        "method": meta.get("method"),
+        "budget": meta.get("budget"),
+        "queries": meta.get("queries"),
+        "R²": r2,
+        "parts": result.n,
+        "terms": len(result.transform),
+        "basis": result.transform.basis,
+    }
+    data: dict[str, Any] = {
+        "title": str(meta.get("title") or "spectrex explanation"),
+        "labels": list(result.labels),
+        "input": text,
+        "summary": [
+            [key, "—" if val is None else (f"{val:.4g}" if isinstance(val, float) else str(val))]
+            for key, val in summary.items()
+        ],
+        "metadata": _plain_meta({key: val for key, val in meta.items() if key not in _INPUT_KEYS}),
+        "views": {name: _view(result, index, order, k) for name, index in VIEWS.items()},
+        "default": _DEFAULT_VIEW.get(result.index, "Shapley"),
+        "max_order": order,
+    }
+    if counterfactual_k and result.n and len(result.transform) <= 5000:
+        from .counterfactual import counterfactual
+
+        try:
+            cf = counterfactual(result, min(int(counterfactual_k), result.n), "abs", time_limit=10.0)
+            data["counterfactual"] = {**cf.to_dict(), "k": int(counterfactual_k)}
+        except Exception as exc:  # noqa: BLE001 - the page still renders without this section
+            data["counterfactual"] = {"error": f"{type(exc).__name__}: {exc}"}
+    return data
+
+
+def _embed_json(data: Any) -> str:
+    """JSON that is inert inside a <script> element: no ``<``, ``>`` or ``&`` survive literally."""
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    return (
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def render(data: dict[str, Any], *, back_link: str | None = None) -> str:
+    """The HTML page for :func:`report_data`'s output."""
+    script = _JS
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    csp = (
+        "default-src 'none'; "
+        f"script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; "
+        "connect-src 'none'; form-action 'none'; base-uri 'none'"
+    )
+    back = f'<p class="back"><a href="{html.escape(back_link, quote=True)}">← all results</a></p>' if back_link else ""
+    return _PAGE.format(
+        csp=html.escape(csp, quote=True),
+        css=_CSS,
+        back=back,
+        data=_embed_json(data),
+        script=script,
+    )
+
+
+def render_report(
+    result: Interactions | str | Path,
+    path: str | Path | None = None,
+    *,
+    k: int = 20,
+    max_order: int | None = None,
+    counterfactual_k: int | None = 3,
+    back_link: str | None = None,
+) -> str:
+    """Render ``result`` (an :class:`Interactions` or a result JSON file) to one HTML page.
+
+    Parameters
+    ----------
+    result : Interactions or path
+    path : path, optional
+        Where to write the page.
+    k : int, default 20
+        Interactions listed per index.
+    max_order : int, optional
+        Order of the FSII / STII views (default: the transform's, at most 3).
+    counterfactual_k : int or None, default 3
+        Also show the ≤ k removals that move the recovered function most (None: skip).
+
+    Returns
+    -------
+    str
+        The HTML text.
+    """
+    if not isinstance(result, Interactions):
+        result = Interactions.from_json(Path(result))
+    page = render(report_data(result, k=k, max_order=max_order, counterfactual_k=counterfactual_k), back_link=back_link)
+    if path is not None:
+        Path(path).write_text(page, encoding="utf-8")
+    return page
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>spectrex report</title>
+<style>{css}</style>
+</head>
+<body>
+{back}
+<header><h1 id="title"></h1><p class="sub">spectrex: interactions recovered by ablation</p></header>
+<main>
+<section id="summary-section"><h2>Run</h2><table id="summary" class="kv"></table></section>
+<section>
+  <h2>Index</h2>
+  <div id="switch" role="radiogroup" aria-label="interaction index"></div>
+  <p class="hint" id="view-note"></p>
+</section>
+<section><h2>Input and its parts</h2>
+  <p id="input-text" class="input"></p>
+  <div id="parts" class="parts"></div>
+  <div class="legend"><span class="neg">lowers the output</span><span class="pos">raises the output</span></div>
+</section>
+<section><h2>Top interactions</h2><table id="top" class="top"><thead><tr>
+  <th>#</th><th>parts</th><th>order</th><th>value</th><th></th></tr></thead><tbody></tbody></table>
+  <div id="network"></div>
+</section>
+<section id="cf-section"><h2>Counterfactual</h2><p id="cf"></p></section>
+<section><h2>Metadata</h2><details><summary>all fields</summary><table id="meta" class="kv"></table></details></section>
+</main>
+<script type="application/json" id="spectrex-data">{data}</script>
+<script>{script}</script>
+</body>
+</html>
+"""
+
+_CSS = """
+body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f7f8fa}
+header{background:#1d2330;color:#fff;padding:14px 24px}h1{margin:0;font-size:20px}.sub{margin:2px 0 0;opacity:.7}
+main{max-width:1100px;margin:0 auto;padding:8px 24px 40px}section{background:#fff;border:1px solid #e3e6ec;
+border-radius:8px;padding:10px 16px;margin:14px 0}h2{font-size:15px;margin:4px 0 8px;color:#49536b;
+text-transform:uppercase;letter-spacing:.04em}table.kv td{padding:2px 12px 2px 0;vertical-align:top}
+table.kv td:first-child{color:#6b7489;white-space:nowrap}#switch button{border:1px solid #b9c0cf;background:#fff;
+padding:5px 12px;margin:0 6px 6px 0;border-radius:16px;cursor:pointer;font:inherit}
+#switch button[aria-checked=true]{background:#1d2330;color:#fff;border-color:#1d2330}
+.input{white-space:pre-wrap;background:#f2f4f7;padding:8px;border-radius:6px;max-height:12em;overflow:auto}
+.parts{line-height:2.1}.part{display:inline-block;padding:0 5px;margin:2px;border-radius:4px;
+border:1px solid rgba(0,0,0,.08);white-space:pre-wrap}.part sub{color:#6b7489;font-size:10px;margin-left:2px}
+.legend span{display:inline-block;margin-right:14px;font-size:12px;padding:0 6px;border-radius:4px}
+.legend .neg{background:rgb(120,160,255)}.legend .pos{background:rgb(255,130,110)}
+table.top{border-collapse:collapse;width:100%}table.top td,table.top th{padding:3px 8px;border-bottom:1px solid #eef0f4;
+text-align:left}table.top td.num{text-align:right;font-variant-numeric:tabular-nums}.hint{color:#6b7489;margin:0}
+.lab{white-space:pre-wrap}.lab sub{color:#6b7489;font-size:10px;margin-left:1px}
+.back{margin:8px 24px}.err{color:#b00020}svg text{font:11px system-ui,sans-serif}
+"""
+
+_JS = r"""
+"use strict";
+(function () {
+  const data = JSON.parse(document.getElementById("spectrex-data").textContent);
+  const $ = (id) => document.getElementById(id);
+  const SVG = "http://www.w3.org/2000/svg";
+  const el = (tag, text, cls) => {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  };
+  const svg = (tag, attrs) => {
+    const e = document.createElementNS(SVG, tag);
+    for (const k in attrs) e.setAttribute(k, String(attrs[k]));
+    return e;
+  };
+  const fmt = (v) => (v === null || v === undefined) ? "—" : (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3)
+    ? v.toExponential(3) : v.toFixed(4));
+  const colour = (v, scale) => {
+    if (!scale || v === null) return "rgb(255,255,255)";
+    const t = Math.max(-1, Math.min(1, v / scale));
+    if (t >= 0) return `rgb(255,${Math.round(255 - 125 * t)},${Math.round(255 - 145 * t)})`;
+    return `rgb(${Math.round(255 + 135 * t)},${Math.round(255 + 95 * t)},255)`;
+  };
+  document.title = "spectrex · " + data.title;
+  $("title").textContent = data.title;
+  const kv = (table, rows) => {
+    for (const [k, v] of rows) {
+      const tr = el("tr");
+      tr.append(el("td", k), el("td", v));
+      table.append(tr);
+    }
+  };
+  kv($("summary"), data.summary);
+  kv($("meta"), data.metadata);
+  if (data.input) $("input-text").textContent = data.input; else $("input-text").remove();
+  const label = (i) => data.labels[i];
+
+  function showParts(view) {
+    const box = $("parts");
+    box.replaceChildren();
+    const scale = Math.max(...view.first.map((v) => Math.abs(v || 0)), 0);
+    data.labels.forEach((lab, i) => {
+      const chip = el("span", lab, "part");
+      chip.style.background = colour(view.first[i], scale);
+      chip.title = `part ${i}: ${fmt(view.first[i])}`;
+      chip.dataset.value = String(view.first[i]);
+      chip.append(el("sub", i));
+      box.append(chip);
+    });
+  }
+
+  function showTop(view) {
+    const body = $("top").tBodies[0];
+    body.replaceChildren();
+    const scale = Math.max(...view.top.map((t) => Math.abs(t.value || 0)), 0);
+    view.top.forEach((t, r) => {
+      const tr = el("tr");
+      const cell = el("td", null, "terms");
+      t.parts.forEach((p, j) => {
+        if (j) cell.append(" × ");
+        const span = el("span", label(p), "lab");
+        span.append(el("sub", p));  // the index tells repeated words apart
+        cell.append(span);
+      });
+      tr.append(el("td", r + 1), cell, el("td", t.parts.length, "num"), el("td", fmt(t.value), "num"));
+      const td = el("td");
+      const s = svg("svg", {width: 160, height: 12});
+      const w = scale ? 78 * Math.abs(t.value) / scale : 0;
+      s.append(svg("rect", {x: t.value >= 0 ? 80 : 80 - w, y: 1, width: w, height: 10,
+        fill: t.value >= 0 ? "#e4574a" : "#4a78e4"}));
+      s.append(svg("line", {x1: 80, x2: 80, y1: 0, y2: 12, stroke: "#888"}));
+      td.append(s);
+      tr.append(td);
+      body.append(tr);
+    });
+    showNetwork(view);
+  }
+
+  function showNetwork(view) {
+    // parts of the top interactions on a circle; pairs as edges, higher orders as shaded polygons
+    const box = $("network");
+    box.replaceChildren();
+    const terms = view.top.slice(0, 15);
+    const nodes = [...new Set(terms.flatMap((t) => t.parts))].sort((a, b) => a - b);
+    if (nodes.length < 2 || !terms.some((t) => t.parts.length > 1)) return;  // nothing to connect
+    const W = 520, H = 360, cx = W / 2, cy = H / 2, R = 130;
+    const pos = {};
+    nodes.forEach((p, j) => {
+      const a = 2 * Math.PI * j / nodes.length - Math.PI / 2;
+      pos[p] = [cx + R * Math.cos(a), cy + R * Math.sin(a)];
+    });
+    const scale = Math.max(...terms.map((t) => Math.abs(t.value || 0)), 1e-300);
+    const s = svg("svg", {width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: "img"});
+    for (const t of terms) {
+      const c = t.value >= 0 ? "#e4574a" : "#4a78e4";
+      const k = Math.abs(t.value) / scale;
+      if (t.parts.length === 2) {
+        const [a, b] = t.parts.map((p) => pos[p]);
+        s.append(svg("line", {x1: a[0], y1: a[1], x2: b[0], y2: b[1], stroke: c, "stroke-width": 1 + 7 * k,
+          "stroke-opacity": 0.75}));
+      } else if (t.parts.length > 2) {
+        const pts = t.parts.slice().sort((a, b) => nodes.indexOf(a) - nodes.indexOf(b)).map((p) => pos[p].join(","));
+        s.append(svg("polygon", {points: pts.join(" "), fill: c, "fill-opacity": 0.08 + 0.3 * k, stroke: c,
+          "stroke-opacity": 0.6}));
+      }
+    }
+    const firstScale = Math.max(...view.first.map((v) => Math.abs(v || 0)), 0);
+    for (const p of nodes) {
+      const [x, y] = pos[p];
+      s.append(svg("circle", {cx: x, cy: y, r: 9, fill: colour(view.first[p], firstScale), stroke: "#333"}));
+      const txt = svg("text", {x: x + (x >= cx ? 12 : -12), y: y + 4, "text-anchor": x >= cx ? "start" : "end"});
+      const lab = label(p);
+      txt.textContent = lab.length > 18 ? lab.slice(0, 17) + "…" : lab;
+      s.append(txt);
+    }
+    box.append(s);
+  }
+
+  function select(name) {
+    const view = data.views[name];
+    for (const b of $("switch").children) b.setAttribute("aria-checked", String(b.dataset.view === name));
+    document.body.dataset.view = name;
+    const note = $("view-note");
+    note.className = view.error ? "hint err" : "hint";
+    note.textContent = view.error ? view.error
+      : `${name}: index ${view.index}, interactions up to order ${view.max_order};`
+      + ` part colours show its first-order values.`;
+    showParts(view);
+    showTop(view);
+  }
+  for (const name of Object.keys(data.views)) {
+    const b = el("button", name);
+    b.type = "button";
+    b.dataset.view = name;
+    b.setAttribute("role", "radio");
+    b.addEventListener("click", () => select(name));
+    $("switch").append(b);
+  }
+  select(data.default);
+
+  const cf = data.counterfactual;
+  if (!cf) $("cf-section").remove();
+  else if (cf.error) { $("cf").textContent = "not computed: " + cf.error; $("cf").className = "err"; }
+  else {
+    const names = cf.labels.map((l, j) => `“${l}” (${cf.removed[j]})`).join(", ");
+    let t = `Removing ${cf.removed.length ? names : "nothing"}`
+      + ` moves the recovered function from ${fmt(cf.original)} to ${fmt(cf.predicted)}`
+      + ` (predicted change ${fmt(cf.predicted_change)}; the largest with ≤ ${cf.k} removals`
+      + (cf.optimal ? ", proved optimal)." : ", best found)." );
+    if (cf.actual_change !== null) t += ` The model's actual change: ${fmt(cf.actual_change)}.`;
+    $("cf").textContent = t;
+  }
+})();
+"""

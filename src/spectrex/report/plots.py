@@ -1,0 +1,251 @@
+"""matplotlib views of an :class:`~spectrex.Interactions` result. Each function returns a Figure.
+
+matplotlib is imported on first use (``pip install "spectrex[report]"``) with the non-interactive
+Agg backend unless a backend was already chosen, so plotting works on headless machines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ..interactions import Interactions
+
+_POS, _NEG = "#d9483b", "#3b6fd9"
+
+
+def _plt():
+    try:
+        import matplotlib
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError('plotting needs matplotlib: pip install "spectrex[report]"') from exc
+    import sys
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _view(result: Interactions, index: str | None, max_order: int | None = None) -> Interactions:
+    return result if index is None else result.to(index, max_order)
+
+
+def _short(text: str, width: int = 24) -> str:
+    text = text.replace("\n", "⏎")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def plot_bars(result: Interactions, index: str | None = "SV", k: int = 20, ax=None):
+    """First-order values as horizontal bars, the ``k`` largest in magnitude, largest on top."""
+    plt = _plt()
+    vals = _view(result, index).first_order()
+    pos = np.argsort(-np.abs(vals), kind="stable")[:k][::-1]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 0.3 * len(pos) + 1.2))
+    fig = ax.figure
+    ax.barh(np.arange(len(pos)), vals[pos], color=[_POS if v >= 0 else _NEG for v in vals[pos]])
+    ax.set_yticks(np.arange(len(pos)), [_short(result.labels[i]) for i in pos])
+    ax.axvline(0, color="0.4", lw=0.8)
+    ax.set_xlabel(f"{index or result.index} value")
+    ax.set_title("first-order attributions")
+    fig.tight_layout()
+    return fig
+
+
+def plot_network(result: Interactions, index: str | None = None, k: int = 20, max_order: int | None = None, ax=None):
+    """Interaction network of the top ``k`` terms.
+
+    Parts are nodes on a circle (coloured by their first-order value), pairwise interactions are
+    edges (width ∝ |value|, red positive / blue negative) and higher orders are hyperedges drawn
+    as shaded polygons through their parts.
+    """
+    plt = _plt()
+    from matplotlib.patches import Polygon
+
+    view = _view(result, index, max_order)
+    terms = view.top(k)
+    nodes = sorted({p for t in terms for p in t.parts})
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 6))
+    fig = ax.figure
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(f"top {len(terms)} interactions ({view.index})")
+    if not nodes:
+        return fig
+    angle = 2 * np.pi * np.arange(len(nodes)) / len(nodes) + np.pi / 2
+    xy = {p: (np.cos(a), np.sin(a)) for p, a in zip(nodes, angle)}
+    scale = max(abs(t.value) for t in terms) or 1.0
+    for t in sorted(terms, key=lambda t: abs(t.value)):
+        c, w = (_POS if t.value >= 0 else _NEG), abs(t.value) / scale
+        if len(t.parts) == 2:
+            (x0, y0), (x1, y1) = xy[t.parts[0]], xy[t.parts[1]]
+            ax.plot([x0, x1], [y0, y1], color=c, lw=0.8 + 6 * w, alpha=0.75, zorder=1)
+        elif len(t.parts) > 2:
+            pts = np.array([xy[p] for p in sorted(t.parts, key=nodes.index)])
+            ax.add_patch(Polygon(pts, closed=True, fc=c, ec=c, alpha=0.08 + 0.3 * w, lw=1, zorder=0))
+    first = view.first_order()
+    fmax = np.abs(first[nodes]).max() or 1.0
+    cmap = plt.get_cmap("coolwarm")
+    for p in nodes:
+        x, y = xy[p]
+        ax.scatter([x], [y], s=220, c=[cmap(0.5 + 0.5 * first[p] / fmax)], edgecolors="0.2", zorder=2)
+        ax.annotate(
+            _short(result.labels[p], 18),
+            (x, y),
+            xytext=(1.18 * x, 1.18 * y),
+            ha="left" if x > 0.05 else ("right" if x < -0.05 else "center"),
+            va="center",
+            fontsize=9,
+        )
+    ax.set_xlim(-1.7, 1.7)
+    ax.set_ylim(-1.4, 1.4)
+    return fig
+
+
+def plot_text(result: Interactions, index: str | None = "SV", width: float = 8.0):
+    """The parts as running text, each on a background coloured by its first-order value."""
+    plt = _plt()
+    vals = _view(result, index).first_order()
+    vmax = np.abs(vals).max() or 1.0
+    cmap = plt.get_cmap("coolwarm")
+    fig = plt.figure(figsize=(width, 2.0))
+    renderer = fig.canvas.get_renderer()
+    fig_w = fig.get_window_extent().width
+    x, row, line_h, placed = 0.01, 0, 1.0, []
+    for i, label in enumerate(result.labels):
+        t = fig.text(
+            x,
+            0.5,
+            label.replace("\n", "⏎"),
+            va="top",
+            fontsize=11,
+            bbox={"boxstyle": "round,pad=0.2", "fc": cmap(0.5 + 0.5 * vals[i] / vmax), "ec": "none"},
+        )
+        bb = t.get_window_extent(renderer)
+        step = (bb.width + 8) / fig_w
+        if x + step > 0.99 and x > 0.011:  # wrap to a new line
+            x, row = 0.01, row + 1
+            t.set_x(x)
+        placed.append((t, row))
+        x += step
+        line_h = max(line_h, bb.height + 10)
+    # rows were counted in lines; now size the figure and place them from the top (pixels → fraction)
+    bar_h = 45.0
+    height_px = (row + 1) * line_h + bar_h + 20
+    fig.set_size_inches(width, height_px / fig.dpi)
+    for t, r in placed:
+        t.set_y(1 - (10 + r * line_h) / height_px)
+    cax = fig.add_axes((0.25, 8 / height_px, 0.5, 12 / height_px))
+    sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(-vmax, vmax))
+    fig.colorbar(sm, cax=cax, orientation="horizontal")
+    cax.set_title(f"{index or result.index}", fontsize=8)
+    return fig
+
+
+def _segment_map(image: np.ndarray, n: int, segments=None, grid: tuple[int, int] | None = None) -> np.ndarray:
+    h, w = image.shape[:2]
+    if segments is not None:
+        seg = np.asarray(segments)
+        if seg.shape != (h, w):
+            raise ValueError(f"segment map has shape {seg.shape}; the image is {(h, w)}: pass one label per pixel")
+        return seg.astype(int)
+    if grid is None:
+        side = int(round(np.sqrt(n)))
+        if side * side != n:
+            raise ValueError(f"{n} parts is not a square grid; pass grid=(rows, cols) or a segment map")
+        grid = (side, side)
+    rows, cols = grid
+    if rows * cols != n:
+        raise ValueError(f"a {rows}×{cols} grid has {rows * cols} patches but the result has {n} parts")
+    r = np.minimum(np.arange(h) * rows // h, rows - 1)
+    c = np.minimum(np.arange(w) * cols // w, cols - 1)
+    return r[:, None] * cols + c[None, :]
+
+
+def plot_image(
+    result: Interactions,
+    image,
+    *,
+    segments=None,
+    grid: tuple[int, int] | None = None,
+    index: str | None = "SV",
+    alpha: float = 0.55,
+    ax=None,
+):
+    """The image with each part (patch or segment) tinted by its first-order value.
+
+    Parameters
+    ----------
+    image : array (H, W) or (H, W, 3|4)
+    segments : int array (H, W), optional
+        Part index of every pixel (negative = not a part).
+    grid : (rows, cols), optional
+        Row-major patch grid (default: a square grid of ``n`` patches).
+    """
+    plt = _plt()
+    img = np.asarray(image)
+    seg = _segment_map(img, result.n, segments, grid)
+    vals = _view(result, index).first_order()
+    vmax = np.abs(vals).max() or 1.0
+    heat = np.where(seg >= 0, vals[np.clip(seg, 0, result.n - 1)], np.nan)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 5 * img.shape[0] / img.shape[1] + 0.4))
+    fig = ax.figure
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
+    im = ax.imshow(heat, cmap="coolwarm", vmin=-vmax, vmax=vmax, alpha=alpha)
+    ax.axis("off")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=f"{index or result.index}")
+    return fig
+
+
+def plot_faithfulness(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], ax=None, log_x: bool = True):
+    """Faithfulness (held-out R²) against the query budget, one line per method.
+
+    ``curves`` maps a method name to ``(budgets, r2)``.
+    """
+    plt = _plt()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 4))
+    fig = ax.figure
+    for name, (budgets, r2) in curves.items():
+        ax.plot(np.asarray(budgets, float), np.asarray(r2, float), marker="o", label=str(name))
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel("queries")
+    ax.set_ylabel("faithfulness (held-out R²)")
+    ax.set_ylim(top=1.02)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_removal(curve: Mapping[str, np.ndarray], ax=None):
+    """The top-r removal curve from :func:`~spectrex.report.counterfactual.removal_curve`."""
+    plt = _plt()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 4))
+    fig = ax.figure
+    ax.plot(curve["r"], curve["predicted_change"], marker="o", label="predicted")
+    if "actual_change" in curve:
+        ax.plot(curve["r"], curve["actual_change"], marker="s", label="actual")
+    ax.set_xlabel("parts removed (largest attribution first)")
+    ax.set_ylabel("change in output")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+PLOTS = {"bars": plot_bars, "network": plot_network, "text": plot_text, "image": plot_image}
+
+
+def plot(result: Interactions, kind: str = "bars", **kwargs):
+    """Dispatch used by ``Interactions.plot(kind=...)``."""
+    if kind not in PLOTS:
+        raise ValueError(f"unknown plot kind {kind!r}; choose one of: {', '.join(PLOTS)}")
+    return PLOTS[kind](result, **kwargs)

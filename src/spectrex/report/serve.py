@@ -1,0 +1,195 @@
+"""A local, read-only viewer of every result JSON in one folder.
+
+``/`` lists the results; ``/view/<relative path>`` renders one as the HTML report;
+``/raw/<relative path>`` returns the JSON itself. Only GET and HEAD are answered. A request
+path is decoded once, then refused (403) when it is absolute, holds ``..``, a backslash or a
+NUL, or resolves (symlinks followed) outside the folder; anything else missing is a 404.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+from .html import render_report
+
+MAX_BYTES = 256 * 1024 * 1024  # larger files are not results we can render in a page
+
+
+def _results(root: Path) -> list[tuple[str, dict]]:
+    """``(relative path, summary)`` of each spectrex result under ``root`` (not following symlinks out)."""
+    out = []
+    for path in sorted(root.rglob("*.json")):
+        try:
+            real = path.resolve(strict=True)
+            if not real.is_relative_to(root) or not real.is_file() or real.stat().st_size > MAX_BYTES:
+                continue
+            with real.open("rb") as fh:
+                head = fh.read(4096)
+            if b"spectrex.interactions/" not in head:  # cheap check before parsing whole files
+                continue
+            doc = json.loads(real.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        meta = doc.get("metadata") or {}
+        out.append((path.relative_to(root).as_posix(), {"n": doc.get("n"), **meta}))
+    return out
+
+
+class ResultHandler(BaseHTTPRequestHandler):
+    """Serves the folder ``self.server.root`` (a resolved :class:`Path`)."""
+
+    server_version = "spectrex-viewer"
+    sys_version = ""
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+        if getattr(self.server, "verbose", False):
+            super().log_message(format, *args)
+
+    # -- routing ----------------------------------------------------------------------
+    def do_HEAD(self):  # noqa: N802 - http.server's naming
+        self._dispatch(head=True)
+
+    def do_GET(self):  # noqa: N802
+        self._dispatch(head=False)
+
+    def _refuse(self):
+        self._send(HTTPStatus.METHOD_NOT_ALLOWED, "text/plain", b"read-only viewer: only GET and HEAD\n")
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = _refuse  # noqa: N815
+
+    def _dispatch(self, head: bool) -> None:
+        self._head = head
+        path = urlsplit(self.path).path
+        if path in ("/", "/index.html"):
+            return self._send(HTTPStatus.OK, "text/html; charset=utf-8", self._index().encode("utf-8"))
+        for prefix, kind in (("/view/", "view"), ("/raw/", "raw")):
+            if path.startswith(prefix):
+                target = self._resolve(path[len(prefix) :])
+                if target is None:
+                    return
+                if kind == "raw":
+                    return self._send(HTTPStatus.OK, "application/json; charset=utf-8", target.read_bytes())
+                try:
+                    page = render_report(target, back_link="/")
+                except (ValueError, KeyError, TypeError) as exc:
+                    msg = f"not a spectrex result: {exc}"
+                    return self._send(HTTPStatus.UNPROCESSABLE_ENTITY, "text/plain; charset=utf-8", msg.encode())
+                return self._send(HTTPStatus.OK, "text/html; charset=utf-8", page.encode("utf-8"))
+        self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
+
+    def _resolve(self, raw: str) -> Path | None:
+        """The file a request names, or None after sending 403/404."""
+        try:
+            rel = unquote(raw, errors="strict")
+        except UnicodeDecodeError:
+            self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
+            return None
+        parts = rel.split("/")
+        bad = (
+            not rel
+            or "\x00" in rel
+            or "\\" in rel
+            or rel.startswith("/")
+            or os.path.isabs(rel)
+            or any(p in ("..", ".") for p in parts)
+            or (len(rel) > 1 and rel[1] == ":")  # a drive letter
+        )
+        if bad:
+            self._send(HTTPStatus.FORBIDDEN, "text/plain", b"forbidden: path outside the served folder\n")
+            return None
+        root: Path = self.server.root
+        try:
+            real = (root / rel).resolve(strict=True)
+        except (OSError, RuntimeError):
+            self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
+            return None
+        if not real.is_relative_to(root):  # e.g. a symlink pointing out of the folder
+            self._send(HTTPStatus.FORBIDDEN, "text/plain", b"forbidden: path outside the served folder\n")
+            return None
+        if not real.is_file() or real.suffix.lower() != ".json":
+            self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
+            return None
+        return real
+
+    # -- pages ------------------------------------------------------------------------
+    def _index(self) -> str:
+        rows = []
+        for rel, meta in _results(self.server.root):
+            link = quote(rel)
+            cells = [
+                f'<a href="/view/{link}">{html.escape(rel)}</a>',
+                html.escape(str(meta.get("model", "—"))),
+                html.escape(str(meta.get("method", "—"))),
+                html.escape(str(meta.get("n", "—"))),
+                html.escape(str(meta.get("queries", "—"))),
+                f'<a href="/raw/{link}">json</a>',
+            ]
+            rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        body = "\n".join(rows) or '<tr><td colspan="6">no spectrex results (*.json) in this folder</td></tr>'
+        return _INDEX.format(root=html.escape(str(self.server.root)), rows=body, count=len(rows))
+
+    def _send(self, status: HTTPStatus, ctype: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Cache-Control", "no-store")
+        if not ctype.startswith("text/html"):  # HTML pages carry their own policy in a <meta> tag
+            self.send_header("Content-Security-Policy", "default-src 'none'")
+        self.end_headers()
+        if not getattr(self, "_head", False):
+            self.wfile.write(body)
+
+
+class ResultServer(ThreadingHTTPServer):
+    """:class:`ThreadingHTTPServer` bound to one folder."""
+
+    daemon_threads = True
+
+    def __init__(self, root: str | Path, host: str = "127.0.0.1", port: int = 8000, verbose: bool = False):
+        root = Path(root).resolve(strict=True)
+        if not root.is_dir():
+            raise NotADirectoryError(f"{root} is not a folder; pass the folder that holds the result JSON files")
+        self.root = root
+        self.verbose = verbose
+        super().__init__((host, port), ResultHandler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def start_background(self) -> threading.Thread:
+        """Serve in a daemon thread (tests, notebooks); stop with :meth:`shutdown`."""
+        thread = threading.Thread(target=self.serve_forever, daemon=True)
+        thread.start()
+        return thread
+
+
+def serve(root: str | Path = ".", host: str = "127.0.0.1", port: int = 8000) -> ResultServer:
+    """Create the viewer for ``root`` (call ``serve_forever()`` or ``start_background()`` on it)."""
+    return ResultServer(root, host, port)
+
+
+_INDEX = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>spectrex results</title>
+<style>body{{font:15px/1.45 system-ui,sans-serif;margin:24px;color:#1d2330}}table{{border-collapse:collapse}}
+td,th{{padding:4px 12px;border-bottom:1px solid #e3e6ec;text-align:left}}.root{{color:#6b7489}}</style>
+</head><body>
+<h1>spectrex results</h1>
+<p class="root">{count} result(s) in <code>{root}</code> (read-only)</p>
+<table><thead><tr><th>file</th><th>model</th><th>method</th><th>parts</th><th>queries</th><th></th></tr></thead>
+<tbody>
+{rows}
+</tbody></table>
+</body></html>
+"""

@@ -1,0 +1,145 @@
+"""The report and the viewer in a real headless browser (Debian's chromium driven by selenium).
+
+Skipped, with the reason, when selenium, chromium or chromedriver is missing; ``.ci/run`` installs
+chromium and chromium-driver with apt-get when it runs as root on Debian, so CI runs these.
+"""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from spectrex.report.html import VIEWS, render_report
+from spectrex.report.serve import ResultServer
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
+from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+CHROMIUM = next((p for p in map(shutil.which, ["chromium", "chromium-browser", "google-chrome"]) if p), None)
+DRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or DRIVER is None,
+    reason="headless browser tests need chromium and chromedriver (apt-get install chromium chromium-driver)",
+)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900"]:
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def _no_alert(driver):
+    try:
+        alert = driver.switch_to.alert
+    except NoAlertPresentException:
+        return True
+    text = alert.text
+    alert.dismiss()
+    raise AssertionError(f"a dialog opened: {text!r}")
+
+
+def _errors(driver):
+    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+@pytest.fixture
+def report_page(tmp_path, xss_result, browser):
+    path = tmp_path / "report.html"
+    render_report(xss_result, path, k=10)
+    browser.get_log("browser")  # drop earlier pages' messages
+    browser.get(path.as_uri())
+    return browser
+
+
+def test_renders_without_console_errors(report_page, xss_result):
+    d = report_page
+    assert _errors(d) == []
+    rows = d.find_elements(By.CSS_SELECTOR, "#top tbody tr")
+    assert len(rows) == 10
+    assert len(d.find_elements(By.CSS_SELECTOR, "#parts .part")) == xss_result.n
+    assert d.find_elements(By.CSS_SELECTOR, "#network svg circle")  # the network drew
+    summary = d.find_element(By.ID, "summary").text
+    assert "exact" in summary and str(2**xss_result.n) in summary
+
+
+def test_index_switch(report_page, xss_result):
+    d = report_page
+    buttons = d.find_elements(By.CSS_SELECTOR, "#switch button")
+    assert [b.text for b in buttons] == list(VIEWS)
+    for button in reversed(buttons):
+        name = button.text
+        button.click()
+        assert d.find_element(By.TAG_NAME, "body").get_attribute("data-view") == name
+        assert button.get_attribute("aria-checked") == "true"
+        assert sum(b.get_attribute("aria-checked") == "true" for b in buttons) == 1
+        index = VIEWS[name]
+        shown = [float(c.get_attribute("data-value")) for c in d.find_elements(By.CSS_SELECTOR, "#parts .part")]
+        np.testing.assert_allclose(shown, xss_result.to(index).first_order(), atol=1e-9, err_msg=name)
+        first_row = d.find_element(By.CSS_SELECTOR, "#top tbody tr td:nth-child(4)").text
+        order = 3 if index in ("FSII", "STII") else None  # the report's default: the transform's order, ≤ 3
+        assert float(first_row) == pytest.approx(xss_result.to(index, order).top(1)[0].value, abs=1e-3)
+    assert _errors(d) == []
+
+
+def test_xss_strings_are_inert_and_literal(report_page, payloads):
+    XSS, PROMPT = payloads  # noqa: N806
+    d = report_page
+    for button in d.find_elements(By.CSS_SELECTOR, "#switch button"):
+        button.click()
+    _no_alert(d)
+    assert d.execute_script("return window.__pwned === undefined")
+    assert d.find_elements(By.TAG_NAME, "img") == []
+    assert d.find_elements(By.CSS_SELECTOR, "[onerror]") == []
+    assert len(d.find_elements(By.TAG_NAME, "script")) == 2  # the data block and the page's own code
+    parts = [p.get_attribute("textContent") for p in d.find_elements(By.CSS_SELECTOR, "#parts .part")]
+    for i, payload in enumerate(XSS):
+        assert parts[i] == payload + str(i)  # literal label, then its index in <sub>
+    in_table = {s.get_attribute("textContent") for s in d.find_elements(By.CSS_SELECTOR, "#top .lab")}
+    assert in_table & {p + str(i) for i, p in enumerate(XSS)}  # payloads in the interaction table are text too
+    assert d.find_element(By.ID, "input-text").get_attribute("textContent") == PROMPT
+    assert d.find_element(By.ID, "title").text.startswith("</title><script>")
+    assert "<img src=x" in d.find_element(By.ID, "summary").text  # the model name, shown as text
+    assert _errors(d) == []
+
+
+@pytest.fixture
+def viewer(result_dir):
+    srv = ResultServer(result_dir, port=0)
+    srv.start_background()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_viewer_in_browser(viewer, browser):
+    browser.get(viewer.url)
+    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a[href*='/view/']")]
+    assert len(links) == 2
+    browser.get_log("browser")
+    browser.find_element(By.CSS_SELECTOR, "a[href='/view/xss.json']").click()
+    assert browser.find_elements(By.CSS_SELECTOR, "#top tbody tr")
+    assert [e for e in _errors(browser) if "favicon" not in e["message"]] == []
+    _no_alert(browser)
+    for path in [
+        "view/..%2fsecret.json",
+        "raw/%2e%2e%2fsecret.json",
+        "raw/%2e%2e/secret.json",
+        "raw/link.json",
+        "raw/linkdir/secret.json",
+        "raw/%2fetc%2fpasswd",
+    ]:
+        browser.get(viewer.url + path)
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert "TOPSECRET" not in body and "root:" not in body, path
+        assert "forbidden" in body or "not found" in body, (path, body)

@@ -1,0 +1,66 @@
+"""The HTML report without a browser: escaping, embedded data, self-containment, the CLI."""
+
+import base64
+import hashlib
+import html
+import json
+import re
+
+import numpy as np
+import pytest
+
+from spectrex.cli import main
+from spectrex.report.html import VIEWS, render_report, report_data
+
+
+def _embedded(page):
+    m = re.search(r'<script type="application/json" id="spectrex-data">(.*?)</script>', page, re.S)
+    return json.loads(m.group(1))
+
+
+def test_payloads_never_appear_as_markup(xss_result, payloads):
+    XSS, PROMPT = payloads  # noqa: N806
+    page = render_report(xss_result)
+    for bad in ["<script>alert", "<img", 'onerror="', "</script><script>", "</title><script>"]:
+        assert bad not in page
+    # exactly two script elements: the JSON data block and the page's own code
+    assert len(re.findall(r"<script\b", page)) == 2
+    data = _embedded(page)
+    assert data["labels"][: len(XSS)] == XSS  # the strings survive intact as data
+    assert data["input"] == PROMPT
+    assert data["title"].startswith("</title>")
+
+
+def test_self_contained_and_csp_hash_matches(xss_result):
+    page = render_report(xss_result)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # nothing fetched from anywhere
+    assert "@import" not in page and "url(" not in page
+    code = re.findall(r"<script>(.*?)</script>", page, re.S)[0]
+    digest = base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in html.unescape(page)  # the attribute is HTML-escaped
+    assert "default-src 'none'" in html.unescape(page)
+
+
+def test_every_view_is_precomputed(xss_result):
+    data = report_data(xss_result, k=7)
+    assert list(data["views"]) == list(VIEWS)
+    for name, index in VIEWS.items():
+        view = data["views"][name]
+        expect = xss_result.to(index, None if index in ("SV", "BV", "Moebius", "Fourier") else data["max_order"])
+        np.testing.assert_allclose(view["first"], expect.first_order(), atol=1e-12)
+        assert [tuple(t["parts"]) for t in view["top"]] == [t.parts for t in expect.top(7)]
+    summary = dict(data["summary"])
+    assert summary["method"] == "exact" and summary["queries"] == str(2**9)
+    assert float(summary["R²"]) == pytest.approx(1.0)
+    cf = data["counterfactual"]
+    assert cf["optimal"] and len(cf["removed"]) <= 3
+
+
+def test_cli_report(tmp_path, xss_result, capsys):
+    src = tmp_path / "r.json"
+    xss_result.to_json(src)
+    assert main(["report", str(src), "-o", str(tmp_path / "out.html"), "--k", "5"]) == 0
+    page = (tmp_path / "out.html").read_text()
+    assert len(_embedded(page)["views"]["Shapley"]["top"]) == 5
+    assert main(["report", str(tmp_path / "missing.json")]) == 2
+    assert "no result file" in capsys.readouterr().out
