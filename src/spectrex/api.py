@@ -39,6 +39,9 @@ def explain(
     random_state=None,
     labels=None,
     engine=None,
+    cache=None,
+    cache_key=None,
+    progress=None,
     **settings,
 ) -> Interactions:
     """Explain a value function over ``n`` parts.
@@ -64,6 +67,14 @@ def explain(
         One label per part.
     engine : QueryEngine, optional
         Batching / caching / back-end settings.
+    cache : str or Path, optional
+        SQLite file of model answers (shorthand for ``engine=QueryEngine(cache=...)``): a run that
+        was interrupted, or repeated, re-queries nothing stored there. The value function needs a
+        ``fingerprint`` attribute, or pass ``cache_key``.
+    cache_key : str, optional
+        Identity of the model and input in the cache, for value functions without a ``fingerprint``.
+    progress : None, bool or callable(done, total), optional
+        Progress bar on a terminal for long runs (``None``), never (``False``), or a callback.
     **settings
         Passed to the method's constructor.
     """
@@ -71,5 +82,21 @@ def explain(
     if method == "auto":
         method = "exact" if n <= AUTO_EXACT_MAX_N else "proxyspex"
     cls = get_method(method)
-    est = cls(max_order=max_order, index=index, random_state=random_state, engine=engine, **settings)
-    return est.explain(value_fn, n, budget, labels=labels)
+    shorthand = {"cache": cache, "cache_key": cache_key, "progress": progress}
+    given = [k for k, v in shorthand.items() if v is not None]
+    own_engine = engine is None and bool(given)
+    if engine is not None and given:
+        raise ValueError(
+            f"pass {', '.join(given)} either to explain() or inside engine=QueryEngine(...), not both; "
+            f"e.g. engine=QueryEngine({given[0]}=...)"
+        )
+    if own_engine:
+        from .engine import QueryEngine
+
+        engine = QueryEngine(**{k: v for k, v in shorthand.items() if v is not None})
+    try:
+        est = cls(max_order=max_order, index=index, random_state=random_state, engine=engine, **settings)
+        return est.explain(value_fn, n, budget, labels=labels)
+    finally:
+        if own_engine:
+            engine.close()

@@ -6,6 +6,7 @@ import argparse
 
 from rich.console import Console
 
+from .engine_args import add_engine_args, engine_from_args
 from .output import print_result
 
 
@@ -14,7 +15,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from ..synthetic import planted
 
     f = planted(args.n, args.k, 3, args.seed)
-    result = explain(f, args.n, method=args.method, budget=args.budget, random_state=args.seed)
+    # the planted function is fully determined by these arguments, so they identify it in the cache
+    with engine_from_args(args, cache_key=f"demo:planted(n={args.n},k={args.k},order=3,seed={args.seed})") as engine:
+        result = explain(f, args.n, method=args.method, budget=args.budget, random_state=args.seed, engine=engine)
     result.metadata["faithfulness"] = result.faithfulness(f, random_state=args.seed + 1)
     console.print(f"Planted function: {args.k} interactions of order ≤ 3 over {args.n} parts")
     print_result(result, console)
@@ -28,4 +31,5 @@ def add_parser(sub) -> None:
     p.add_argument("--method", default="auto", help="exact, spex, proxyspex, … (default auto)")
     p.add_argument("--budget", type=int, default=None, help="most queries to spend")
     p.add_argument("--seed", type=int, default=0)
+    add_engine_args(p)
     p.set_defaults(run=run)

@@ -1,40 +1,191 @@
 """The query engine: every estimator's masks reach the model through here.
 
 ``QueryEngine`` holds the settings; ``engine.bind(value_fn, n)`` returns a ``Query`` — a plain
-callable ``masks -> values`` that batches, removes duplicate masks, validates the model's output
-under the contract and counts what it did.
+callable ``masks -> values`` that removes duplicate masks (within a call and across calls),
+answers what it already knows from memory or the on-disk cache, sends the rest to the model in
+batches through a back-end, validates the answers under the contract, stores each batch as it
+arrives, and counts what it did.
+
+Masks are handled as bit-packed rows (:mod:`spectrex.transforms.bitset`) viewed as fixed-width
+byte strings, so de-duplication and look-ups are numpy sorts and binary searches, never a Python
+loop over rows.
 """
 
 from __future__ import annotations
 
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
-from ..contract import check_masks, check_values
+from ..contract import check_masks
+from ..errors import CacheError, ValueFunctionError
 from ..transforms import bitset
+from .backends import Backend, LocalBackend, WorkerLostError, is_retryable, make_backend
+from .cache import QueryCache
+from .progress import Progress
+
+#: batch size of ``batch_size="auto"`` without a GPU, and the starting size with one
+DEFAULT_BATCH = 256
+AUTO_GPU_START = 1024
+
+ON_ERROR = ("raise", "drop")
 
 
 @dataclass
 class QueryStats:
-    """What a bound query did: rows asked for, unique rows sent to the model, seconds in the model."""
+    """What a bound query did.
+
+    ``requested``: rows asked for; ``sent``: unique rows answered by the model; ``cached``: unique
+    rows served without the model (``cached_disk`` of them from the on-disk cache, the rest asked
+    earlier in this run); ``dropped``: rows that failed twice and were left out (``on_error="drop"``);
+    ``retried_rows``: rows re-sent after a failure; ``model_seconds``: wall time spent waiting on the model.
+    """
 
     requested: int = 0
     sent: int = 0
     cached: int = 0
+    cached_disk: int = 0
+    dropped: int = 0
+    retried_rows: int = 0
+    batches: int = 0
     model_seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _as_keys(bits: np.ndarray) -> np.ndarray:
+    """View ``(q, w)`` uint64 rows as ``(q,)`` fixed-width byte strings (sortable, comparable)."""
+    bits = np.ascontiguousarray(bits, dtype=np.uint64)
+    return bits.view(np.dtype((np.void, 8 * bits.shape[1]))).reshape(-1)
+
+
+class _Memo:
+    """Known (mask → value) pairs as a sorted key array: vectorised look-up and merge."""
+
+    def __init__(self, words: int) -> None:
+        self.keys = _as_keys(np.zeros((0, words), dtype=np.uint64))
+        self.values = np.zeros(0)
+        self.disk = np.zeros(0, dtype=bool)
+
+    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(found, values, from_disk) for sorted or unsorted ``keys``."""
+        if self.keys.size == 0 or keys.size == 0:
+            z = np.zeros(keys.size, dtype=bool)
+            return z, np.zeros(keys.size), z
+        pos = np.searchsorted(self.keys, keys)
+        pos[pos == self.keys.size] = 0
+        found = self.keys[pos] == keys
+        return found, self.values[pos], self.disk[pos] & found
+
+    def add(self, keys: np.ndarray, values: np.ndarray, disk: bool = False) -> None:
+        if keys.size == 0:
+            return
+        order = np.argsort(keys)
+        keys, values = keys[order], np.asarray(values, dtype=np.float64)[order]
+        # linear-time insertion of a few sorted keys into many (no full re-sort per call)
+        pos = np.searchsorted(self.keys, keys)
+        self.keys = np.insert(self.keys, pos, keys)
+        self.values = np.insert(self.values, pos, values)
+        self.disk = np.insert(self.disk, pos, disk)
+
+    def __len__(self) -> int:
+        return int(self.keys.size)
+
+
+def _describe_mask(mask: np.ndarray, limit: int = 12) -> str:
+    kept = np.flatnonzero(mask)
+    if kept.size == mask.size:
+        return "all parts kept"
+    if kept.size == 0:
+        return "no part kept"
+    shown = ", ".join(str(int(i)) for i in kept[:limit])
+    return f"parts kept {{{shown}{', …' if kept.size > limit else ''}}} ({kept.size} of {mask.size})"
+
+
+def _shape_checked(result, q: int, fn) -> np.ndarray:
+    """The contract's shape rules (one float per row, never broadcast); NaN/inf are left to the caller."""
+    what = f"the value function ({_fn_name(fn)})"
+    try:
+        out = np.asarray(result, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueFunctionError(f"{what} returned {type(result).__name__}, which is not an array of floats") from exc
+    if out.ndim == 2 and out.shape[1] == 1:
+        out = out[:, 0]
+    if out.ndim != 1 or out.shape[0] != q:
+        raise ValueFunctionError(
+            f"{what} returned shape {out.shape} for {q} masks; it must return one float per mask row, shape ({q},)"
+        )
+    return out
+
+
+def _fn_name(fn) -> str:
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def resolve_fingerprint(value_fn, cache_key=None) -> tuple[str, str]:
+    """The (function, input) fingerprints that key a value function's answers in the cache.
+
+    ``cache_key`` (a string, or a ``(function, input)`` pair) wins; otherwise the value function's
+    ``fingerprint`` attribute (a string), with its optional ``input_fingerprint``.
+    """
+    if cache_key is not None:
+        if isinstance(cache_key, str) and cache_key:
+            return cache_key, ""
+        if isinstance(cache_key, tuple) and len(cache_key) == 2 and all(isinstance(c, str) for c in cache_key):
+            return cache_key
+        raise TypeError(
+            f"cache_key must be a non-empty string or a (function, input) pair of strings; got {cache_key!r}"
+        )
+    for obj in (value_fn, getattr(value_fn, "__self__", None)):
+        fp = getattr(obj, "fingerprint", None) if obj is not None else None
+        if callable(fp) and not isinstance(fp, str):
+            fp = fp()
+        if isinstance(fp, str) and fp:
+            inp = getattr(obj, "input_fingerprint", "")
+            if callable(inp) and not isinstance(inp, str):
+                inp = inp()
+            return fp, str(inp or "")
+    raise CacheError(
+        f"cannot cache the value function {_fn_name(value_fn)!r}: it has no `fingerprint`, so answers stored for it "
+        "could later be served to a different model or input. Give it one (value_fn.fingerprint = 'my-model@rev1', "
+        "changed whenever the model or its settings change) or pass cache_key='...' (also naming the input)"
+    )
 
 
 class Query:
-    """A value function bound to an engine for one explanation of ``n`` parts."""
+    """A value function bound to an engine for one explanation of ``n`` parts.
+
+    Call it with a boolean ``(q, n)`` array; it returns ``(q,)`` floats. Rows dropped after failing
+    twice (``on_error="drop"``) come back as NaN.
+    """
 
     def __init__(self, engine: QueryEngine, value_fn, n: int) -> None:
         if not callable(value_fn):
             raise TypeError(f"value_fn must be callable (masks -> floats), got {type(value_fn).__name__}")
         self.engine, self.value_fn, self.n = engine, value_fn, n
         self.stats = QueryStats()
-        self._memo: dict[bytes, float] = {}
+        self.words = bitset.n_words(n)
+        self._memo = _Memo(self.words)
+        self.backend: Backend = engine.backend
+        self.batch_size = engine.resolve_batch_size(value_fn)
+        self.progress = Progress(engine.progress)
+        self.cache: QueryCache | None = None
+        self._ns: int | None = None
+        if engine.cache is not None:
+            fn_fp, in_fp = resolve_fingerprint(value_fn, engine.cache_key)
+            self.cache = engine.open_cache()
+            self._ns = self.cache.namespace(fn_fp, in_fp, n)
+            bits, values = self.cache.load(self._ns, self.words)
+            self._memo.add(_as_keys(bits), values, disk=True)
+            self.fingerprint = (fn_fp, in_fp)
+
+    def expect(self, total: int | None) -> None:
+        """Tell the progress bar how many queries the whole run will ask for (e.g. the budget)."""
+        self.progress.set_total(total)
 
     def __call__(self, masks) -> np.ndarray:
         masks = check_masks(masks, self.n)
@@ -43,25 +194,153 @@ class Query:
         if q == 0:
             return np.zeros(0)
         bits = bitset.pack(masks)
-        uniq, first, inverse = np.unique(bits, axis=0, return_index=True, return_inverse=True)
-        keys = [row.tobytes() for row in uniq]
-        known = np.array([k in self._memo for k in keys], dtype=bool)
-        values = np.empty(len(uniq))
-        values[known] = [self._memo[k] for k, kn in zip(keys, known) if kn]
-        self.stats.cached += int(known.sum())
-        todo = np.flatnonzero(~known)
-        bs = self.engine.batch_size
-        for lo in range(0, todo.size, bs):
-            rows = todo[lo : lo + bs]
-            batch = masks[first[rows]]
-            t0 = time.perf_counter()
-            out = check_values(self.value_fn(batch), len(rows))
-            self.stats.model_seconds += time.perf_counter() - t0
-            self.stats.sent += len(rows)
-            values[rows] = out
-            for r, v in zip(rows, out):
-                self._memo[keys[r]] = float(v)
+        keys = _as_keys(bits)
+        uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        found, values, disk = self._memo.lookup(uniq)
+        self.stats.cached += int(found.sum())
+        self.stats.cached_disk += int(disk.sum())
+        todo = np.flatnonzero(~found)
+        if todo.size:
+            rows = first[todo]
+            values[todo] = self._evaluate(masks[rows], bits[rows], rows)
         return values[inverse.reshape(-1)]
+
+    # -- the model -------------------------------------------------------------------------------
+    def _evaluate(self, masks: np.ndarray, bits: np.ndarray, origin: np.ndarray) -> np.ndarray:
+        """Answer unique, unknown masks; store good answers batch by batch; handle failures."""
+        m = masks.shape[0]
+        out = np.full(m, np.nan)
+        bs = self.batch_size
+        starts = range(0, m, bs)
+        self.progress.expect(m)
+        suspect: list[np.ndarray] = []
+        errors: dict[int, BaseException] = {}
+        stop = False
+        gen = self.backend.run(self.value_fn, ((i, masks[lo : lo + bs]) for i, lo in enumerate(starts)))
+        t0 = time.perf_counter()
+        new_keys, new_vals = [], []
+        try:
+            for bid, result in gen:
+                lo = bid * bs
+                idx = np.arange(lo, min(lo + bs, m))
+                self.stats.batches += 1
+                if isinstance(result, BaseException):
+                    if isinstance(result, (KeyboardInterrupt, SystemExit)):
+                        raise result
+                    for i in idx:
+                        errors[int(i)] = result
+                    # a server that kept failing is not the rows' fault: retry the batch whole, once;
+                    # anything else may be one bad row: retry each row alone, once, to name it
+                    whole = is_retryable(result) or isinstance(result, WorkerLostError)
+                    suspect.extend([idx] if whole else np.split(idx, idx.size))
+                    if self.engine.on_error == "raise":
+                        stop = True  # retry and report what failed; send nothing new
+                        break
+                    continue
+                vals = _shape_checked(result, idx.size, self.value_fn)
+                ok = np.isfinite(vals)
+                good = idx[ok]
+                self._accept(good, vals[ok], bits, out, new_keys, new_vals)
+                if not ok.all():
+                    suspect.extend(np.split(idx[~ok], (~ok).sum()))
+        finally:
+            gen.close()
+            self.stats.model_seconds += time.perf_counter() - t0
+            self._memo.add(*_flush(new_keys, new_vals))
+        if suspect:
+            self._retry(suspect, masks, bits, out, errors, origin, stopped_early=stop)
+        return out
+
+    def _accept(self, idx, vals, bits, out, new_keys, new_vals) -> None:
+        if idx.size == 0:
+            return
+        out[idx] = vals
+        if self.cache is not None:
+            self.cache.store(self._ns, bits[idx], vals)  # committed now: a kill loses only the batch in flight
+        new_keys.append(_as_keys(bits[idx]))
+        new_vals.append(vals)
+        self.stats.sent += idx.size
+        self.progress.advance(idx.size)
+
+    def _retry(self, groups, masks, bits, out, errors, origin, stopped_early: bool) -> None:
+        """Re-send each failed group of rows once; rows that fail again are dropped or reported."""
+        idx = np.concatenate(groups)
+        self.stats.retried_rows += idx.size
+        t0 = time.perf_counter()
+        new_keys, new_vals = [], []
+        bad: dict[int, str] = {}
+        gen = self.backend.run(self.value_fn, ((g, masks[rows]) for g, rows in enumerate(groups)))
+        try:
+            for g, result in gen:
+                rows = groups[g]
+                if isinstance(result, BaseException):
+                    if isinstance(result, (KeyboardInterrupt, SystemExit)):
+                        raise result
+                    for i in rows:
+                        bad[int(i)] = f"raised {type(result).__name__}: {result}"
+                        errors[int(i)] = result
+                    continue
+                v = _shape_checked(result, rows.size, self.value_fn)
+                ok = np.isfinite(v)
+                self._accept(rows[ok], v[ok], bits, out, new_keys, new_vals)
+                for i, x in zip(rows[~ok], v[~ok]):
+                    bad[int(i)] = f"returned {x} (NaN or inf, also when retried)"
+        finally:
+            gen.close()
+            self.stats.model_seconds += time.perf_counter() - t0
+            self._memo.add(*_flush(new_keys, new_vals))
+        if not bad:
+            if stopped_early:
+                # the failure was transient; carry on with the batches that were not sent
+                rest = np.flatnonzero(np.isnan(out) & ~np.isin(np.arange(out.size), idx))
+                if rest.size:
+                    out[rest] = self._evaluate(masks[rest], bits[rest], origin[rest])
+            return
+        rows = np.array(sorted(bad))
+        if self.engine.on_error == "drop":
+            self.stats.dropped += rows.size
+            out[rows] = np.nan
+            if stopped_early:  # cannot happen with "drop", kept for safety
+                raise AssertionError("on_error='drop' never stops early")
+            return
+        lines = [f"  mask row {int(origin[r])} ({_describe_mask(masks[r])}): {bad[int(r)]}" for r in rows[:8]] + (
+            [f"  … and {rows.size - 8} more"] if rows.size > 8 else []
+        )
+        stored = f"; the {self.stats.sent:,} answers received so far are stored in the cache" if self.cache else ""
+        cause = next((errors[int(r)] for r in rows if int(r) in errors), None)
+        raise ValueFunctionError(
+            f"the value function ({_fn_name(self.value_fn)}) failed on {rows.size} mask(s), also when retried once:\n"
+            + "\n".join(lines)
+            + f"\nThe run stopped{stored}. Fix the model (or its input) and run again, "
+            "or pass on_error='drop' to leave these masks out",
+            rows=origin[rows],
+        ) from cause
+
+    def close(self) -> None:
+        """Stop the progress bar (the engine keeps its cache and back-end for the next bind)."""
+        self.progress.close()
+
+    def describe(self) -> dict:
+        d = {"batch_size": self.batch_size, **self.backend.describe()}
+        if self.cache is not None:
+            d["cache"] = str(self.cache.path)
+        return d
+
+
+def _flush(keys: list, vals: list) -> tuple[np.ndarray, np.ndarray]:
+    if not keys:
+        return np.zeros(0, dtype=np.uint8), np.zeros(0)
+    return np.concatenate(keys), np.concatenate(vals)
+
+
+def _cuda_in_use() -> bool:
+    torch = sys.modules.get("torch")  # a torch model implies torch is imported already
+    if torch is None:
+        return False
+    try:
+        return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001 - a broken CUDA setup means no GPU sizing
+        return False
 
 
 class QueryEngine:
@@ -69,14 +348,89 @@ class QueryEngine:
 
     Parameters
     ----------
-    batch_size : int, default 256
-        Masks per call of the value function.
+    batch_size : int or "auto", default "auto"
+        Masks per call of the value function. ``"auto"``: 256 without a GPU; with torch on a GPU,
+        start at ``max_batch_size`` and halve on CUDA out-of-memory until a batch fits.
+    cache : str, Path or QueryCache, optional
+        SQLite file of answers shared across runs (see :mod:`spectrex.engine.cache`).
+    cache_key : str or (str, str), optional
+        Identity of the value function (and its input) in the cache, for functions without a
+        ``fingerprint`` attribute. It must change whenever the model, its settings or the input change.
+    backend : "local", "threads", "async", "ray" or a Backend, default "local"
+        Where batches run.
+    workers : int, optional
+        Threads / concurrent calls / Ray actors for the named back-ends.
+    progress : None, bool or callable(done, total)
+        Progress bar on a terminal for long runs (``None``), never (``False``), or a callback.
+    on_error : "raise" or "drop", default "raise"
+        What to do with rows that fail (raise, or return NaN/inf) twice: stop with an error naming
+        them, or leave them out (they come back as NaN and are counted in ``stats.dropped``).
+    max_batch_size : int, default 1024
+        Starting batch size of ``"auto"`` on a GPU.
     """
 
-    def __init__(self, batch_size: int = 256) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.batch_size = int(batch_size)
+    def __init__(
+        self,
+        batch_size: int | str = "auto",
+        *,
+        cache=None,
+        cache_key=None,
+        backend="local",
+        workers: int | None = None,
+        progress=None,
+        on_error: str = "raise",
+        max_batch_size: int = AUTO_GPU_START,
+    ) -> None:
+        if batch_size != "auto":
+            if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+                raise ValueError(f"batch_size must be a positive integer or 'auto', got {batch_size!r}")
+            batch_size = int(batch_size)
+        if on_error not in ON_ERROR:
+            raise ValueError(f"on_error must be 'raise' or 'drop', got {on_error!r}")
+        if max_batch_size < 1:
+            raise ValueError(f"max_batch_size must be at least 1, got {max_batch_size}")
+        self.batch_size = batch_size
+        self.max_batch_size = int(max_batch_size)
+        self.cache_path = None if cache is None or isinstance(cache, QueryCache) else Path(cache)
+        self._cache = cache if isinstance(cache, QueryCache) else None
+        self.cache_key = cache_key
+        self.backend = make_backend(backend, workers)
+        self.progress = progress
+        self.on_error = on_error
+        Progress(progress)  # validate now, not mid-run
+
+    @property
+    def cache(self):
+        return self._cache if self._cache is not None else self.cache_path
+
+    def open_cache(self) -> QueryCache:
+        """The engine's cache, opened on first use."""
+        if self._cache is None:
+            if self.cache_path is None:
+                raise CacheError("this engine has no cache; pass cache=PATH")
+            self._cache = QueryCache(self.cache_path)
+        return self._cache
+
+    def resolve_batch_size(self, value_fn=None) -> int:
+        if self.batch_size != "auto":
+            return self.batch_size
+        if isinstance(self.backend, LocalBackend) and _cuda_in_use():
+            return self.max_batch_size  # the local back-end halves it on out-of-memory
+        return DEFAULT_BATCH
 
     def bind(self, value_fn, n: int) -> Query:
+        """A :class:`Query` for ``value_fn`` over ``n`` parts (opens the cache and loads its answers)."""
         return Query(self, value_fn, n)
+
+    def close(self) -> None:
+        """Close the cache file and stop back-end workers."""
+        if self._cache is not None and self.cache_path is not None:
+            self._cache.close()
+            self._cache = None
+        self.backend.close()
+
+    def __enter__(self) -> QueryEngine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

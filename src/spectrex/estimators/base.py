@@ -54,21 +54,33 @@ class Explainer(ABC):
         -------
         Interactions
             The recovered transform, viewed in ``self.index``; metadata holds the method,
-            budget, queries sent and cached, seed, settings and timings.
+            budget, queries sent to the model (``queries``) and served from memory or the cache
+            (``queries_cached``), seed, settings, engine settings and timings.
         """
         n = check_n(n)
         budget = check_budget(budget)
-        engine = self.engine if self.engine is not None else QueryEngine()
-        query = engine.bind(value_fn, n)
-        t0 = time.perf_counter()
-        transform, info = self._fit(query, n, budget, np.random.default_rng(self.random_state))
-        total = time.perf_counter() - t0
+        own_engine = self.engine is None
+        engine = QueryEngine() if own_engine else self.engine
+        try:
+            query = engine.bind(value_fn, n)
+            query.expect(budget)
+            t0 = time.perf_counter()
+            try:
+                transform, info = self._fit(query, n, budget, np.random.default_rng(self.random_state))
+            finally:
+                query.close()
+            total = time.perf_counter() - t0
+        finally:
+            if own_engine:
+                engine.close()
         metadata = {
             "method": self.name,
             "budget": budget,
             "queries": query.stats.sent,
             "queries_cached": query.stats.cached,
             "queries_requested": query.stats.requested,
+            "queries_dropped": query.stats.dropped,
+            "engine": query.describe(),
             "seed": self.random_state if isinstance(self.random_state, (int, np.integer)) else None,
             "settings": self.get_params(),
             "timings": {

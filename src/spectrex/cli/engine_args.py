@@ -1,0 +1,64 @@
+"""Query-engine options shared by every sub-command that queries a model.
+
+Use in a sub-command module::
+
+    from .engine_args import add_engine_args, engine_from_args
+
+    def add_parser(sub):
+        p = sub.add_parser(...)
+        add_engine_args(p)
+
+    def run(args, console):
+        with engine_from_args(args, cache_key=...) as engine:
+            result = explain(f, n, engine=engine)
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_engine_args(parser: argparse.ArgumentParser) -> None:
+    """Add ``--cache``, ``--batch-size``, ``--backend``, ``--workers``, ``--on-error`` and ``--no-progress``."""
+    g = parser.add_argument_group("query engine")
+    g.add_argument(
+        "--cache",
+        metavar="PATH",
+        default=None,
+        help="SQLite file of model answers; a run that was interrupted or repeated re-queries nothing stored there "
+        "(created readable by you only)",
+    )
+    g.add_argument("--batch-size", default="auto", help="masks per model call, or 'auto' (default)")
+    g.add_argument("--backend", default="local", choices=["local", "threads", "async", "ray"], help="where batches run")
+    g.add_argument("--workers", type=int, default=None, help="threads / concurrent requests / Ray actors")
+    g.add_argument(
+        "--on-error",
+        default="raise",
+        choices=["raise", "drop"],
+        help="masks on which the model fails twice: stop with an error (default) or leave them out",
+    )
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def engine_from_args(args: argparse.Namespace, cache_key=None):
+    """A :class:`~spectrex.engine.QueryEngine` from the options of :func:`add_engine_args`.
+
+    ``cache_key`` names the model and input in the cache when the value function has no ``fingerprint``.
+    """
+    from ..engine import QueryEngine
+
+    bs = args.batch_size
+    if bs != "auto":
+        try:
+            bs = int(bs)
+        except ValueError:
+            raise ValueError(f"--batch-size must be a positive integer or 'auto', got {bs!r}") from None
+    return QueryEngine(
+        batch_size=bs,
+        cache=args.cache,
+        cache_key=cache_key,
+        backend=args.backend,
+        workers=args.workers,
+        progress=False if args.no_progress else None,
+        on_error=args.on_error,
+    )
