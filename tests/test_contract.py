@@ -77,3 +77,15 @@ def test_engine_batches_and_deduplicates():
     assert (q.stats.sent, q.stats.requested, q.stats.cached) == (4, 7, 1)
     with pytest.raises(ValueFunctionError, match="NaN"):
         QueryEngine().bind(lambda m: np.full(len(m), np.nan), 2)(np.ones((2, 2), bool))
+
+
+def test_exact_refuses_dropped_rows():
+    from spectrex import Exact
+
+    def fn(m):
+        out = m.sum(1).astype(float)
+        out[m.all(1)] = np.nan
+        return out
+
+    with pytest.raises(ValueFunctionError, match="Exact needs the value of every mask"):
+        Exact(engine=QueryEngine(on_error="drop")).explain(fn, 3)
