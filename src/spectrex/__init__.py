@@ -7,6 +7,7 @@ from .contract import ValueFunction  # noqa: E402
 from .engine import QueryEngine  # noqa: E402
 from .errors import BudgetError, CacheError, SpectrexError, ValueFunctionError  # noqa: E402
 from .estimators import Exact, Explainer  # noqa: E402
+from .estimators.proxyspex import ProxySPEX  # noqa: E402
 from .estimators.spex import SPEX  # noqa: E402
 from .interactions import Interactions, Term  # noqa: E402
 from .transforms import INDICES, SparseTransform  # noqa: E402
@@ -18,6 +19,7 @@ __all__ = [
     "Exact",
     "Explainer",
     "Interactions",
+    "ProxySPEX",
     "QueryEngine",
     "SPEX",
     "SparseTransform",

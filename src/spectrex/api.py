@@ -10,6 +10,7 @@ from .interactions import Interactions
 # method name → "module:Class"; imported on first use so optional methods cost nothing
 METHODS: dict[str, str] = {
     "exact": "spectrex.estimators.exact:Exact",
+    "proxyspex": "spectrex.estimators.proxyspex:ProxySPEX",
     "spex": "spectrex.estimators.spex:SPEX",
 }
 

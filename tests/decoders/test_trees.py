@@ -1,0 +1,86 @@
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+from spectrex.decoders.trees import _leaf_paths, parse_lightgbm, tree_fourier
+from spectrex.transforms.sparse import SparseTransform
+from spectrex.transforms.wht import all_masks, exact_fourier
+
+PARAMS = {"objective": "regression", "verbose": -1, "deterministic": True, "num_threads": 1, "seed": 0}
+
+
+def _booster(n, depth, rounds, seed, **extra):
+    rng = np.random.default_rng(seed)
+    X = rng.random((1500, n)) < 0.5
+    y = 3 * X[:, 0] * X[:, 1] + X[:, 2] - 2 * X[:, 3] * X[:, 4] * X[:, 5] + rng.normal(size=1500)
+    params = {**PARAMS, "max_depth": depth, "num_leaves": 2**depth, "min_data_in_leaf": 2, **extra}
+    return lgb.train(params, lgb.Dataset(X.astype(float), y), num_boost_round=rounds)
+
+
+def _brute(booster, n):
+    return exact_fourier(booster.predict(all_masks(n).astype(float)), n)
+
+
+@pytest.mark.parametrize("n,depth,seed", [(6, 2, 0), (9, 4, 1), (12, 6, 2)])
+def test_tree_spectrum_equals_brute_force_wht(n, depth, seed):
+    booster = _booster(n, depth, 30, seed)
+    got = tree_fourier(booster, n)
+    assert np.abs((got - _brute(booster, n)).coefs).max() < 1e-9
+    assert got.max_order <= depth
+
+
+def test_repeated_features_on_a_path_are_handled():
+    # LightGBM never re-splits a binary feature on one path, so rewrite a fitted model's split
+    # features to few values: paths then test a feature twice, consistently or contradictorily
+    n = 6
+    text = _booster(n, 6, 5, 3).model_to_string()
+    rng = np.random.default_rng(0)
+    lines = [
+        "split_feature=" + " ".join(str(v) for v in rng.integers(0, 3, len(line.split("=")[1].split())))
+        if line.startswith("split_feature=")
+        else line
+        for line in text.splitlines()
+    ]
+    booster = lgb.Booster(model_str="\n".join(lines) + "\n")
+    F, _ = _leaf_paths(parse_lightgbm(booster))
+    srt = np.sort(F, axis=1)
+    assert np.any((srt[:, 1:] == srt[:, :-1]) & (srt[:, 1:] >= 0))  # the case is really exercised
+    got = tree_fourier(booster, n)
+    assert np.abs((got - _brute(booster, n)).coefs).max() < 1e-9
+
+
+@pytest.mark.parametrize("cap", [0, 1, 2, 3])
+def test_order_cap_equals_truncation(cap):
+    n = 10
+    booster = _booster(n, 5, 25, 4)
+    full = _brute(booster, n)
+    got = tree_fourier(booster, n, max_order=cap)
+    assert got.max_order <= cap
+    assert np.abs((got - full.truncate(cap)).coefs).max() < 1e-9
+
+
+def test_sklearn_wrapper_and_best_iteration():
+    n = 8
+    rng = np.random.default_rng(5)
+    X = (rng.random((800, n)) < 0.5).astype(float)
+    y = X[:, 0] - X[:, 1] * X[:, 2]
+    model = lgb.LGBMRegressor(n_estimators=15, max_depth=3, num_leaves=8, verbose=-1, deterministic=True, n_jobs=1)
+    model.fit(X, y)
+    got = tree_fourier(model, n)
+    want = exact_fourier(model.predict(all_masks(n).astype(float)), n)
+    assert np.abs((got - want).coefs).max() < 1e-9
+    first5 = tree_fourier(model.booster_, n, num_iteration=5)
+    want5 = exact_fourier(model.booster_.predict(all_masks(n).astype(float), num_iteration=5), n)
+    assert np.abs((first5 - want5).coefs).max() < 1e-9
+    assert not np.allclose(first5(all_masks(n)), got(all_masks(n)))
+
+
+def test_constant_model_and_bad_feature_count():
+    n = 4
+    X = np.zeros((50, n))
+    booster = lgb.train({**PARAMS, "min_data_in_leaf": 1}, lgb.Dataset(X, np.full(50, 2.5)), num_boost_round=3)
+    got = tree_fourier(booster, n)
+    assert isinstance(got, SparseTransform)
+    assert got.to_dict() == pytest.approx({(): 2.5})
+    with pytest.raises(ValueError, match="splits on feature"):
+        tree_fourier(_booster(8, 3, 5, 0), 3)
