@@ -34,8 +34,10 @@ def test_milp_matches_brute_force(n, k, order, seed, basis):
         ("increase", vals.max()),
         ("abs", base + (vals - base)[np.argmax(np.abs(vals - base))]),
     ]:
-        cf = counterfactual(f, k, objective)
-        assert cf.optimal
+        cf = counterfactual(f, k, objective, solver="milp")
+        assert cf.optimal and cf.extra["solver"] == "milp"
+        auto = counterfactual(f, k, objective)  # small: enumerates
+        assert auto.extra["solver"] == "enumerate" and auto.predicted == pytest.approx(best, abs=1e-8)
         assert len(cf.removed) <= k
         assert cf.predicted == pytest.approx(best, abs=1e-8), objective
         assert f(cf.mask[None])[0] == pytest.approx(cf.predicted)
@@ -51,13 +53,17 @@ def test_flip_uses_fewest_removals(seed):
     vals = f(masks)
     sizes = (~masks).sum(axis=1)
     flipped = np.sign(vals) != np.sign(vals[0])
-    cf = counterfactual(f, k, "flip")
-    if flipped.any():
-        assert cf.optimal
-        assert len(cf.removed) == sizes[flipped].min()
-        assert np.sign(cf.predicted) == -np.sign(cf.original)
-    else:
-        assert not cf.optimal
+    for solver in ("milp", "enumerate"):
+        cf = counterfactual(f, k, "flip", solver=solver)
+        assert cf.extra["flipped"] == bool(flipped.any())
+        if flipped.any():
+            assert cf.optimal
+            assert len(cf.removed) == sizes[flipped].min()
+            assert np.sign(cf.predicted) == -np.sign(cf.original)
+        else:
+            assert not cf.optimal
+            sign = np.sign(vals[0])  # no flip possible: the largest move towards zero instead
+            assert sign * cf.predicted == pytest.approx((sign * vals).min(), abs=1e-8)
 
 
 def test_candidates_restrict_removals():
@@ -67,9 +73,10 @@ def test_candidates_restrict_removals():
     masks = _all_removals(n, k)
     ok = np.all(masks[:, [i for i in range(n) if i not in cand]], axis=1)
     vals = f(masks[ok])
-    cf = counterfactual(f, k, "decrease", candidates=cand)
-    assert set(cf.removed) <= set(cand)
-    assert cf.predicted == pytest.approx(vals.min(), abs=1e-8)
+    for solver in ("milp", "enumerate"):
+        cf = counterfactual(f, k, "decrease", candidates=cand, solver=solver)
+        assert set(cf.removed) <= set(cand)
+        assert cf.predicted == pytest.approx(vals.min(), abs=1e-8)
 
 
 def test_checked_on_the_model_and_removal_curve():
@@ -93,3 +100,5 @@ def test_bad_arguments():
         counterfactual(f, 2, "sideways")
     with pytest.raises(ValueError, match="k must"):
         counterfactual(f, -1)
+    with pytest.raises(ValueError, match="solver"):
+        counterfactual(f, 2, solver="gurobi")

@@ -64,3 +64,22 @@ def test_cli_report(tmp_path, xss_result, capsys):
     assert len(_embedded(page)["views"]["Shapley"]["top"]) == 5
     assert main(["report", str(tmp_path / "missing.json")]) == 2
     assert "no result file" in capsys.readouterr().out
+
+
+def test_large_sparse_result_uses_the_milp(tmp_path):
+    from spectrex import Interactions
+    from spectrex.synthetic import planted
+
+    f = planted(200, 80, 3, 1, include_empty=True)
+    result = Interactions(f, labels=[f"t{i}" for i in range(200)], metadata={"method": "planted"})
+    data = report_data(result, k=15)
+    assert len(data["labels"]) == 200 and len(data["views"]["FSII"]["top"]) == 15
+    cf = data["counterfactual"]
+    assert cf["solver"] == "milp" and cf["optimal"]  # C(200, ≤3) masks: too many to enumerate
+
+
+def test_serve_cli_wiring(tmp_path):
+    from spectrex.cli import build_parser
+
+    args = build_parser().parse_args(["serve", str(tmp_path), "--port", "0"])
+    assert args.dir == str(tmp_path) and args.host == "127.0.0.1" and args.port == 0

@@ -14,6 +14,8 @@ attribution, ``r = 1 … R``, and measure how far the output actually moves.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import combinations
+from math import comb
 from typing import Literal
 
 import numpy as np
@@ -45,8 +47,8 @@ class Counterfactual:
     actual_original, actual : float or None
         The model's output on the full input and on ``mask`` (when a value function was given).
     optimal : bool
-        Whether the solver proved optimality (False: best found within the time limit, or the
-        flip is infeasible with ``k`` removals).
+        Whether the search is exact (False: best found within the time limit, or no ≤ ``k``
+        removals flip the sign; ``extra["flipped"]`` tells which).
     objective : str
     """
 
@@ -84,6 +86,7 @@ class Counterfactual:
             "actual_original": self.actual_original,
             "actual": self.actual,
             "actual_change": self.actual_change,
+            **self.extra,
         }
 
 
@@ -158,6 +161,37 @@ def _solve(mob: SparseTransform, k: int, sign: float, *, flip_target, time_limit
     return np.rint(res.x[:n]).astype(bool), res
 
 
+#: "auto" enumerates all masks with ≤ k removals when there are at most this many
+ENUMERATE_MAX = 100_000
+
+
+def _enumerate(mob: SparseTransform, cand: np.ndarray, k: int, objective: str, original: float):
+    """Exact search by evaluating every mask with ≤ ``k`` removals among ``cand``; returns (mask, flipped)."""
+    n = mob.n
+    blocks = []
+    for r in range(min(k, len(cand)) + 1):
+        combos = np.array(list(combinations(cand.tolist(), r)), dtype=np.int64).reshape(comb(len(cand), r), r)
+        masks = np.ones((len(combos), n), dtype=bool)
+        np.put_along_axis(masks, combos, False, axis=1)
+        blocks.append(masks)
+    masks = np.concatenate(blocks)  # ordered by number of removals
+    vals = mob(masks)
+    if objective == "decrease":
+        return masks[int(np.argmin(vals))], None
+    if objective == "increase":
+        return masks[int(np.argmax(vals))], None
+    if objective == "abs":
+        return masks[int(np.argmax(np.abs(vals - original)))], None
+    sign = 1.0 if original > 0 else -1.0
+    tol = 1e-9 * max(1.0, float(np.abs(mob.coefs).sum()))
+    ok = np.flatnonzero(sign * vals <= -tol)
+    if ok.size == 0:
+        return masks[int(np.argmin(sign * vals))], False
+    removed = (~masks[ok]).sum(axis=1)
+    fewest = ok[removed == removed.min()]
+    return masks[fewest[int(np.argmin(sign * vals[fewest]))]], True  # among the fewest, the farthest past zero
+
+
 def counterfactual(
     source,
     k: int,
@@ -165,6 +199,7 @@ def counterfactual(
     *,
     value_fn=None,
     candidates=None,
+    solver: Literal["auto", "milp", "enumerate"] = "auto",
     time_limit: float | None = 60.0,
 ) -> Counterfactual:
     """The at most ``k`` parts whose removal moves the recovered function most.
@@ -184,8 +219,11 @@ def counterfactual(
         actual outputs reported next to the predicted ones.
     candidates : sequence of int, optional
         Restrict removals to these parts (e.g. content words); all others stay kept.
+    solver : {"auto", "milp", "enumerate"}
+        ``"enumerate"`` evaluates every mask with ≤ ``k`` removals (exact; what ``"auto"`` does when
+        there are at most :data:`ENUMERATE_MAX` of them), ``"milp"`` solves the linearised program.
     time_limit : float or None, default 60
-        Seconds for the solver; ``optimal`` is False when it stopped early.
+        Seconds for the MILP solver; ``optimal`` is False when it stopped early.
 
     Returns
     -------
@@ -209,8 +247,18 @@ def counterfactual(
         fixed = None
     full = np.ones((1, n), dtype=bool)
     original = float(mob(full)[0])
-
-    if objective == "flip":
+    if objective == "flip" and original == 0:
+        raise ValueError("the output is exactly 0 on the full input; there is no sign to flip")
+    cand = np.flatnonzero(~fixed) if fixed is not None else np.arange(n)
+    n_masks = sum(comb(len(cand), r) for r in range(min(k, len(cand)) + 1))
+    if solver not in ("auto", "milp", "enumerate"):
+        raise ValueError(f"solver must be 'auto', 'milp' or 'enumerate', not {solver!r}")
+    flipped = None
+    used = "enumerate" if solver == "enumerate" or (solver == "auto" and n_masks <= ENUMERATE_MAX) else "milp"
+    if used == "enumerate":
+        m, flipped = _enumerate(mob, cand, k, objective, original)
+        optimal = flipped is not False
+    elif objective == "flip":
         if original == 0:
             raise ValueError("the output is exactly 0 on the full input; there is no sign to flip")
         sign = 1.0 if original > 0 else -1.0  # want sign · f(m) ≤ −tiny
@@ -218,9 +266,9 @@ def counterfactual(
         m, res = _solve(mob, k, sign, flip_target=-tol, time_limit=time_limit, fixed=fixed)
         if m is None:  # infeasible: no ≤ k removals flip it; report the largest move towards zero
             m, _ = _solve(mob, k, sign, flip_target=None, time_limit=time_limit, fixed=fixed)
-            optimal = False
+            optimal, flipped = False, False
         else:
-            optimal = res.status == 0
+            optimal, flipped = res.status == 0, True
     elif objective == "abs":
         m_lo, r_lo = _solve(mob, k, 1.0, flip_target=None, time_limit=time_limit, fixed=fixed)
         m_hi, r_hi = _solve(mob, k, -1.0, flip_target=None, time_limit=time_limit, fixed=fixed)
@@ -242,6 +290,7 @@ def counterfactual(
         predicted=float(mob(m[None, :])[0]),
         objective=objective,
         optimal=bool(optimal),
+        extra={"flipped": flipped, "solver": used},
     )
     if value_fn is not None:
         y = evaluate(value_fn, np.stack([full[0], m]))

@@ -288,7 +288,7 @@ _JS = r"""
       chip.style.background = colour(view.first[i], scale);
       chip.title = `part ${i}: ${fmt(view.first[i])}`;
       chip.dataset.value = String(view.first[i]);
-      chip.append(el("sub", i));
+      if (lab !== String(i)) chip.append(el("sub", i));
       box.append(chip);
     });
   }
@@ -303,7 +303,7 @@ _JS = r"""
       t.parts.forEach((p, j) => {
         if (j) cell.append(" × ");
         const span = el("span", label(p), "lab");
-        span.append(el("sub", p));  // the index tells repeated words apart
+        if (label(p) !== String(p)) span.append(el("sub", p));  // the index tells repeated words apart
         cell.append(span);
       });
       tr.append(el("td", r + 1), cell, el("td", t.parts.length, "num"), el("td", fmt(t.value), "num"));
@@ -390,7 +390,8 @@ _JS = r"""
     let t = `Removing ${cf.removed.length ? names : "nothing"}`
       + ` moves the recovered function from ${fmt(cf.original)} to ${fmt(cf.predicted)}`
       + ` (predicted change ${fmt(cf.predicted_change)}; the largest with ≤ ${cf.k} removals`
-      + (cf.optimal ? ", proved optimal)." : ", best found)." );
+      + (cf.solver === "enumerate" ? ", exact: every such removal evaluated)."
+        : cf.optimal ? ", proved optimal by the MILP)." : ", best found within the time limit).");
     if (cf.actual_change !== null) t += ` The model's actual change: ${fmt(cf.actual_change)}.`;
     $("cf").textContent = t;
   }

