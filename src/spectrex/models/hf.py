@@ -1,0 +1,294 @@
+"""Hugging Face models as text scorers: causal-LM target log-probabilities and sequence-classifier outputs.
+
+torch and transformers are imported only when one of these is built (the ``models`` extra).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SpectrexError
+from .base import TextScorer
+
+
+def auto_device(device: str | None = None) -> str:
+    """``device`` if given, else ``"cuda"`` when a GPU is visible, else ``"mps"`` on Apple silicon, else ``"cpu"``."""
+    if device:
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def _default_dtype(device: str):
+    import torch
+
+    # bf16 halves memory and doubles throughput on GPUs; on CPU float32 is both faster and exact
+    return torch.bfloat16 if device.startswith("cuda") else torch.float32
+
+
+def _default_batch(device: str) -> int:
+    return 256 if device.startswith("cuda") else 32
+
+
+class CausalLMScorer(TextScorer):
+    """log P(target | prompt) of a causal LM, where the prompt is built from the (masked) text.
+
+    Parameters
+    ----------
+    model, tokenizer
+        A transformers causal LM and its tokenizer.
+    target : str, optional
+        The continuation to score. When omitted it is generated once, greedily, from the full
+        (unmasked) prompt, so the explanation says why the model produced what it produced.
+    contrast : str, optional
+        A second continuation whose log-probability is subtracted (e.g. target ``" positive"``,
+        contrast ``" negative"`` for zero-shot sentiment).
+    template : str, default "{text}"
+        The prompt; ``{text}`` is replaced by the masked text.
+    max_new_tokens : int, default 12
+        Length limit of a generated target (generation also stops at a new line).
+    batch_size : int, optional
+        Prompts per forward pass (default 256 on a GPU, 32 on CPU).
+    model_id : str, optional
+        Name used in fingerprints (default: the model's ``name_or_path``).
+
+    Notes
+    -----
+    Prompts are left-padded so that every target sits in the same last positions of the batch; only
+    those positions' logits are computed (``logits_to_keep``), so memory does not grow with the
+    vocabulary times the prompt length.
+    """
+
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        target: str | None = None,
+        contrast: str | None = None,
+        template: str = "{text}",
+        max_new_tokens: int = 12,
+        batch_size: int | None = None,
+        model_id: str | None = None,
+    ) -> None:
+        if "{text}" not in template:
+            raise ValueError("template must contain '{text}' where the (masked) text goes")
+        self.model, self.tokenizer = model, tokenizer
+        self.device = str(next(model.parameters()).device)
+        self.template, self.contrast, self.max_new_tokens = template, contrast, int(max_new_tokens)
+        self.batch_size = int(batch_size or _default_batch(self.device))
+        self.model_id = model_id or str(getattr(model.config, "name_or_path", "") or type(model).__name__)
+        self.target = target
+        if target is not None and target == "":
+            raise ValueError("target must be a non-empty continuation (or None to generate one)")
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        tokenizer.padding_side = "left"
+        model.eval()
+
+    # -- settings ---------------------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        return {"kind": "causal-lm", "target": self.target, "contrast": self.contrast, "template": self.template}
+
+    def prepare(self, text: str) -> None:
+        if self.target is None:
+            self.target = self.generate(text)
+
+    def generate(self, text: str) -> str:
+        """Greedy continuation of the full prompt (stops at a new line or ``max_new_tokens``)."""
+        import torch
+
+        enc = self.tokenizer([self.template.format(text=text)], return_tensors="pt").to(self.device)
+        with torch.inference_mode():
+            out = self.model.generate(
+                **enc, max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=self.tokenizer.pad_token_id
+            )
+        new = self.tokenizer.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+        new = new.split("\n")[0] if new.strip() else new
+        if not new.strip():
+            raise SpectrexError("the model generated no continuation for this text; pass a target explicitly")
+        return new
+
+    # -- scoring ----------------------------------------------------------------------------
+    def score(self, texts: list[str]) -> np.ndarray:
+        if self.target is None:
+            raise SpectrexError("no target yet: pass target=… or bind the model to a text first (value_function)")
+        if self.contrast is None:
+            return self.logprob(texts, self.target)
+        tok = self.tokenizer
+        if all(len(tok(c, add_special_tokens=False)["input_ids"]) == 1 for c in (self.target, self.contrast)):
+            # both one token: one forward pass gives both log-probabilities
+            both = self._next_token_logprobs(texts, [self.target, self.contrast])
+            return both[:, 0] - both[:, 1]
+        return self.logprob(texts, self.target) - self.logprob(texts, self.contrast)
+
+    def _next_token_logprobs(self, texts: list[str], tokens: list[str]) -> np.ndarray:
+        ids = [self.tokenizer(c, add_special_tokens=False)["input_ids"][0] for c in tokens]
+        return self._score_batches(texts, [], ids)
+
+    def logprob(self, texts: list[str], continuation: str) -> np.ndarray:
+        """Sum of log-probabilities of ``continuation``'s tokens after each text's prompt."""
+        tok = self.tokenizer
+        target_ids = tok(continuation, add_special_tokens=False)["input_ids"]
+        if not target_ids:
+            raise ValueError(f"continuation {continuation!r} has no tokens")
+        return self._score_batches(texts, target_ids, None)
+
+    def _score_batches(self, texts: list[str], target_ids: list[int], next_ids: list[int] | None) -> np.ndarray:
+        """Summed log-probs of ``target_ids`` after each prompt, or (``next_ids``) the next-token log-probs."""
+        import torch
+
+        tok = self.tokenizer
+        t = len(target_ids)
+        prompts = [tok(self.template.format(text=x))["input_ids"] for x in texts]
+        order = np.argsort([len(p) for p in prompts], kind="stable")  # similar lengths share a batch
+        result = np.empty((len(texts), len(next_ids))) if next_ids is not None else np.empty(len(texts))
+        target = torch.tensor(target_ids, device=self.device, dtype=torch.long)
+        for lo in range(0, len(texts), self.batch_size):
+            rows = order[lo : lo + self.batch_size]
+            seqs = [prompts[r] + target_ids for r in rows]
+            width = max(len(s) for s in seqs)
+            ids = torch.full((len(seqs), width), tok.pad_token_id, dtype=torch.long)
+            attn = torch.zeros((len(seqs), width), dtype=torch.long)
+            for i, s in enumerate(seqs):
+                ids[i, width - len(s) :] = torch.tensor(s)
+                attn[i, width - len(s) :] = 1
+            pos = (attn.cumsum(1) - 1).clamp(min=0)
+            with torch.inference_mode():
+                logits = self._forward(ids.to(self.device), attn.to(self.device), pos.to(self.device), t + 1)
+                if next_ids is not None:
+                    logp = torch.log_softmax(logits[:, -1].float(), dim=-1)
+                    result[rows] = logp[:, next_ids].cpu().numpy()
+                    continue
+                logp = torch.log_softmax(logits[:, -t - 1 : -1].float(), dim=-1)
+                picked = logp.gather(-1, target.expand(len(rows), t).unsqueeze(-1)).squeeze(-1).sum(-1)
+            result[rows] = picked.cpu().numpy()
+        return result
+
+    def _forward(self, ids, attn, pos, keep: int):
+        try:
+            return self.model(input_ids=ids, attention_mask=attn, position_ids=pos, logits_to_keep=keep).logits
+        except TypeError:  # older architectures without logits_to_keep: slice afterwards
+            return self.model(input_ids=ids, attention_mask=attn, position_ids=pos).logits[:, -keep:]
+
+
+class ClassifierScorer(TextScorer):
+    """A Hugging Face sequence classifier's logit or probability of one class.
+
+    Parameters
+    ----------
+    model, tokenizer
+        A transformers ``…ForSequenceClassification`` model and its tokenizer.
+    target : int or str, optional
+        The class (index or label name); default: the class predicted for the full text.
+    output : {"logit", "probability", "log-odds"}, default "logit"
+        Logits are additive and unbounded, which suits a sparse additive explanation best;
+        probabilities saturate near 0 and 1.
+    batch_size : int, optional
+        Texts per forward pass (default 256 on a GPU, 32 on CPU).
+    max_length : int, optional
+        Truncate longer inputs (default: the model's limit).
+    """
+
+    OUTPUTS = ("logit", "probability", "log-odds")
+
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        target: int | str | None = None,
+        output: str = "logit",
+        batch_size: int | None = None,
+        max_length: int | None = None,
+        model_id: str | None = None,
+    ) -> None:
+        if output not in self.OUTPUTS:
+            raise ValueError(f"unknown output {output!r}; choose one of: {', '.join(self.OUTPUTS)}")
+        self.model, self.tokenizer, self.output = model, tokenizer, output
+        self.device = str(next(model.parameters()).device)
+        self.batch_size = int(batch_size or _default_batch(self.device))
+        self.max_length = max_length
+        self.model_id = model_id or str(getattr(model.config, "name_or_path", "") or type(model).__name__)
+        self.target = self._class_index(target) if target is not None else None
+        if tokenizer.pad_token_id is None and tokenizer.eos_token is not None:
+            tokenizer.pad_token = tokenizer.eos_token
+        if getattr(model.config, "pad_token_id", None) is None:
+            model.config.pad_token_id = tokenizer.pad_token_id
+        model.eval()
+
+    def _class_index(self, target) -> int:
+        n_classes = int(self.model.config.num_labels)
+        if isinstance(target, str) and not target.isdigit():
+            names = {str(v).lower(): int(k) for k, v in (self.model.config.id2label or {}).items()}
+            if target.lower() not in names:
+                raise ValueError(f"unknown class {target!r}; the model's classes are: {', '.join(names)}")
+            return names[target.lower()]
+        idx = int(target)
+        if not 0 <= idx < n_classes:
+            raise ValueError(f"class index {idx} is out of range: the model has {n_classes} classes")
+        return idx
+
+    def settings(self) -> dict[str, Any]:
+        return {"kind": "classifier", "target": self.target, "output": self.output}
+
+    def prepare(self, text: str) -> None:
+        if self.target is None:
+            self.target = int(np.argmax(self.logits([text])[0]))
+
+    def logits(self, texts: list[str]) -> np.ndarray:
+        """All class logits, ``(len(texts), num_labels)``."""
+        import torch
+
+        out = []
+        for lo in range(0, len(texts), self.batch_size):
+            enc = self.tokenizer(
+                texts[lo : lo + self.batch_size],
+                return_tensors="pt",
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+            ).to(self.device)
+            with torch.inference_mode():
+                out.append(self.model(**enc).logits.float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, int(self.model.config.num_labels)))
+
+    def score(self, texts: list[str]) -> np.ndarray:
+        if self.target is None:
+            raise SpectrexError("no target class yet: pass target=… or bind the model to a text first")
+        z = self.logits(texts).astype(np.float64)
+        if self.output == "logit":
+            return z[:, self.target]
+        logp = z - np.logaddexp.reduce(z, axis=1, keepdims=True)
+        if self.output == "probability":
+            return np.exp(logp[:, self.target])
+        others = np.delete(logp, self.target, axis=1)
+        return logp[:, self.target] - np.logaddexp.reduce(others, axis=1)
+
+
+def load_hf(path: str | Path, device: str | None = None, dtype=None, **settings) -> TextScorer:
+    """A scorer for a local Hugging Face model folder: a causal LM or a sequence classifier (from its config)."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise SpectrexError(
+            f"no model folder at {path}: hf:PATH needs a local Hugging Face model folder "
+            "(with config.json); these machines do not download models"
+        )
+    config = AutoConfig.from_pretrained(path, local_files_only=True)
+    arch = " ".join(getattr(config, "architectures", None) or [])
+    device = auto_device(device)
+    dtype = dtype or _default_dtype(device)
+    tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    if "SequenceClassification" in arch:
+        model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True, dtype=dtype)
+        return ClassifierScorer(model.to(device), tok, model_id=str(path), **settings)
+    model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=dtype)
+    return CausalLMScorer(model.to(device), tok, model_id=str(path), **settings)

@@ -1,0 +1,81 @@
+"""Tiny randomly initialised Hugging Face models built from a config, for plumbing tests and GPU throughput runs.
+
+Nothing is downloaded: the tokenizer is a byte-level BPE trained in milliseconds on a few sentences,
+and the weights are random (seeded), so the scores mean nothing but exercise every code path.
+"""
+
+from __future__ import annotations
+
+_CORPUS = [
+    "the quick brown fox jumps over the lazy dog",
+    "a model explains which parts of the input work together",
+    "the movie was great and the acting was wonderful",
+    "the plot was dull and the ending was terrible",
+]
+
+
+def tiny_tokenizer(vocab_size: int = 300):
+    """A fast byte-level BPE tokenizer with pad/mask/unk/bos/eos tokens (gives character offsets)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<pad>", "<unk>", "<mask>", "<s>", "</s>"]
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tok.train_from_iterator(_CORPUS, trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="<pad>",
+        unk_token="<unk>",
+        mask_token="<mask>",
+        bos_token="<s>",
+        eos_token="</s>",
+    )
+
+
+def _config(kind: str, vocab: int, tok, **overrides):
+    from transformers import LlamaConfig
+
+    cfg = dict(
+        vocab_size=vocab,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+    )
+    cfg.update(overrides)
+    return LlamaConfig(**cfg)
+
+
+def tiny_causal_lm(seed: int = 0, **config):
+    """``(model, tokenizer)``: a 2-layer Llama-architecture causal LM with random weights."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    tok = tiny_tokenizer()
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(_config("causal", len(tok), tok, **config))
+    return model.eval(), tok
+
+
+def tiny_classifier(seed: int = 0, num_labels: int = 2, **config):
+    """``(model, tokenizer)``: a 2-layer Llama-architecture sequence classifier with random weights."""
+    import torch
+    from transformers import LlamaForSequenceClassification
+
+    tok = tiny_tokenizer()
+    torch.manual_seed(seed)
+    cfg = _config("classifier", len(tok), tok, num_labels=num_labels, **config)
+    cfg.id2label = {i: f"class{i}" for i in range(num_labels)}
+    cfg.label2id = {v: k for k, v in cfg.id2label.items()}
+    model = LlamaForSequenceClassification(cfg)
+    return model.eval(), tok

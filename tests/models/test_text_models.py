@@ -1,0 +1,146 @@
+import importlib.util
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from spectrex.errors import SpectrexError  # noqa: E402
+from spectrex.models import explain_text, load_model, make_parts  # noqa: E402
+from spectrex.models.base import TextValueFunction  # noqa: E402
+from spectrex.models.hf import CausalLMScorer, ClassifierScorer  # noqa: E402
+from spectrex.models.tiny import tiny_causal_lm, tiny_classifier  # noqa: E402
+from spectrex.parts import split_text  # noqa: E402
+
+needs_toxicity = pytest.mark.skipif(
+    importlib.util.find_spec("toxic_classifier") is None,
+    reason="pip install --no-deps toxic-comment-classifier",
+)
+
+TEXTS = ["the movie was great", "dull", "the plot was dull and the ending was terrible", "a"]
+
+
+@pytest.fixture(scope="module")
+def lm():
+    return tiny_causal_lm(seed=1)
+
+
+def _reference_logprob(model, tok, prompt: str, target: str) -> float:
+    """Unbatched, unpadded, full-logits log P(target | prompt)."""
+    p = tok(prompt)["input_ids"]
+    t = tok(target, add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([p + t])
+    with torch.no_grad():
+        logp = torch.log_softmax(model(input_ids=ids).logits[0].float(), -1)
+    return float(sum(logp[len(p) - 1 + j, t[j]] for j in range(len(t))))
+
+
+def test_causal_lm_batched_left_padded_matches_unbatched(lm):
+    model, tok = lm
+    s = CausalLMScorer(model, tok, target=" the ending", template="Review: {text}\nSo:", batch_size=3)
+    got = s.score(TEXTS)
+    want = [_reference_logprob(model, tok, f"Review: {x}\nSo:", " the ending") for x in TEXTS]
+    np.testing.assert_allclose(got, want, atol=2e-4)
+
+
+def test_causal_lm_contrast_single_token_fast_path(lm):
+    model, tok = lm
+    a, b = "a", "the"  # one token each in the tiny vocabulary
+    assert len(tok(a, add_special_tokens=False)["input_ids"]) == 1
+    s = CausalLMScorer(model, tok, target=a, contrast=b)
+    want = np.array([_reference_logprob(model, tok, x, a) - _reference_logprob(model, tok, x, b) for x in TEXTS])
+    np.testing.assert_allclose(s.score(TEXTS), want, atol=2e-4)
+
+
+def test_causal_lm_generates_target_once_from_full_text(lm):
+    model, tok = lm
+    s = CausalLMScorer(model, tok, max_new_tokens=3)
+    vf = s.value_function(split_text("the movie was great", "words"))
+    assert isinstance(s.target, str) and s.target
+    assert vf.fingerprint != CausalLMScorer(model, tok, target=s.target + "x").value_function(vf.parts).fingerprint
+
+
+def test_classifier_outputs_agree():
+    model, tok = tiny_classifier(seed=2, num_labels=3)
+    logit = ClassifierScorer(model, tok, target=1, output="logit")
+    prob = ClassifierScorer(model, tok, target="class1", output="probability")
+    z = logit.logits(TEXTS)
+    np.testing.assert_allclose(logit.score(TEXTS), z[:, 1], atol=1e-6)
+    p = np.exp(z - z.max(1, keepdims=True))
+    np.testing.assert_allclose(prob.score(TEXTS), (p / p.sum(1, keepdims=True))[:, 1], atol=1e-6)
+    # batching with padding gives the same logits as one text at a time
+    np.testing.assert_allclose(z, np.concatenate([logit.logits([x]) for x in TEXTS]), atol=1e-4)
+    with pytest.raises(ValueError, match="out of range"):
+        ClassifierScorer(model, tok, target=7)
+
+
+def test_mask_token_masking_uses_the_tokenizer():
+    model, tok = tiny_classifier()
+    s = ClassifierScorer(model, tok)
+    vf = TextValueFunction(s, split_text("a b c", "words"), masking="mask")
+    assert vf.texts(np.array([[1, 0, 1]], bool)) == ["a <mask> c"]
+    vf2 = TextValueFunction(s, split_text("a b c", "words"))
+    assert vf.fingerprint != vf2.fingerprint
+
+
+@needs_toxicity
+def test_value_function_contract_and_fingerprint():
+    s = load_model("toxicity")
+    parts = split_text("you are a stupid idiot", "words")
+    vf = s.value_function(parts)
+    masks = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [0, 0, 0, 0, 0]], bool)
+    y = vf(masks)
+    assert y.shape == (3,) and y.dtype == np.float64
+    np.testing.assert_allclose(y, s.score(["you are a stupid idiot", "you are a ", ""]))
+    assert y[0] > y[1]  # insults drive the toxic logit
+    other = load_model("toxicity", target="insult").value_function(parts)
+    assert (
+        len({vf.fingerprint, other.fingerprint, s.value_function(split_text("you are nice", "words")).fingerprint}) == 3
+    )
+
+
+@needs_toxicity
+def test_toxicity_port_is_plausible_and_fast():
+    s = load_model("toxicity", output="probability")
+    p = s.score(["you are a stupid idiot and I hate you", "thank you for your help, have a nice day"])
+    assert p[0] > 0.9 and p[1] < 0.2
+    enc = s.encode(["Hello, WORLD!! the"])
+    assert enc.shape == (1, 100) and (enc[0, :-3] == 0).all() and (enc[0, -3:] > 0).all()
+
+
+@needs_toxicity
+def test_explain_text_on_toxicity_is_exact_on_small_input():
+    r = explain_text("you are a stupid idiot", "toxicity", method="exact", holdout=40)
+    assert r.labels == ["you", "are", "a", "stupid", "idiot"]
+    assert r.metadata["faithfulness"] == pytest.approx(1.0)
+    assert r.metadata["model"].startswith("toxic") and r.metadata["holdout_queries"] == 40
+    top_parts = {lab for t in r.top(3) for lab in t.labels}
+    assert top_parts & {"stupid", "idiot"}
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [("", "empty"), ("   ", "empty"), ("hello", "only 1 part"), ([], "no documents")],
+)
+def test_bad_text_is_a_clear_error(text, match):
+    with pytest.raises(SpectrexError, match=match):
+        make_parts(text, "words")
+
+
+def test_unknown_model_name_suggests():
+    with pytest.raises(SpectrexError, match="unknown model 'toxicty'.*Did you mean 'toxicity'"):
+        load_model("toxicty")
+    with pytest.raises(SpectrexError, match="no model folder"):
+        load_model("hf:/nonexistent/model")
+
+
+def test_hf_folder_round_trip(tmp_path, lm):
+    model, tok = lm
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    s = load_model(f"hf:{tmp_path}", target=" the", device="cpu")
+    assert isinstance(s, CausalLMScorer)
+    np.testing.assert_allclose(
+        s.score(TEXTS[:2]), CausalLMScorer(model, tok, target=" the").score(TEXTS[:2]), atol=1e-4
+    )
