@@ -111,6 +111,7 @@ def model_tasks(quick: bool, notes: list[str]):
         notes.append(f"Gemma 3 270M skipped: {type(exc).__name__}: {str(exc)[:160]}")
     try:
         from skimage import data
+
         from spectrex.models.vision import ImageClassifierValue
         from spectrex.parts.image import ImageParts
 

@@ -49,6 +49,20 @@ def check_masks(masks, n: int | None = None) -> np.ndarray:
 
 def check_values(values, q: int, *, what: str = "the value function") -> np.ndarray:
     """Validate a value function's output for ``q`` masks: ``q`` finite floats, never broadcast."""
+    out = check_shape(values, q, what=what)
+    bad = np.flatnonzero(~np.isfinite(out))
+    if bad.size:
+        raise ValueFunctionError(
+            f"{what} returned NaN or inf for mask rows {_rows(bad)}; "
+            "make the model return finite numbers (e.g. log-probabilities clipped away from -inf), "
+            "or let the query engine drop those rows (on_error='drop')",
+            rows=bad,
+        )
+    return out
+
+
+def check_shape(values, q: int, *, what: str = "the value function") -> np.ndarray:
+    """The shape half of :func:`check_values`: ``q`` floats, never broadcast (NaN/inf left to the caller)."""
     try:
         out = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -58,14 +72,6 @@ def check_values(values, q: int, *, what: str = "the value function") -> np.ndar
     if out.ndim != 1 or out.shape[0] != q:
         raise ValueFunctionError(
             f"{what} returned shape {out.shape} for {q} masks; it must return one float per mask row, shape ({q},)"
-        )
-    bad = np.flatnonzero(~np.isfinite(out))
-    if bad.size:
-        raise ValueFunctionError(
-            f"{what} returned NaN or inf for mask rows {_rows(bad)}; "
-            "make the model return finite numbers (e.g. log-probabilities clipped away from -inf), "
-            "or let the query engine drop those rows (on_error='drop')",
-            rows=bad,
         )
     return out
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..contract import check_masks
+from ..contract import check_masks, check_shape
 from ..errors import CacheError, ValueFunctionError
 from ..transforms import bitset
 from .backends import Backend, LocalBackend, WorkerLostError, is_retryable, make_backend
@@ -108,18 +108,7 @@ def _describe_mask(mask: np.ndarray, limit: int = 12) -> str:
 
 def _shape_checked(result, q: int, fn) -> np.ndarray:
     """The contract's shape rules (one float per row, never broadcast); NaN/inf are left to the caller."""
-    what = f"the value function ({_fn_name(fn)})"
-    try:
-        out = np.asarray(result, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueFunctionError(f"{what} returned {type(result).__name__}, which is not an array of floats") from exc
-    if out.ndim == 2 and out.shape[1] == 1:
-        out = out[:, 0]
-    if out.ndim != 1 or out.shape[0] != q:
-        raise ValueFunctionError(
-            f"{what} returned shape {out.shape} for {q} masks; it must return one float per mask row, shape ({q},)"
-        )
-    return out
+    return check_shape(result, q, what=f"the value function ({_fn_name(fn)})")
 
 
 def _fn_name(fn) -> str:
