@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from benchmarks._methods import registered_methods, removal_curve, run_method
 
 import spectrex as sx
+from benchmarks._methods import registered_methods, removal_curve, run_method
 from spectrex.transforms.sparse import SparseTransform
 
 
