@@ -74,7 +74,7 @@ DOCUMENTS = [
 QUESTION = "Question: What is the capital of Australia?\nAnswer:"
 REVIEW = "the movie was slow and far too long , but the acting was superb and the ending truly moving"
 #: on CPU a Gemma query costs ~50 ms and an EfficientNet one ~20 ms: fewer methods there
-COSTLY_METHODS = ("spex", "proxyspex", "lasso2", "lasso1", "kernelshap")
+COSTLY_METHODS = ("spex", "proxyspex", "lasso1", "kernelshap")
 
 
 def model_tasks(quick: bool, notes: list[str]):
@@ -122,16 +122,18 @@ def model_tasks(quick: bool, notes: list[str]):
 
 
 # -- the benchmark ------------------------------------------------------------------------------
-def run(quick: bool, out: Path) -> None:
+def run(quick: bool, out: Path, *, planted: bool = True, models: bool = False, name: str = NAME) -> None:
+    """Planted functions by default; ``benchmarks/faithfulness_models.py`` runs the real models."""
     methods = registered_methods()
     notes: list[str] = []
     budgets = [300, 1500] if quick else [500, 1000, 2000, 4000]
-    model_budgets = [300, 1000] if quick else [500, 1500]
+    model_budgets = [300, 1000] if quick else [500, 1000]
     r_max = 5 if quick else 10
     rows, removal = [], []
     curves: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    tasks = [(t, budgets, 2000) for t in planted_tasks(quick)]
-    tasks += [(t, model_budgets, 300 if quick else 500) for t in model_tasks(quick, notes)]
+    tasks = [(t, budgets, 2000) for t in planted_tasks(quick)] if planted else []
+    if models:
+        tasks += [(t, model_budgets, 300 if quick else 500) for t in model_tasks(quick, notes)]
     for (task, fn, truth, n, seed, only), task_budgets, n_test in tasks:
         rng = np.random.default_rng(10_000 + seed)
         test = rng.random((n_test, n)) < 0.5
@@ -163,27 +165,27 @@ def run(quick: bool, out: Path) -> None:
                     | {f"r={r + 1}": float(drop[r]) for r in range(len(drop))}
                 )
             print(f"  {task} seed={seed} {method}: R² {[round(c[1], 3) for c in curves[task][method][-3:]]}")
-        _write(rows, removal, methods, budgets, notes, out)  # after every task: a stopped run keeps its tables
+        _write(rows, removal, methods, task_budgets, notes, out, name)  # a stopped run keeps its tables
 
 
-def _write(rows, removal, methods, budgets, notes, out: Path) -> None:
+def _write(rows, removal, methods, budgets, notes, out: Path, name: str = NAME) -> None:
     findings = summarize(rows, methods)
     write_table(
         _mean_rows(rows),
         out,
-        NAME,
+        name,
         "Faithfulness (R² on fresh random masks) against query budget",
         "\n".join(["Means over seeds; `note` says why a method gave no result.", "", *findings, "", *notes]),
     )
-    write_table(rows, out, NAME + "_runs", "Faithfulness: every run")
+    write_table(rows, out, name + "_runs", "Faithfulness: every run")
     write_table(
         _mean_rows(removal, value_prefix="r="),
         out,
-        NAME + "_removal",
+        name + "_removal",
         f"Top-r removal: model output drop (in SDs of the output) after removing r parts, at budget {budgets[-1]}",
         "Higher is better: the explanation found the parts whose removal lowers the output most.",
     )
-    _plot(rows, removal, methods, out)
+    _plot(rows, removal, methods, out, name)
 
 
 def _mean_rows(rows: list[dict], value_prefix: str | None = None) -> list[dict]:
@@ -244,7 +246,7 @@ def _first_budget(curve: dict[int, float], target: float) -> str:
     return "never (in this range)"
 
 
-def _plot(rows: list[dict], removal: list[dict], methods: list[str], out: Path) -> None:
+def _plot(rows: list[dict], removal: list[dict], methods: list[str], out: Path, name: str = NAME) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -271,7 +273,7 @@ def _plot(rows: list[dict], removal: list[dict], methods: list[str], out: Path) 
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / f"{NAME}.png", dpi=110)
+    fig.savefig(out / f"{name}.png", dpi=110)
     plt.close(fig)
     if removal:
         rem = _mean_rows(removal, value_prefix="r=")
@@ -289,5 +291,5 @@ def _plot(rows: list[dict], removal: list[dict], methods: list[str], out: Path) 
             ax.axis("off")
         axes.flat[0].legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(out / f"{NAME}_removal.png", dpi=110)
+        fig.savefig(out / f"{name}_removal.png", dpi=110)
         plt.close(fig)
