@@ -79,13 +79,22 @@ def test_engine_batches_and_deduplicates():
         QueryEngine().bind(lambda m: np.full(len(m), np.nan), 2)(np.ones((2, 2), bool))
 
 
-def test_exact_refuses_dropped_rows():
-    from spectrex import Exact
+def _fails_on_a_few(m):
+    # a model that fails on ~1/8 of the masks: those rows are dropped under on_error="drop"
+    out = m[:, :4].sum(1).astype(float) + 2.0 * m[:, 0] * m[:, 1]
+    out[m[:, 5] & m[:, 6] & m[:, 7]] = np.nan
+    return out
 
-    def fn(m):
-        out = m.sum(1).astype(float)
-        out[m.all(1)] = np.nan
-        return out
 
-    with pytest.raises(ValueFunctionError, match="Exact needs the value of every mask"):
-        Exact(engine=QueryEngine(on_error="drop")).explain(fn, 3)
+@pytest.mark.parametrize("method", ["exact", "spex", "kernelshap"])
+def test_structured_designs_refuse_dropped_rows(method):
+    with pytest.raises(ValueFunctionError, match="needs the value of every mask"):
+        spectrex.explain(_fails_on_a_few, 8, method=method, engine=QueryEngine(on_error="drop"), random_state=0)
+
+
+@pytest.mark.parametrize("method", ["proxyspex", "lasso1", "banzhaf", "lime"])
+def test_sampling_designs_leave_dropped_rows_out(method):
+    res = spectrex.explain(
+        _fails_on_a_few, 12, method=method, budget=600, engine=QueryEngine(on_error="drop"), random_state=0
+    )
+    assert np.all(np.isfinite(res.values)) and res.metadata["queries_dropped"] > 0

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..contract import check_budget, check_n
 from ..engine import Query, QueryEngine
+from ..errors import ValueFunctionError
 from ..interactions import Interactions
 from ..transforms.indices import canonical_index
 from ..transforms.sparse import SparseTransform
@@ -110,3 +111,24 @@ def _plain(v) -> bool:
         or isinstance(v, (bool, int, float, str))
         or (isinstance(v, (list, tuple)) and all(_plain(x) for x in v))
     )
+
+
+def answered(masks: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows the model answered: with ``on_error="drop"`` the engine returns failed rows as NaN.
+
+    For designs of independent random masks, where leaving a row out only costs a sample.
+    """
+    ok = np.isfinite(y)
+    return (masks, y) if ok.all() else (masks[ok], y[ok])
+
+
+def require_answers(y: np.ndarray, method: str) -> np.ndarray:
+    """For structured designs (every mask needed): a clear error when the engine dropped rows."""
+    dropped = np.flatnonzero(~np.isfinite(y))
+    if dropped.size:
+        raise ValueFunctionError(
+            f"{method} needs the value of every mask in its design, but {dropped.size} were dropped "
+            "(on_error='drop'); fix the model for those masks, or use a sampling method such as ProxySPEX",
+            rows=dropped,
+        )
+    return y

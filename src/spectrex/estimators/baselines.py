@@ -25,7 +25,7 @@ from ..engine import Query
 from ..transforms import bitset
 from ..transforms.sparse import SparseTransform
 from ..transforms.wht import all_masks
-from .base import Explainer
+from .base import Explainer, answered, require_answers
 
 
 def _first_order(n: int, const: float, coefs: np.ndarray, basis: str) -> SparseTransform:
@@ -115,7 +115,7 @@ class LASSO(Explainer):
             masks = all_masks(n)
         else:
             masks = rng.random((budget, n)) < 0.5
-        y = query(masks)
+        masks, y = answered(masks, query(masks))
         sup, coefs, info = dec.lasso_fourier(masks, y, order, rng, alpha=self.alpha, n_folds=self.n_folds)
         return SparseTransform(n, sup, coefs, "fourier"), {"lasso": info, "max_order": order}
 
@@ -151,7 +151,7 @@ class KernelSHAP(_FirstOrder):
             weights = dec.shapley_kernel_weight(inner.sum(1), n)
         else:
             inner, weights = dec.shapley_kernel_masks(n, budget - 2, rng), None
-        v = query(np.concatenate([ends, inner]))
+        v = require_answers(query(np.concatenate([ends, inner])), "KernelSHAP")
         phi = dec.kernel_shap(inner, v[2:], float(v[0]), float(v[1]), weights)
         return _first_order(n, float(v[0]), phi, "mobius"), {"enumerated": weights is not None}
 
@@ -171,7 +171,7 @@ class BanzhafMSR(_FirstOrder):
         self._order()
         budget = self._budget(n, budget)
         masks = all_masks(n) if budget >= 2**n else rng.random((budget, n)) < 0.5
-        y = query(masks)
+        masks, y = answered(masks, query(masks))
         phi = dec.msr_banzhaf(masks, y)
         # Banzhaf value of i = −2 F({i}) in the Fourier basis
         return _first_order(n, float(y.mean()), -phi / 2.0, "fourier"), {}
@@ -216,6 +216,6 @@ class LIME(_FirstOrder):
         self._order()
         budget = self._budget(n, budget)
         masks = dec.lime_masks(n, budget, rng)
-        y = query(masks)
+        masks, y = answered(masks, query(masks))
         b, beta = dec.weighted_linear(masks, y, dec.lime_kernel(masks, self.width), self.ridge)
         return _first_order(n, b, beta, "mobius"), {}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine import Query
-from ..errors import BudgetError, ValueFunctionError
+from ..errors import BudgetError
 from ..transforms.sparse import SparseTransform
 from ..transforms.wht import all_masks, exact_fourier
-from .base import Explainer
+from .base import Explainer, require_answers
 
 MAX_EXACT_N = 20
 
@@ -30,14 +30,7 @@ class Exact(Explainer):
             )
         if budget is not None and budget < 2**n:
             raise BudgetError(f"Exact needs all 2^{n} = {2**n:,} queries but the budget is {budget:,}", minimum=2**n)
-        y = query(all_masks(n))
-        dropped = np.flatnonzero(~np.isfinite(y))
-        if dropped.size:
-            raise ValueFunctionError(
-                f"Exact needs the value of every mask, but {dropped.size} were dropped (on_error='drop'); "
-                "fix the model for those masks or use an approximate method",
-                rows=dropped,
-            )
+        y = require_answers(query(all_masks(n)), "Exact")
         fourier = exact_fourier(y, n)
         # drop float dust so the transform stays as sparse as the function is
         scale = max(float(np.abs(fourier.coefs).max(initial=0.0)), 1e-300)

@@ -9,7 +9,7 @@ from ..design import uniform_masks
 from ..engine import Query
 from ..errors import BudgetError
 from ..transforms.sparse import SparseTransform
-from .base import Explainer
+from .base import Explainer, answered
 
 MIN_BUDGET = 64
 DEFAULT_MAX_ORDER = 5
@@ -110,7 +110,7 @@ class ProxySPEX(Explainer):
             "num_threads": self.num_threads,
         }
         if not self.adaptive:
-            return proxy_decode(masks, query(masks), n, order, **kw)
+            return proxy_decode(*answered(masks, query(masks)), n, order, **kw)
         sizes, size = [], max(MIN_BUDGET, budget // 8)
         while size < budget:
             sizes.append(size)
@@ -119,7 +119,7 @@ class ProxySPEX(Explainer):
         history, best = [], None
         for size in sizes:
             # earlier rows come back from the query's memo (and any engine cache), not the model
-            transform, meta = proxy_decode(masks[:size], query(masks[:size]), n, order, **kw)
+            transform, meta = proxy_decode(*answered(masks[:size], query(masks[:size])), n, order, **kw)
             score = meta["holdout_r2"]
             history.append({"queries": size, "holdout_r2": score})
             gain = score - best if best is not None else np.inf

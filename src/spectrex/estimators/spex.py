@@ -10,7 +10,7 @@ from ..decoders.spex import SpexSettings, decode
 from ..design.spex import DEFAULT_GROUPS, SpexDesign, minimum_budget, spex_design
 from ..engine import Query, QueryEngine
 from ..transforms.sparse import SparseTransform
-from .base import Explainer
+from .base import Explainer, require_answers
 
 #: order decoded when ``max_order`` is not given (the reference implementation's default)
 DEFAULT_ORDER = 5
@@ -93,7 +93,7 @@ class SPEX(Explainer):
             n,
             self.order,
         )
-        y = query(design.masks())
+        y = require_answers(query(design.masks()), "SPEX")
         settings = SpexSettings(chase_depth=self.chase_depth, max_rounds=self.max_rounds)
         transform, info = decode(design, y, settings)
         return transform, {"design_queries": design.n_queries, **info}
