@@ -40,9 +40,9 @@ def write_table(rows: list[dict], out: Path, name: str, title: str, notes: str =
     """Write ``out/name.csv`` and ``out/name.md`` (with the machine and any notes)."""
     if not rows:
         return
-    cols = list(rows[0])
+    cols = list(dict.fromkeys(c for r in rows for c in r))  # rows may differ (e.g. removal curves of fewer parts)
     with open(out / f"{name}.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols)
+        w = csv.DictWriter(fh, fieldnames=cols, restval="")
         w.writeheader()
         w.writerows(rows)
 
@@ -51,7 +51,7 @@ def write_table(rows: list[dict], out: Path, name: str, title: str, notes: str =
 
     lines = [f"# {title}", "", f"Machine: {machine()}", ""]
     lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt(r[c]) for c in cols) + " |" for r in rows]
+    lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
     if notes:
         lines += ["", notes]
     (out / f"{name}.md").write_text("\n".join(lines) + "\n")
