@@ -4,7 +4,11 @@ from spectrex.cli import main
 def test_demo_runs_and_prints_table(capsys):
     assert main(["demo", "--n", "8", "--k", "5"]) == 0
     out = capsys.readouterr().out
-    assert "Top interactions" in out and "R²: 1.000" in out
+    # Exact at n = 8: every mask was queried, so no held-out R² is claimed
+    assert "Parts · SV" in out and "Pairs · SII" in out and "exact, no fit to check" in out and "R²" not in out
+    assert main(["demo", "--n", "12", "--k", "5", "--method", "proxyspex", "--index", "Moebius"]) == 0
+    out = capsys.readouterr().out
+    assert "held-out R² 1.000" in out and "Top interactions · Moebius" in out
 
 
 def test_bad_input_is_a_clear_error(capsys):

@@ -21,7 +21,8 @@ def test_explain_prints_table_and_saves_json(tmp_path, capsys):
     )
     assert rc == 0
     out = capsys.readouterr().out
-    assert "Top interactions" in out and "held-out R²: 1.000" in out and "queries: 16" in out
+    assert "Parts · SV" in out and "exact, no fit to check" in out and "16 queries" in out
+    assert "logit of" in out and "the#0" not in out  # a classifier's class logit; unique words need no position
     data = json.loads(out_json.read_text())
     assert data["metadata"]["model"] == "tiny-classifier" and data["labels"] == ["the", "movie", "was", "great"]
 

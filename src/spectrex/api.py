@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from .console import note
 from .contract import check_n
 from .interactions import Interactions
 
@@ -88,6 +89,17 @@ def explain(
         Passed to the method's constructor.
     """
     n = check_n(n)
+    notes = []
+    if budget is not None and not isinstance(budget, bool) and isinstance(budget, int) and budget >= 2**n:
+        from .estimators.exact import MAX_EXACT_N
+
+        # more queries than masks exist: query each mask once (Exact) or cap the sample
+        if method == "auto" and n <= MAX_EXACT_N:
+            notes.append(f"budget {budget:,} ≥ the {2**n:,} masks of {n} parts: all are queried once (exact)")
+            method, budget = "exact", None
+        elif method not in ("exact",):
+            notes.append(f"budget {budget:,} capped at the {2**n:,} masks that exist for {n} parts")
+            budget = 2**n
     if method == "auto":
         method = "exact" if n <= AUTO_EXACT_MAX_N else "proxyspex"
     cls = get_method(method)
@@ -105,7 +117,12 @@ def explain(
         engine = QueryEngine(**{k: v for k, v in shorthand.items() if v is not None})
     try:
         est = cls(max_order=max_order, index=index, random_state=random_state, engine=engine, **settings)
-        return est.explain(value_fn, n, budget, labels=labels)
+        result = est.explain(value_fn, n, budget, labels=labels)
     finally:
         if own_engine:
             engine.close()
+    for line in notes:
+        note(line)
+    if notes:
+        result.metadata["notes"] = notes
+    return result

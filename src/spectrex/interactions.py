@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .contract import check_masks, check_values, evaluate
 from .transforms import bitset
 from .transforms.indices import canonical_index, convert
@@ -215,20 +215,24 @@ class Interactions:
 
         return plot(self, kind, **kwargs)
 
+    def summary(self, k: int = 8, index: str = "SV"):
+        """The readable summary: what was explained, the ``k`` strongest parts (``index`` = SV or BV)
+        and pairs, with a legend (see :mod:`spectrex.report.overview`)."""
+        from .report.overview import overview
+
+        return overview(self, k=k, index=index)
+
     def __repr__(self) -> str:
         meta = self.metadata
         head = f"Interactions(index={self.index}, n={self.n}, terms={len(self)}, max_order={self.max_order}"
         for key in ("method", "queries"):
             if key in meta:
                 head += f", {key}={meta[key]}"
-        lines = [head + ")"]
-        width = max([8] + [len(" × ".join(t.labels)) for t in self.top(10)])
-        width = min(width, 60)
-        for t in self.top(10):
-            label = " × ".join(t.labels)
-            label = label if len(label) <= width else label[: width - 1] + "…"
-            lines.append(f"  {label:<{width}}  {t.value:+.4g}")
-        return "\n".join(lines)
+        return head + ")\n" + self.summary().text()
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the compact summary with the top parts and pairs."""
+        return self.summary().html()
 
 
 def _jsonable(obj):

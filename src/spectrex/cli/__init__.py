@@ -8,7 +8,7 @@ from importlib import import_module
 
 from rich.console import Console
 
-from .. import __version__
+from .._version import __version__
 from ..errors import SpectrexError
 
 # sub-command modules, in the order `spectrex --help` lists them
@@ -28,8 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .. import console as talk
+
     args = build_parser().parse_args(argv)
     console = Console()
+    was_quiet = talk.is_quiet()
+    talk.set_quiet(was_quiet or getattr(args, "quiet", False))
     try:
         return int(args.run(args, console) or 0)
     except (SpectrexError, ValueError, TypeError, FileNotFoundError) as exc:
@@ -38,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
         return 130
+    finally:
+        talk.set_quiet(was_quiet)
 
 
 if __name__ == "__main__":

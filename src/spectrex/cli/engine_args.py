@@ -38,6 +38,7 @@ def add_engine_args(parser: argparse.ArgumentParser) -> None:
         help="masks on which the model fails twice: stop with an error (default) or leave them out",
     )
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bars, spinners or notes (results only)")
 
 
 def engine_from_args(args: argparse.Namespace, cache_key=None):
@@ -59,6 +60,6 @@ def engine_from_args(args: argparse.Namespace, cache_key=None):
         cache_key=cache_key,
         backend=args.backend,
         workers=args.workers,
-        progress=False if args.no_progress else None,
+        progress=False if args.no_progress or getattr(args, "quiet", False) else None,
         on_error=args.on_error,
     )

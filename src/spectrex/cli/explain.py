@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
-import json
 from pathlib import Path
 
 from rich.console import Console
@@ -48,47 +46,77 @@ examples:
 
 
 def _engine(args):
-    """A QueryEngine from the options (through the engine's shared CLI options when this version has them)."""
-    from ..engine import QueryEngine
+    """A QueryEngine from the shared engine options."""
+    from .engine_args import engine_from_args
 
-    if hasattr(args, "backend"):  # options added by cli/engine_args.py
-        from .engine_args import engine_from_args
+    return engine_from_args(args)
 
-        return engine_from_args(args)
-    accepts_cache = "cache" in inspect.signature(QueryEngine.__init__).parameters
-    if args.cache is not None and not accepts_cache:
-        raise ValueError("this version of spectrex has no query cache; leave out --cache")
-    return QueryEngine(cache=args.cache) if args.cache is not None else QueryEngine()
+
+def unescape(text: str | None) -> str | None:
+    r"""``\n`` and ``\t`` typed on a command line mean a new line and a tab (shells pass them literally)."""
+    if text is None:
+        return None
+    return text.replace("\\n", "\n").replace("\\t", "\t")
+
+
+def _input_text(args) -> str | None:
+    if args.file is None:
+        return args.text
+    if args.text is not None:
+        raise ValueError("give the text either as the TEXT argument or with --file, not both")
+    path = Path(args.file)
+    if not path.is_file():
+        raise FileNotFoundError(f"--file {args.file}: no such file; give the path of a UTF-8 text file")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"--file {args.file} is not UTF-8 text ({exc.reason}); convert it to UTF-8 first") from exc
+
+
+def check_output_path(path: str | None, flag: str) -> None:
+    """Refuse an output path that cannot be written, before any (paid) query is made."""
+    if path is None:
+        return
+    parent = Path(path).expanduser().resolve().parent
+    if not parent.is_dir():
+        raise FileNotFoundError(f"{flag} {path}: the folder {parent} does not exist; create it first")
+    if Path(path).is_dir():
+        raise ValueError(f"{flag} {path} is a folder; give a file name, e.g. {Path(path) / 'result.json'}")
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    import time
+
     from ..models import explain_text, load_model
 
+    check_output_path(args.json, "--json")
     settings: dict = {}
-    if args.text is None and not args.doc:
+    text = _input_text(args)
+    if text is None and not args.doc:
         if args.model.lower() == "toxicity" or args.model.startswith("tiny-"):
             raise ValueError("give a TEXT to explain (the built-in example is a question for a language model)")
         text = EXAMPLE["documents"]
-        target = args.target if args.target is not None else EXAMPLE["target"]
-        settings["template"] = args.template or EXAMPLE["template"]
+        target = unescape(args.target) if args.target is not None else EXAMPLE["target"]
+        settings["template"] = unescape(args.template) or EXAMPLE["template"]
         console.print("[bold]Built-in example[/]: Gemma 3 270M answers a question over three documents")
         console.print("  " + "\n  ".join(f"[{i}] {d}" for i, d in enumerate(text)))
         console.print(f"  prompt ends: …{settings['template'].split(chr(10))[-1]!r}  target: {target!r}")
         parts = "documents"
     else:
-        text = args.doc if args.doc else args.text
-        if args.doc and args.text is not None:
-            raise ValueError("give the text either as the TEXT argument or as --doc documents, not both")
-        target = args.target
+        if args.doc and text is not None:
+            raise ValueError("give the text either as the TEXT argument (or --file) or as --doc documents, not both")
+        text = args.doc if args.doc else text
+        target = unescape(args.target)
         parts = "documents" if args.doc else args.parts
         if args.template:
-            settings["template"] = args.template
+            settings["template"] = unescape(args.template)
     if args.contrast:
-        settings["contrast"] = args.contrast
+        settings["contrast"] = unescape(args.contrast)
     if args.device:
         settings["device"] = args.device
-    with console.status(f"loading {args.model} …"):
-        scorer = load_model(args.model, target=target, **settings)
+    t0 = time.perf_counter()
+    scorer = load_model(args.model, target=target, **settings)
+    load_s = time.perf_counter() - t0
     engine = _engine(args)
     try:
         result = explain_text(
@@ -105,28 +133,29 @@ def run(args: argparse.Namespace, console: Console) -> int:
         )
     except KeyboardInterrupt:
         if args.cache:
-            console.print(f"[yellow]interrupted; the answers received so far are kept in {args.cache}[/]")
+            stored = _stored_answers(args.cache)
+            console.print(f"[yellow]interrupted; {stored} answers are stored in {args.cache}: run the same command "
+                          "again to resume without re-sending them[/]")
         raise
     finally:
-        close = getattr(engine, "close", None)
-        if close is not None:
-            close()
-    if args.index != "Moebius":
-        result = result.to(args.index)
-    meta = result.metadata
-    console.print(f"model: {meta['model']}  ·  explained: {_what(meta)}  ·  {len(result.labels)} parts ({parts})")
-    print_result(result, console, k=args.top)
+        engine.close()
+    result.metadata.setdefault("timings", {})["load_s"] = load_s
+    print_result(result, console, k=args.top, index=args.index, max_order=args.max_order)
     if args.json:
         Path(args.json).write_text(result.to_json())
         console.print(f"saved to {args.json}")
     return 0
 
 
-def _what(meta: dict) -> str:
-    target = meta.get("target")
-    if isinstance(target, str) and meta.get("model") != "toxic-comment-classifier-0.3.0":
-        return f"log P({json.dumps(target)} | text)"
-    return f"{target!r} score" if target is not None else "score"
+def _stored_answers(path: str) -> str:
+    """How many answers a cache file holds (read-only; '?' when it cannot be read)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            return f"{db.execute('SELECT COUNT(*) FROM queries').fetchone()[0]:,}"
+    except sqlite3.Error:
+        return "?"
 
 
 def add_parser(sub) -> None:
@@ -138,6 +167,7 @@ def add_parser(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("text", nargs="?", default=None, help="the text to explain (default: a built-in example)")
+    p.add_argument("--file", default=None, metavar="PATH", help="read the text to explain from a UTF-8 file")
     p.add_argument(
         "--doc", action="append", default=[], metavar="TEXT", help="a document (repeat: one part per document)"
     )
@@ -148,7 +178,9 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--target", default=None, help="continuation to score (LMs) or class/label (classifiers)")
     p.add_argument("--contrast", default=None, help="LMs: subtract log P(CONTRAST), e.g. --contrast ' negative'")
-    p.add_argument("--template", default=None, help="LMs: prompt with {text} where the text goes")
+    p.add_argument(
+        "--template", default=None, help="LMs: prompt with {text} where the text goes (\\n = new line)"
+    )
     p.add_argument(
         "--parts",
         default="words",
@@ -169,17 +201,17 @@ def add_parser(sub) -> None:
     p.add_argument("--budget", type=int, default=None, help="most model queries to spend (default: the method's)")
     p.add_argument("--max-order", type=int, default=None, help="highest interaction order to recover")
     p.add_argument("--holdout", type=int, default=64, help="extra random queries to measure faithfulness R² (64)")
-    p.add_argument("--index", default="Moebius", help="index to show: Moebius, FBII, FSII, STII, SV, … (Moebius)")
+    p.add_argument(
+        "--index",
+        default=None,
+        help="also show the full table in this index: Moebius, Fourier, FSII, STII, … (default: Shapley values "
+        "and pairs only)",
+    )
     p.add_argument("--top", type=int, default=10, help="rows in the table (10)")
     p.add_argument("--json", default=None, metavar="PATH", help="save the full result as JSON")
     p.add_argument("--seed", type=int, default=0, help="random seed of the masks (0)")
     p.add_argument("--device", default=None, help="cuda, cpu, … (default: a GPU when there is one)")
-    try:
-        from .engine_args import add_engine_args
-    except ImportError:
-        p.add_argument(
-            "--cache", default=None, metavar="PATH", help="SQLite file of model answers, reused by later runs"
-        )
-    else:
-        add_engine_args(p)
+    from .engine_args import add_engine_args
+
+    add_engine_args(p)
     p.set_defaults(run=run)

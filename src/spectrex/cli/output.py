@@ -1,32 +1,59 @@
-"""Terminal output shared by the sub-commands."""
+"""Terminal output shared by the sub-commands: the readable summary first, the full view on request."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from ..interactions import Interactions
+if TYPE_CHECKING:
+    from ..interactions import Interactions
 
 
-def print_result(result: Interactions, console: Console, k: int = 10) -> None:
-    """A readable table of the top interactions with their parts' text, then the run's cost."""
-    meta = result.metadata
-    table = Table(title=f"Top interactions · {result.index} · method {meta.get('method', '?')}", title_justify="left")
-    table.add_column("parts")
-    table.add_column("order", justify="right")
+def print_result(
+    result: Interactions, console: Console, k: int = 10, index: str | None = None, max_order: int | None = None
+) -> None:
+    """What was explained, the top parts (Shapley values) and pairs, a legend; then ``index``'s full table.
+
+    ``index`` (e.g. ``"Moebius"``) adds the ``k`` largest interactions of every order in that index;
+    ``max_order`` caps the orders shown.
+    """
+    ov = result.summary(k=k)
+    if max_order is not None and max_order < 2:
+        ov.pairs, ov.pair_index = [], None
+    console.print(f"[bold]explained:[/] {ov.quantity}" + (f"  ·  model {ov.model}" if ov.model else ""), highlight=False)
+    if ov.template and ov.template != "{text}":
+        console.print(f"prompt template: {ov.template!r}", highlight=False)
+    console.print(
+        f"full input [bold]{ov.full_value:+.4g}[/]  ·  empty input [bold]{ov.empty_value:+.4g}[/]  ·  "
+        f"{ov.n} parts  ·  {ov.method}  ·  {ov.fit}",
+        highlight=False,
+    )
+    _table(console, f"Parts · {ov.first_index}", "part", ov.first)
+    if ov.pairs:
+        _table(console, f"Pairs · {ov.pair_index}", "pair", ov.pairs)
+    for line in ov.legend():
+        console.print(f"[dim]· {line}[/]", highlight=False)
+    if index is not None:
+        view = result.to(index, max_order=max_order) if max_order is not None else result.to(index)
+        table = Table(title=f"Top interactions · {view.index}", title_justify="left")
+        for name, justify in (("parts", "left"), ("order", "right"), ("value", "right")):
+            table.add_column(name, justify=justify)
+        for term in view.top(k):
+            table.add_row(" × ".join(term.labels), str(len(term.parts)), f"{term.value:+.4f}")
+        console.print(table)
+    else:
+        console.print("[dim]· every order: --index Moebius (or FSII, STII, …); an order-k term is the effect seen "
+                      "only when all k parts are present together[/]", highlight=False)
+    if ov.cost:
+        console.print(ov.cost, highlight=False)
+
+
+def _table(console: Console, title: str, what: str, rows: list[tuple[str, float]]) -> None:
+    table = Table(title=title, title_justify="left")
+    table.add_column(what)
     table.add_column("value", justify="right")
-    for term in result.top(k):
-        table.add_row(" × ".join(term.labels), str(len(term.parts)), f"{term.value:+.4f}")
+    for label, value in rows:
+        table.add_row(label, f"{value:+.4f}")
     console.print(table)
-    parts = []
-    if isinstance(meta.get("queries"), int):
-        parts.append(
-            f"queries: {meta['queries']:,}"
-            + (f" (+{meta['queries_cached']:,} cached)" if meta.get("queries_cached") else "")
-        )
-    if "faithfulness" in meta:
-        parts.append(f"held-out R²: {meta['faithfulness']:.3f}")
-    timings = meta.get("timings") or {}
-    if timings:
-        parts.append(f"time: {timings.get('total_s', 0):.1f} s (model {timings.get('model_s', 0):.1f} s)")
-    console.print("  ·  ".join(parts))

@@ -1,13 +1,19 @@
-"""Progress reporting: a rich bar on a terminal, a callback for notebooks and services, or nothing."""
+"""Progress of model queries: a rich bar on a terminal or in Jupyter, a callback, or nothing.
+
+The bar starts with the first query (a 500-query run of a CPU language model takes minutes, and a
+person must see it move from the first second); a run that ends within two seconds erases its bar,
+so quick runs leave no clutter.
+"""
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 
-#: runs shorter than this many model queries never show a bar
-MIN_QUERIES_FOR_BAR = 2048
+from .. import console
+
+#: a bar of a run shorter than this many seconds is erased when it ends
+TRANSIENT_S = 2.0
 
 
 class Progress:
@@ -16,8 +22,9 @@ class Progress:
     Parameters
     ----------
     mode : None, bool or callable
-        ``None``: a bar when stderr is a terminal and the run is long; ``False``: silent;
-        ``True``: a bar whenever stderr is a terminal; ``callable(done, total)``: called after each batch.
+        ``None``: a bar when someone can see it (a terminal or a notebook, not ``--quiet``);
+        ``False``: silent; ``True``: a bar even when spectrex is quiet (still only on a terminal or in
+        a notebook); ``callable(done, total)``: called after each batch.
     """
 
     def __init__(self, mode: bool | None | Callable[[int, int], object] = None) -> None:
@@ -28,18 +35,25 @@ class Progress:
         self.total = 0
         self._bar = None
         self._task = None
+        self._t0 = 0.0
+
+    @property
+    def _callback(self) -> bool:
+        return callable(self.mode) and not isinstance(self.mode, bool)
 
     def _want_bar(self) -> bool:
-        if self.mode is False or callable(self.mode) and not isinstance(self.mode, bool):
+        if self.mode is False or self._callback:
             return False
-        if not sys.stderr.isatty():
-            return False
-        return self.mode is True or self.total >= MIN_QUERIES_FOR_BAR
+        if self.mode is True:
+            import sys
+
+            return sys.stderr.isatty() or console.in_notebook()
+        return console.can_draw()
 
     def expect(self, more: int) -> None:
         """``more`` queries will be sent (raises the total if it was lower)."""
         self.total = max(self.total, self.done + int(more))
-        if self._bar is None and self._want_bar():
+        if self._bar is None and self.total > self.done and self._want_bar():
             self._start()
         elif self._bar is not None:
             self._bar.update(self._task, total=self.total)
@@ -50,13 +64,12 @@ class Progress:
 
     def advance(self, k: int) -> None:
         self.done += int(k)
-        if callable(self.mode) and not isinstance(self.mode, bool):
+        if self._callback:
             self.mode(self.done, max(self.total, self.done))
         elif self._bar is not None:
             self._bar.update(self._task, completed=self.done, total=max(self.total, self.done))
 
     def _start(self) -> None:
-        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, ProgressColumn, TextColumn, TimeRemainingColumn
         from rich.progress import Progress as RichProgress
         from rich.text import Text
@@ -64,7 +77,9 @@ class Progress:
         class Rate(ProgressColumn):
             def render(self, task):
                 speed = task.finished_speed or task.speed
-                return Text("… q/s" if speed is None else f"{speed:,.0f} q/s")
+                if speed is None:
+                    return Text("… q/s")
+                return Text(f"{speed:,.1f} q/s" if speed < 10 else f"{speed:,.0f} q/s")
 
         self._bar = RichProgress(
             TextColumn("queries"),
@@ -72,8 +87,8 @@ class Progress:
             MofNCompleteColumn(),
             Rate(),
             TimeRemainingColumn(),
-            console=Console(file=sys.stderr),
-            transient=False,
+            console=console.stderr_console(),
+            refresh_per_second=4,
         )
         self._bar.start()
         self._task = self._bar.add_task("queries", total=self.total, completed=self.done)
@@ -81,5 +96,6 @@ class Progress:
 
     def close(self) -> None:
         if self._bar is not None:
+            self._bar.live.transient = time.perf_counter() - self._t0 < TRANSIENT_S
             self._bar.stop()
             self._bar = None

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import console
 from ..errors import SpectrexError
 from ..parts.text import TextParts, from_documents, split_text
 from .base import TextScorer, TextValueFunction
@@ -48,12 +49,7 @@ def _gemma(device=None, **settings) -> TextScorer:
     from .gemma import NAME, ensure_converted
     from .hf import CausalLMScorer, _default_dtype, auto_device
 
-    def note(msg: str) -> None:
-        from rich.console import Console
-
-        Console(stderr=True).print(f"[dim]{msg}[/]")
-
-    folder = ensure_converted(progress=note)
+    folder = ensure_converted(progress=console.note)
     device = auto_device(device)
     tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, dtype=_default_dtype(device))
@@ -81,6 +77,11 @@ def load_model(name: str = DEFAULT_MODEL, *, target=None, device: str | None = N
         raise SpectrexError(f"a model name is needed; choose one of: {', '.join(MODEL_NAMES)}")
     name = name.strip()
     key = name.lower()
+    with console.status(f"loading {name} …"), console.hush_transformers():
+        return _load(name, key, target=target, device=device, **settings)
+
+
+def _load(name: str, key: str, *, target, device, **settings) -> TextScorer:
     if key in ("gemma-3-270m", "gemma3-270m", "gemma"):
         return _gemma(device=device, target=target, **settings)
     if key == "toxicity":
@@ -193,8 +194,9 @@ def explain_text(
     )
     meta = result.metadata
     meta.update(model=scorer.model_id, target=getattr(scorer, "target", None), fingerprint=vf.fingerprint)
+    meta.update(contrast=getattr(scorer, "contrast", None), template=getattr(scorer, "template", None))
     meta.update(parts=tp.unit, masking=vf.masking, full_value=full_value)
-    if holdout > 0:
+    if holdout > 0 and meta.get("method") != "exact":  # Exact reproduces every mask: R² 1 by construction
         rng = np.random.default_rng(None if random_state is None else random_state + 7919)
         masks = rng.random((holdout, tp.n)) < 0.5
         query = engine.bind(vf, tp.n)

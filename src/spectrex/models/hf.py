@@ -16,15 +16,34 @@ from .base import TextScorer
 
 def auto_device(device: str | None = None) -> str:
     """``device`` if given, else ``"cuda"`` when a GPU is visible, else ``"mps"`` on Apple silicon, else ``"cpu"``."""
-    if device:
-        return device
     import torch
 
+    if device:
+        kind = str(device).split(":")[0].lower()
+        if kind == "cuda" and not torch.cuda.is_available():
+            raise SpectrexError(
+                f"--device {device} was asked for, but this torch ({torch.__version__}) sees no CUDA GPU; "
+                "leave out --device (spectrex then uses a GPU when there is one) or pass --device cpu"
+            )
+        if kind == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise SpectrexError(f"--device {device} was asked for, but no Apple GPU is available; pass --device cpu")
+        return device
     if torch.cuda.is_available():
         return "cuda"
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return "mps"
     return "cpu"
+
+
+def first_line(continuation: str) -> str:
+    """The continuation up to the end of its first non-blank line, leading new lines kept.
+
+    A model often starts its answer on a new line ("\\n\\nThe answer is …"); cutting at the first
+    new line would leave nothing, so the blank lines stay part of the explained target.
+    """
+    body = continuation.lstrip()
+    lead = continuation[: len(continuation) - len(body)]
+    return lead + body.split("\n")[0] if body else continuation
 
 
 def _default_dtype(device: str):
@@ -111,7 +130,7 @@ class CausalLMScorer(TextScorer):
                 **enc, max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=self.tokenizer.pad_token_id
             )
         new = self.tokenizer.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
-        new = new.split("\n")[0] if new.strip() else new
+        new = first_line(new)
         if not new.strip():
             raise SpectrexError("the model generated no continuation for this text; pass a target explicitly")
         return new

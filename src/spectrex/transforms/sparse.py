@@ -23,7 +23,6 @@ from typing import Literal
 import numpy as np
 
 from . import bitset
-from ._kernels import evaluate_sparse
 
 Basis = Literal["fourier", "mobius"]
 Weight = Callable[[int, int], float]
@@ -184,6 +183,8 @@ class SparseTransform:
             raise ValueError(f"masks have {masks.shape[1]} columns but the transform has n = {self.n} parts")
         inc = self._incidence
         m8 = np.ascontiguousarray(masks, dtype=np.uint8)
+        from ._kernels import evaluate_sparse  # numba loads on first evaluation, not at import
+
         return evaluate_sparse(m8, inc.indptr, inc.indices, self.coefs, self.basis == "mobius")
 
     @cached_property

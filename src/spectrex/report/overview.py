@@ -1,0 +1,192 @@
+"""The readable summary of one explanation, shared by the CLI, ``repr``, notebooks and the report.
+
+It leads with *what* was explained (the quantity, with its target, contrast and template, and its
+value on the full and the empty input), then the parts' first-order attributions (Shapley values by
+default) and the strongest pairwise interactions, with a two-line legend of what the numbers mean.
+The full view in any index (Möbius, Fourier, …) stays one switch away: ``result.to(index)``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: the index of the pairwise table for each first-order index
+PAIR_INDEX = {"SV": "SII", "BV": "BII"}
+
+LEGENDS = {
+    "SV": "Shapley value: the part's average effect on the output when added to a random subset of the others "
+    "(they sum to full − empty).",
+    "BV": "Banzhaf value: the part's average effect on the output over all subsets of the others.",
+    "SII": "Pair (Shapley interaction): how much the two parts together move the output beyond their separate "
+    "effects; + they reinforce each other, − one cancels the other.",
+    "BII": "Pair (Banzhaf interaction): the two parts' joint effect beyond their separate effects, averaged over "
+    "all subsets; + reinforce, − cancel.",
+}
+
+ORDER_NOTE = (
+    "An order-k term is the effect that appears only when all k parts are present together "
+    "(Möbius: f(S) = Σ_{T ⊆ S} a_T)."
+)
+
+
+@dataclass
+class Overview:
+    """Plain data of the summary (rendered by :meth:`text` and :meth:`html`)."""
+
+    quantity: str
+    model: str | None
+    method: str
+    n: int
+    full_value: float
+    empty_value: float
+    fit: str
+    cost: str
+    first_index: str
+    first: list[tuple[str, float]]
+    pair_index: str | None
+    pairs: list[tuple[str, float]] = field(default_factory=list)
+    template: str | None = None
+
+    def legend(self) -> list[str]:
+        lines = [LEGENDS.get(self.first_index, f"{self.first_index}: first-order values.")]
+        if self.pair_index:
+            lines.append(LEGENDS.get(self.pair_index, f"{self.pair_index}: pairwise values."))
+        return lines
+
+    def text(self) -> str:
+        out = [f"explained: {self.quantity}" + (f"  ·  model {self.model}" if self.model else "")]
+        if self.template and self.template != "{text}":
+            out.append(f"prompt template: {json.dumps(self.template, ensure_ascii=False)}")
+        out.append(
+            f"full input: {self.full_value:+.4g}   empty input: {self.empty_value:+.4g}   "
+            f"({self.n} parts · {self.method} · {self.fit})"
+        )
+        width = min(48, max([8] + [len(label) for label, _ in self.first + self.pairs]))
+        out.append(f"parts, {self.first_index}:")
+        out += [f"  {_cut(label, width):<{width}}  {value:+.4g}" for label, value in self.first]
+        if self.pairs:
+            out.append(f"pairs, {self.pair_index}:")
+            out += [f"  {_cut(label, width):<{width}}  {value:+.4g}" for label, value in self.pairs]
+        out += [f"  · {line}" for line in self.legend()]
+        out.append("  · full view: result.to('Moebius').top() — " + ORDER_NOTE)
+        return "\n".join(out)
+
+    def html(self) -> str:
+        """A compact HTML block (for Jupyter): header, two tables, legend; every string escaped."""
+        e = html.escape
+
+        def rows(items):
+            peak = max([abs(v) for _, v in items] + [1e-300])
+            cells = []
+            for label, v in items:
+                colour = "#c0392b" if v < 0 else "#2471a3"
+                bar = f'<span style="display:inline-block;height:0.7em;width:{60 * abs(v) / peak:.0f}px;background:{colour}"></span>'
+                cells.append(f"<tr><td style='text-align:left'>{e(label)}</td><td>{v:+.4g}</td><td>{bar}</td></tr>")
+            return "".join(cells)
+
+        head = f"<b>explained:</b> {e(self.quantity)}" + (f" · model <code>{e(self.model)}</code>" if self.model else "")
+        parts = [
+            f"<div class='spectrex-result'><div>{head}</div>",
+            f"<div>full input {self.full_value:+.4g} · empty input {self.empty_value:+.4g} · {self.n} parts · "
+            f"{e(self.method)} · {e(self.fit)} · {e(self.cost)}</div>",
+            f"<table><tr><th style='text-align:left'>part</th><th>{e(self.first_index)}</th><th></th></tr>"
+            f"{rows(self.first)}</table>",
+        ]
+        if self.pairs:
+            parts.append(
+                f"<table><tr><th style='text-align:left'>pair</th><th>{e(self.pair_index or '')}</th><th></th></tr>"
+                f"{rows(self.pairs)}</table>"
+            )
+        parts.append("<div style='font-size:85%;color:#555'>" + "<br>".join(e(x) for x in self.legend()) + "</div>")
+        return "".join(parts) + "</div>"
+
+
+def _cut(label: str, width: int) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def display_labels(labels: list[str]) -> list[str]:
+    """Labels that tell repeated parts apart by their position (``the#2``, ``the#7``)."""
+    counts = Counter(labels)
+    return [f"{lab}#{i}" if counts[lab] > 1 else lab for i, lab in enumerate(labels)]
+
+
+def quantity(meta: dict) -> str:
+    """What the explained number is, in words, from a result's metadata."""
+    if meta.get("quantity"):
+        return str(meta["quantity"])
+    target, contrast = meta.get("target"), meta.get("contrast")
+    if isinstance(target, str) and meta.get("kind") != "classifier" and "toxic" not in str(meta.get("model", "")):
+        text = f"log P({json.dumps(target, ensure_ascii=False)} | text)"
+        if contrast:
+            text += f" − log P({json.dumps(contrast, ensure_ascii=False)} | text)"
+        return text
+    if target is not None:
+        return f"logit of {target!r}"
+    return "the value function's output"
+
+
+def fit_summary(meta: dict) -> str:
+    """How well the explanation reproduces the model: exact, or the held-out R²."""
+    if meta.get("method") == "exact":
+        return "every mask queried: exact, no fit to check"
+    r2 = meta.get("faithfulness")
+    if isinstance(r2, (int, float)) and np.isfinite(r2):
+        return f"held-out R² {r2:.3f} on {meta.get('holdout_queries', '?')} fresh masks"
+    return "no held-out check"
+
+
+def cost_summary(meta: dict) -> str:
+    parts = []
+    if isinstance(meta.get("queries"), int):
+        cached = meta.get("queries_cached") or 0
+        parts.append(f"{meta['queries']:,} queries" + (f" (+{cached:,} cached)" if cached else ""))
+    timings = meta.get("timings") or {}
+    if timings:
+        split = [f"model {timings.get('model_s', 0):.1f} s", f"algorithm {timings.get('algorithm_s', 0):.2f} s"]
+        if "load_s" in timings:
+            split.insert(0, f"loading {timings['load_s']:.1f} s")
+        parts.append(f"{timings.get('wall_s', timings.get('total_s', 0)):.1f} s (" + ", ".join(split) + ")")
+    return " · ".join(parts)
+
+
+def overview(result, k: int = 8, index: str = "SV", max_order: int | None = None) -> Overview:
+    """The summary of ``result``: ``k`` strongest parts in ``index`` (SV or BV) and ``k`` strongest pairs.
+
+    ``max_order`` (default: the result's own cap) of 1 leaves the pairs out.
+    """
+    meta = result.metadata
+    labels = display_labels(result.labels)
+    cap = result.max_order if max_order is None else max_order
+    first_view = result.to(index)
+    first = first_view.first_order()
+    first[np.abs(first) < 1e-12 * max(np.abs(first).max(initial=0.0), 1e-300)] = 0.0  # round-off, not signal
+    order = np.argsort(-np.abs(first), kind="stable")[:k]
+    pair_index = PAIR_INDEX.get(index) if (cap is None or cap >= 2) and result.n >= 2 else None
+    pairs: list[tuple[str, float]] = []
+    if pair_index:
+        for term in result.to(pair_index, max_order=2).top(k, order=2):
+            pairs.append((" × ".join(labels[i] for i in term.parts), term.value))
+    ones = np.ones((1, result.n), bool)
+    full = meta.get("full_value")
+    full = float(result.predict(ones)[0]) if not isinstance(full, (int, float)) else float(full)
+    return Overview(
+        quantity=quantity(meta),
+        model=meta.get("model"),
+        method=str(meta.get("method", "?")),
+        n=result.n,
+        full_value=full,
+        empty_value=float(result.predict(~ones)[0]),
+        fit=fit_summary(meta),
+        cost=cost_summary(meta),
+        first_index=index,
+        first=[(labels[i], float(first[i])) for i in order],
+        pair_index=pair_index,
+        pairs=pairs,
+        template=meta.get("template"),
+    )
