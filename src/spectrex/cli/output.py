@@ -22,7 +22,9 @@ def print_result(
     ov = result.summary(k=k)
     if max_order is not None and max_order < 2:
         ov.pairs, ov.pair_index = [], None
-    console.print(f"[bold]explained:[/] {ov.quantity}" + (f"  ·  model {ov.model}" if ov.model else ""), highlight=False)
+    console.print(
+        f"[bold]explained:[/] {ov.quantity}" + (f"  ·  model {ov.model}" if ov.model else ""), highlight=False
+    )
     if ov.template and ov.template != "{text}":
         console.print(f"prompt template: {ov.template!r}", highlight=False)
     console.print(
@@ -44,8 +46,11 @@ def print_result(
             table.add_row(" × ".join(term.labels), str(len(term.parts)), f"{term.value:+.4f}")
         console.print(table)
     else:
-        console.print("[dim]· every order: --index Moebius (or FSII, STII, …); an order-k term is the effect seen "
-                      "only when all k parts are present together[/]", highlight=False)
+        console.print(
+            "[dim]· every order: --index Moebius (or FSII, STII, …); an order-k term is the effect seen "
+            "only when all k parts are present together[/]",
+            highlight=False,
+        )
     if ov.cost:
         console.print(ov.cost, highlight=False)
 

@@ -85,11 +85,14 @@ class Overview:
             cells = []
             for label, v in items:
                 colour = "#c0392b" if v < 0 else "#2471a3"
-                bar = f'<span style="display:inline-block;height:0.7em;width:{60 * abs(v) / peak:.0f}px;background:{colour}"></span>'
+                width = 60 * abs(v) / peak
+                bar = f'<span style="display:inline-block;height:0.7em;width:{width:.0f}px;background:{colour}"></span>'
                 cells.append(f"<tr><td style='text-align:left'>{e(label)}</td><td>{v:+.4g}</td><td>{bar}</td></tr>")
             return "".join(cells)
 
-        head = f"<b>explained:</b> {e(self.quantity)}" + (f" · model <code>{e(self.model)}</code>" if self.model else "")
+        head = f"<b>explained:</b> {e(self.quantity)}" + (
+            f" · model <code>{e(self.model)}</code>" if self.model else ""
+        )
         parts = [
             f"<div class='spectrex-result'><div>{head}</div>",
             f"<div>full input {self.full_value:+.4g} · empty input {self.empty_value:+.4g} · {self.n} parts · "
