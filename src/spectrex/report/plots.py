@@ -1,7 +1,8 @@
 """matplotlib views of an :class:`~spectrex.Interactions` result. Each function returns a Figure.
 
-matplotlib is imported on first use (``pip install "spectrex[report]"``) with the non-interactive
-Agg backend unless a backend was already chosen, so plotting works on headless machines.
+matplotlib is imported on first use (``pip install "spectrex[report]"``) and keeps the user's
+backend: matplotlib itself falls back to Agg on a machine without a display, and in Jupyter the
+figure is handed to the notebook to show once, as the cell's value.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..interactions import Interactions
+from .overview import display_labels
 
 _POS, _NEG = "#d9483b", "#3b6fd9"
 
@@ -20,13 +22,19 @@ def _plt():
         import matplotlib
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError('plotting needs matplotlib: pip install "spectrex[report]"') from exc
-    import sys
-
-    if "matplotlib.pyplot" not in sys.modules:
-        matplotlib.use("Agg")
+    del matplotlib
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _done(fig):
+    """In a notebook, let the returned Figure be shown once (as the cell's value), not twice."""
+    from ..console import in_notebook
+
+    if in_notebook():
+        _plt().close(fig)
+    return fig
 
 
 def _view(result: Interactions, index: str | None, max_order: int | None = None) -> Interactions:
@@ -47,12 +55,13 @@ def plot_bars(result: Interactions, index: str | None = "SV", k: int = 20, ax=No
         fig, ax = plt.subplots(figsize=(6, 0.3 * len(pos) + 1.2))
     fig = ax.figure
     ax.barh(np.arange(len(pos)), vals[pos], color=[_POS if v >= 0 else _NEG for v in vals[pos]])
-    ax.set_yticks(np.arange(len(pos)), [_short(result.labels[i]) for i in pos])
+    labels = display_labels(result.labels)
+    ax.set_yticks(np.arange(len(pos)), [_short(labels[i]) for i in pos])
     ax.axvline(0, color="0.4", lw=0.8)
     ax.set_xlabel(f"{index or result.index} value")
     ax.set_title("first-order attributions")
     fig.tight_layout()
-    return fig
+    return _done(fig)
 
 
 def plot_network(result: Interactions, index: str | None = None, k: int = 20, max_order: int | None = None, ax=None):
@@ -75,7 +84,7 @@ def plot_network(result: Interactions, index: str | None = None, k: int = 20, ma
     ax.axis("off")
     ax.set_title(f"top {len(terms)} interactions ({view.index})")
     if not nodes:
-        return fig
+        return _done(fig)
     angle = 2 * np.pi * np.arange(len(nodes)) / len(nodes) + np.pi / 2
     xy = {p: (np.cos(a), np.sin(a)) for p, a in zip(nodes, angle)}
     scale = max(abs(t.value) for t in terms) or 1.0
@@ -87,6 +96,7 @@ def plot_network(result: Interactions, index: str | None = None, k: int = 20, ma
         elif len(t.parts) > 2:
             pts = np.array([xy[p] for p in sorted(t.parts, key=nodes.index)])
             ax.add_patch(Polygon(pts, closed=True, fc=c, ec=c, alpha=0.08 + 0.3 * w, lw=1, zorder=0))
+    labels = display_labels(result.labels)
     first = view.first_order()
     fmax = np.abs(first[nodes]).max() or 1.0
     cmap = plt.get_cmap("coolwarm")
@@ -94,7 +104,7 @@ def plot_network(result: Interactions, index: str | None = None, k: int = 20, ma
         x, y = xy[p]
         ax.scatter([x], [y], s=220, c=[cmap(0.5 + 0.5 * first[p] / fmax)], edgecolors="0.2", zorder=2)
         ax.annotate(
-            _short(result.labels[p], 18),
+            _short(labels[p], 18),
             (x, y),
             xytext=(1.18 * x, 1.18 * y),
             ha="left" if x > 0.05 else ("right" if x < -0.05 else "center"),
@@ -103,7 +113,17 @@ def plot_network(result: Interactions, index: str | None = None, k: int = 20, ma
         )
     ax.set_xlim(-1.7, 1.7)
     ax.set_ylim(-1.4, 1.4)
-    return fig
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [
+        Line2D([], [], color=_POS, lw=3, label="pair, + (reinforce)"),
+        Line2D([], [], color=_NEG, lw=3, label="pair, − (cancel)"),
+        Patch(fc=_POS, alpha=0.3, label="order ≥ 3 (shaded: + red, − blue)"),
+        Line2D([], [], ls="", marker="o", ms=10, mfc=cmap(0.9), mec="0.2", label="node colour: first-order value"),
+    ]
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, -0.08), ncol=2, fontsize=8, frameon=False)
+    return _done(fig)
 
 
 def plot_text(result: Interactions, index: str | None = "SV", width: float = 8.0):
@@ -134,16 +154,17 @@ def plot_text(result: Interactions, index: str | None = "SV", width: float = 8.0
         x += step
         line_h = max(line_h, bb.height + 10)
     # rows were counted in lines; now size the figure and place them from the top (pixels → fraction)
-    bar_h = 45.0
+    bar_h = 70.0  # colour bar, its numbers and its title
     height_px = (row + 1) * line_h + bar_h + 20
     fig.set_size_inches(width, height_px / fig.dpi)
     for t, r in placed:
         t.set_y(1 - (10 + r * line_h) / height_px)
-    cax = fig.add_axes((0.25, 8 / height_px, 0.5, 12 / height_px))
+    cax = fig.add_axes((0.25, 28 / height_px, 0.5, 12 / height_px))
     sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(-vmax, vmax))
-    fig.colorbar(sm, cax=cax, orientation="horizontal")
-    cax.set_title(f"{index or result.index}", fontsize=8)
-    return fig
+    bar = fig.colorbar(sm, cax=cax, orientation="horizontal", ticks=[-vmax, -vmax / 2, 0, vmax / 2, vmax])
+    bar.ax.set_xticklabels([f"{v:+.3g}" for v in (-vmax, -vmax / 2, 0, vmax / 2, vmax)], fontsize=8)
+    cax.set_title(f"{index or result.index} value of each part", fontsize=8)
+    return _done(fig)
 
 
 def _segment_map(image: np.ndarray, n: int, segments=None, grid: tuple[int, int] | None = None) -> np.ndarray:
@@ -199,7 +220,7 @@ def plot_image(
     im = ax.imshow(heat, cmap="coolwarm", vmin=-vmax, vmax=vmax, alpha=alpha)
     ax.axis("off")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=f"{index or result.index}")
-    return fig
+    return _done(fig)
 
 
 def plot_faithfulness(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], ax=None, log_x: bool = True):
@@ -221,7 +242,7 @@ def plot_faithfulness(curves: Mapping[str, tuple[Sequence[float], Sequence[float
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    return fig
+    return _done(fig)
 
 
 def plot_removal(curve: Mapping[str, np.ndarray], ax=None):
@@ -238,7 +259,7 @@ def plot_removal(curve: Mapping[str, np.ndarray], ax=None):
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    return fig
+    return _done(fig)
 
 
 PLOTS = {"bars": plot_bars, "network": plot_network, "text": plot_text, "image": plot_image}
