@@ -23,6 +23,8 @@ METHODS: dict[str, str] = {
 }
 
 AUTO_EXACT_MAX_N = 10
+#: a budget above 2^n is capped at max(2^n, this): room for every method's minimum design
+CAP_FLOOR = 1000
 
 
 def register_method(name: str, target: str) -> None:
@@ -97,9 +99,12 @@ def explain(
         if method == "auto" and n <= MAX_EXACT_N:
             notes.append(f"budget {budget:,} ≥ the {2**n:,} masks of {n} parts: all are queried once (exact)")
             method, budget = "exact", None
-        elif method not in ("exact",):
-            notes.append(f"budget {budget:,} capped at the {2**n:,} masks that exist for {n} parts")
-            budget = 2**n
+        elif method != "exact" and budget > max(2**n, CAP_FLOOR):
+            # repeated masks are free (the engine sends each once), but a decoder fitted on a million
+            # rows of 2^n distinct masks is not
+            budget_cap = max(2**n, CAP_FLOOR)
+            notes.append(f"budget {budget:,} capped at {budget_cap:,}: only {2**n:,} masks exist for {n} parts")
+            budget = budget_cap
     if method == "auto":
         method = "exact" if n <= AUTO_EXACT_MAX_N else "proxyspex"
     cls = get_method(method)

@@ -105,7 +105,7 @@ def test_explanation_finds_the_pair(server):
     s = OpenAICompletionsScorer(server, target=" TARGET", timeout=5)
     r = explain_text(TEXT, s, method="exact", holdout=16)
     assert r[(1,)] == pytest.approx(1.0) and r[(1, 3)] == pytest.approx(3.0)
-    assert r.metadata["faithfulness"] == pytest.approx(1.0)
+    assert "faithfulness" not in r.metadata  # exact: every mask queried, nothing held out
 
 
 def test_target_generated_from_full_prompt(server):

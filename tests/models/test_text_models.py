@@ -113,8 +113,13 @@ def test_toxicity_port_is_plausible_and_fast():
 def test_explain_text_on_toxicity_is_exact_on_small_input():
     r = explain_text("you are a stupid idiot", "toxicity", method="exact", holdout=40)
     assert r.labels == ["you", "are", "a", "stupid", "idiot"]
-    assert r.metadata["faithfulness"] == pytest.approx(1.0)
-    assert r.metadata["model"].startswith("toxic") and r.metadata["holdout_queries"] == 40
+    # Exact queried every mask: no held-out R² is claimed (it would be 1 by construction) …
+    assert "faithfulness" not in r.metadata and "holdout_queries" not in r.metadata
+    # … and it does reproduce the model on masks drawn afresh
+    vf = TextValueFunction(load_model("toxicity"), make_parts("you are a stupid idiot"))
+    masks = np.random.default_rng(1).random((40, 5)) < 0.5
+    assert r.faithfulness((masks, vf(masks))) == pytest.approx(1.0)
+    assert r.metadata["model"].startswith("toxic")
     top_parts = {lab for t in r.top(3) for lab in t.labels}
     assert top_parts & {"stupid", "idiot"}
 

@@ -175,10 +175,10 @@ def explain_text(
     from ..engine import QueryEngine
 
     scorer = load_model(model) if isinstance(model, str) else model
+    t0 = time.perf_counter()  # from here on: the target's generation, queries, holdout
     tp = make_parts(text, parts, getattr(scorer, "tokenizer", None))
     vf = TextValueFunction(scorer, tp, masking, replacement)
     engine = engine if engine is not None else QueryEngine()
-    t0 = time.perf_counter()
     # one direct call on the full text first: a model or server that cannot answer at all (down, no
     # log-probabilities, wrong class name…) fails here with its own message, before any retries
     full_value = float(vf(np.ones((1, tp.n), bool))[0])

@@ -151,10 +151,13 @@ def cost_summary(meta: dict) -> str:
         parts.append(f"{meta['queries']:,} queries" + (f" (+{cached:,} cached)" if cached else ""))
     timings = meta.get("timings") or {}
     if timings:
-        split = [f"model {timings.get('model_s', 0):.1f} s", f"algorithm {timings.get('algorithm_s', 0):.2f} s"]
-        if "load_s" in timings:
-            split.insert(0, f"loading {timings['load_s']:.1f} s")
-        parts.append(f"{timings.get('wall_s', timings.get('total_s', 0)):.1f} s (" + ", ".join(split) + ")")
+        load, model, algo = (float(timings.get(k, 0.0)) for k in ("load_s", "model_s", "algorithm_s"))
+        total = load + float(timings.get("wall_s", timings.get("total_s", 0.0)))
+        split = ([f"loading {load:.1f} s"] if load else []) + [f"model {model:.1f} s", f"algorithm {algo:.2f} s"]
+        other = total - load - model - algo
+        if other > 0.5:  # the target's generation, the full-input call, the holdout queries
+            split.append(f"other {other:.1f} s")
+        parts.append(f"{total:.1f} s: " + ", ".join(split))
     return " · ".join(parts)
 
 
