@@ -18,6 +18,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..interactions import Interactions
 
 # the index switch: label shown → canonical index name
@@ -82,7 +84,16 @@ def report_data(
     meta = result.metadata
     text = next((meta[key] for key in _INPUT_KEYS if isinstance(meta.get(key), str)), None)
     r2 = meta.get("faithfulness", meta.get("r2"))
+    from .overview import fit_summary, quantity
+
+    ones = np.ones((1, result.n), bool)
     summary = {
+        "explained": quantity(meta),
+        "contrast": meta.get("contrast"),
+        "prompt template": meta.get("template") if meta.get("template") not in (None, "{text}") else None,
+        "full input": _finite(float(result.predict(ones)[0])),
+        "empty input": _finite(float(result.predict(~ones)[0])),
+        "fit": fit_summary(meta),
         "model": meta.get("model"),
         "method": meta.get("method"),
         "budget": meta.get("budget"),
@@ -102,7 +113,8 @@ def report_data(
         ],
         "metadata": _plain_meta({key: val for key, val in meta.items() if key not in _INPUT_KEYS}),
         "views": {name: _view(result, index, order, k) for name, index in VIEWS.items()},
-        "default": _DEFAULT_VIEW.get(result.index, "Shapley"),
+        # Shapley values lead unless the result was explicitly converted to another index
+        "default": "Shapley" if result.index == "Moebius" else _DEFAULT_VIEW.get(result.index, "Shapley"),
         "max_order": order,
     }
     if counterfactual_k and result.n and len(result.transform) <= 5000:
