@@ -111,7 +111,9 @@ def test_registered_deterministic_and_first_order_views(method):
     assert b.transform.allclose(sx.explain(f.f, n, method=method, budget=400, random_state=11).transform, atol=0)
     assert not b.transform.allclose(c.transform, atol=1e-12)
     assert a.transform.max_order <= (2 if method in ("lasso2", "faithbanzhaf") else 1)
-    assert len(a.to("SV").first_order()) == n
+    # Shapley values of the recovered function are efficient: they sum to its full − empty value
+    full, empty = a.predict(np.ones((1, n), bool))[0], a.predict(np.zeros((1, n), bool))[0]
+    assert a.to("SV").first_order().sum() == pytest.approx(full - empty, abs=1e-9)
 
 
 def test_errors():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import shapiq
 
+import oracles
 import spectrex
 from spectrex import Interactions, SparseTransform
 from spectrex.synthetic import planted
@@ -22,7 +23,9 @@ def test_top_getitem_and_first_order(result):
     assert top[0].labels == ("good", "movie") and top[0].value == -2.0
     assert [t.parts for t in result.top(5, order=3)] == [(0, 3, 4)]
     assert result[(2, 1)] == -2.0 and result[3] == 0.0 and result.baseline == 0.5
-    np.testing.assert_array_equal(result.to("SV").first_order(), result.to("SV").first_order())
+    # Shapley values against the brute-force definition over all 2^6 subsets
+    dense = result.transform(all_masks(6))
+    np.testing.assert_allclose(result.to("SV").first_order(), oracles.shapley(dense, 6), atol=1e-12)
     assert result.to("SV").first_order()[0] == pytest.approx(1.0 + 0.75 / 3)
 
 
