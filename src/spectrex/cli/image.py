@@ -7,21 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ..parts.image import BUNDLED, read_image  # noqa: F401 - re-exported for the CLI's help
 from .output import print_result
-
-BUNDLED = ("chelsea", "coffee", "astronaut", "rocket")
-
-
-def read_image(path: str):
-    """An image file, or the name of one of scikit-image's bundled photos (``chelsea``, ``coffee``, …)."""
-    import skimage.data
-    import skimage.io
-
-    if not Path(path).exists() and path in BUNDLED:
-        return getattr(skimage.data, path)()
-    if not Path(path).exists():
-        raise FileNotFoundError(f"no image at {path!r}; pass an image file or one of: {', '.join(BUNDLED)}")
-    return skimage.io.imread(path)
 
 
 def parse_grid(text: str) -> tuple[int, int]:

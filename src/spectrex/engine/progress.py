@@ -77,6 +77,8 @@ class Progress:
         class Rate(ProgressColumn):
             def render(self, task):
                 speed = task.finished_speed or task.speed
+                if speed is None and task.completed and task.elapsed:
+                    speed = task.completed / task.elapsed  # one update so far: the average since the start
                 if speed is None:
                     return Text("… q/s")
                 return Text(f"{speed:,.1f} q/s" if speed < 10 else f"{speed:,.0f} q/s")

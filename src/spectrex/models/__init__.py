@@ -201,7 +201,10 @@ def explain_text(
         masks = rng.random((holdout, tp.n)) < 0.5
         query = engine.bind(vf, tp.n)
         t1 = time.perf_counter()
-        y = query(masks)
+        try:
+            y = query(masks)
+        finally:
+            query.close()  # ends its progress bar before the result is printed
         meta["faithfulness"] = result.faithfulness((masks, y))
         meta["holdout_queries"] = int(holdout)
         meta.setdefault("timings", {})["holdout_s"] = time.perf_counter() - t1

@@ -10,6 +10,25 @@ import numpy as np
 from ..contract import check_masks
 
 FILLS = ("blur", "mean")
+#: scikit-image's bundled photos, usable by name wherever an image path is asked for
+BUNDLED = ("chelsea", "coffee", "astronaut", "rocket")
+
+
+def read_image(path: str) -> np.ndarray:
+    """An image file, or the name of one of scikit-image's bundled photos (``chelsea``, ``coffee``, …)."""
+    try:
+        import skimage.data
+        import skimage.io
+    except ImportError as exc:
+        raise ImportError('reading images needs scikit-image: pip install "spectrex[images]"') from exc
+    if not Path(path).exists() and path in BUNDLED:
+        return getattr(skimage.data, path)()
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no image at {path!r}; pass an image file or one of: {', '.join(BUNDLED)}")
+    try:
+        return skimage.io.imread(path)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path!r} is not an image scikit-image can read ({exc}); give a PNG or JPEG file") from exc
 
 
 def as_float_image(image) -> np.ndarray:
