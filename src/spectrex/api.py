@@ -43,7 +43,7 @@ def get_method(name: str):
 
 def explain(
     value_fn,
-    n: int,
+    n: int | None = None,
     method: str = "auto",
     budget: int | None = None,
     max_order: int | None = None,
@@ -62,8 +62,8 @@ def explain(
     ----------
     value_fn : callable
         ``masks (q, n) bool -> (q,) floats``; True = part kept.
-    n : int
-        Number of parts.
+    n : int, optional
+        Number of parts (default: ``value_fn.n``, which every spectrex value function has).
     method : str, default "auto"
         ``"exact"``, ``"spex"``, ``"proxyspex"`` or a baseline; ``"auto"`` picks Exact for
         ``n ≤ 10`` and ProxySPEX otherwise.
@@ -76,7 +76,7 @@ def explain(
     random_state : int, optional
         Seed for the mask design.
     labels : sequence of str, optional
-        One label per part.
+        One label per part (default: ``value_fn.labels`` when it has them).
     engine : QueryEngine, optional
         Batching / caching / back-end settings.
     cache : str or Path, optional
@@ -90,7 +90,13 @@ def explain(
     **settings
         Passed to the method's constructor.
     """
+    if n is None:
+        n = getattr(value_fn, "n", None)
+        if n is None:
+            raise ValueError("pass n, the number of parts (this value function does not say how many it has)")
     n = check_n(n)
+    if labels is None:
+        labels = getattr(value_fn, "labels", None)
     notes = []
     if budget is not None and not isinstance(budget, bool) and isinstance(budget, int) and budget >= 2**n:
         from .estimators.exact import MAX_EXACT_N
@@ -130,4 +136,6 @@ def explain(
         note(line)
     if notes:
         result.metadata["notes"] = notes
+    if isinstance(getattr(value_fn, "quantity", None), str):  # what the number is, for every display
+        result.metadata.setdefault("quantity", value_fn.quantity)
     return result

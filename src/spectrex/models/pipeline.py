@@ -96,6 +96,10 @@ class CaptionThenAnswer:
             }
         )
 
+    @property
+    def quantity(self) -> str:
+        return f"log P({self.answer!r} | caption of the image, question) — classifier caption → language model"
+
     def captions(self, image_masks: np.ndarray) -> list[str]:
         """The classifier's top class names for each masked image, joined into a caption."""
         logits = np.asarray(self.classifier(image_masks))

@@ -262,7 +262,78 @@ def plot_removal(curve: Mapping[str, np.ndarray], ax=None):
     return _done(fig)
 
 
-PLOTS = {"bars": plot_bars, "network": plot_network, "text": plot_text, "image": plot_image}
+def plot_joint(
+    result: Interactions, parts, image: str = "image", text: str = "question", index: str = "SII", k: int = 3
+):
+    """Image patches and words explained together: the image tinted by each patch's Shapley value, the
+    words coloured the same way beside it, and the ``k`` strongest cross-modal pairs (``index``, order 2)
+    drawn as lines from a patch to a word (solid red = reinforce, dashed blue = cancel).
+
+    ``parts`` is the :class:`~spectrex.parts.joint.JointParts` the result was computed on.
+    """
+    plt = _plt()
+    from matplotlib.patches import ConnectionPatch
+
+    img_parts, img_cols, txt_cols = parts.groups[image], parts.indices(image), parts.indices(text)
+    first = result.to("SV").first_order()
+    vmax = np.abs(first).max() or 1.0
+    cmap = plt.get_cmap("coolwarm")
+    fig, (ax_i, ax_t) = plt.subplots(1, 2, figsize=(11, 4.8), gridspec_kw={"width_ratios": [1, 1]})
+    seg = img_parts.segments
+    ax_i.imshow(img_parts.image)
+    ax_i.imshow(first[img_cols][seg], cmap=cmap, vmin=-vmax, vmax=vmax, alpha=0.5)
+    ax_i.axis("off")
+    ax_i.set_title("image patches (Shapley value)")
+    centre = {int(c): np.argwhere(seg == j).mean(axis=0)[::-1] for j, c in enumerate(img_cols)}
+    ax_t.set_xlim(0, 1)
+    ax_t.set_ylim(0, 1)
+    ax_t.axis("off")
+    ax_t.set_title("question words (Shapley value)")
+    labels = parts.groups[text].labels
+    spot = {}
+    for j, c in enumerate(txt_cols):
+        y = 0.9 - 0.8 * j / max(len(txt_cols) - 1, 1)
+        ax_t.text(
+            0.35,
+            y,
+            f"{labels[j]}  {first[c]:+.2f}",
+            va="center",
+            fontsize=11,
+            bbox={"boxstyle": "round,pad=0.25", "fc": cmap(0.5 + 0.5 * first[c] / vmax), "ec": "none"},
+        )
+        spot[int(c)] = (0.33, y)
+    pairs = [
+        t
+        for t in result.to(index, max_order=2).top(len(result.transform) + 100, order=2)
+        if len(parts.spans(t.parts)) == 2
+    ][:k]
+    peak = max([abs(t.value) for t in pairs] + [1e-300])
+    for t in pairs:
+        a, b = t.parts if t.parts[0] in centre else t.parts[::-1]
+        line = ConnectionPatch(
+            xyA=tuple(centre[a]),
+            coordsA=ax_i.transData,
+            xyB=spot[b],
+            coordsB=ax_t.transData,
+            color=_POS if t.value > 0 else _NEG,
+            lw=1 + 4 * abs(t.value) / peak,
+            ls="-" if t.value > 0 else "--",
+            alpha=0.8,
+        )
+        fig.add_artist(line)
+        ax_t.annotate(
+            f"{t.value:+.2f}",
+            spot[b],
+            xytext=(-40, 8),
+            textcoords="offset points",
+            fontsize=8,
+            color=_POS if t.value > 0 else _NEG,
+        )
+    fig.suptitle(f"top {len(pairs)} patch × word interactions ({index})", fontsize=11)
+    return _done(fig)
+
+
+PLOTS = {"bars": plot_bars, "network": plot_network, "text": plot_text, "image": plot_image, "joint": plot_joint}
 
 
 def plot(result: Interactions, kind: str = "bars", **kwargs):
