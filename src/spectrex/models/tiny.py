@@ -79,3 +79,40 @@ def tiny_classifier(seed: int = 0, num_labels: int = 2, **config):
     cfg.label2id = {v: k for k, v in cfg.id2label.items()}
     model = LlamaForSequenceClassification(cfg)
     return model.eval(), tok
+
+
+def tiny_llava(seed: int = 0, image_size: int = 32, patch: int = 8):
+    """A random-weight LLaVA (CLIP vision tower + Llama) and its processor, built from configs offline."""
+    import torch
+    from transformers import (
+        CLIPImageProcessorPil,
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+    )
+
+    tok = tiny_tokenizer()
+    tok.add_special_tokens({"additional_special_tokens": ["<image>"]})
+    image_id = tok.convert_tokens_to_ids("<image>")
+    processor = LlavaProcessor(
+        image_processor=CLIPImageProcessorPil(
+            size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
+        ),
+        tokenizer=tok,
+        patch_size=patch,
+        vision_feature_select_strategy="default",
+        image_token="<image>",
+        num_additional_image_tokens=1,
+    )
+    small = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4}
+    config = LlavaConfig(
+        vision_config=CLIPVisionConfig(image_size=image_size, patch_size=patch, **small),
+        text_config=LlamaConfig(vocab_size=len(tok), num_key_value_heads=2, pad_token_id=tok.pad_token_id, **small),
+        image_token_index=image_id,
+        vision_feature_select_strategy="default",
+        vision_feature_layer=-1,
+    )
+    torch.manual_seed(seed)
+    return LlavaForConditionalGeneration(config).eval(), processor
