@@ -6,19 +6,19 @@ import pytest
 pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
 
-from spectrex.models.tiny import tiny_llava  # noqa: E402
+from spectrex.models.tiny import tiny_gemma3_vision, tiny_llava  # noqa: E402
 from spectrex.models.vlm import VisionLanguageScorer, VisionLanguageValue  # noqa: E402
 from spectrex.parts.image import ImageParts  # noqa: E402
 from spectrex.parts.joint import JointParts  # noqa: E402
 from spectrex.parts.text import split_text  # noqa: E402
 
-BUILDERS = {"llava": tiny_llava}
+BUILDERS = {"llava": tiny_llava, "gemma3": tiny_gemma3_vision}  # two architectures, two processors
 
 
 @pytest.fixture(params=sorted(BUILDERS), scope="module")
 def vlm(request):
     model, processor = BUILDERS[request.param]()
-    image = ImageParts(np.random.default_rng(0).random((32, 32, 3)), grid=(2, 2), fill=0.5)
+    image = ImageParts(np.random.default_rng(0).random((28, 28, 3)), grid=(2, 2), fill=0.5)
     parts = JointParts({"image": image, "text": split_text("the movie was great", "words")})
     scorer = VisionLanguageScorer(model, processor, target=" the plot", batch_size=4)
     return VisionLanguageValue(scorer, parts, template="{image} {text}")
@@ -37,7 +37,8 @@ def test_full_and_empty_inputs(vlm):
     images, prompts = vlm.inputs(np.array([[True] * vlm.n, [False] * vlm.n]))
     np.testing.assert_array_equal(images[0], image.image)
     assert np.all(images[1] == np.float32(0.5))  # every patch filled
-    assert prompts == ["<image> the movie was great", "<image> "]
+    token = vlm.scorer.image_token
+    assert prompts == [f"{token} the movie was great", f"{token} "]
 
 
 def test_removed_patch_changes_exactly_its_pixels(vlm):
@@ -54,13 +55,14 @@ def test_value_is_the_target_log_probability(vlm):
     scorer = vlm.scorer
     images, prompts = vlm.inputs(np.ones((1, vlm.n), bool))
     proc = scorer.processor
-    enc = proc(images=[(images[0] * 255).round().astype(np.uint8)], text=prompts, return_tensors="pt")
+    enc = proc(images=[[(images[0] * 255).round().astype(np.uint8)]], text=prompts, return_tensors="pt")
     ids = scorer.tokenizer(" the plot", add_special_tokens=False)["input_ids"]
     full = torch.cat([enc["input_ids"], torch.tensor([ids])], dim=1)
+    extra = {k: v for k, v in enc.items() if k not in ("input_ids", "attention_mask")}
+    if "token_type_ids" in extra:  # Gemma 3: which tokens are image tokens
+        extra["token_type_ids"] = torch.cat([extra["token_type_ids"], torch.zeros((1, len(ids)), dtype=torch.long)], 1)
     with torch.inference_mode():
-        logits = scorer.model(
-            input_ids=full, attention_mask=torch.ones_like(full), pixel_values=enc["pixel_values"]
-        ).logits
+        logits = scorer.model(input_ids=full, attention_mask=torch.ones_like(full), **extra).logits
     logp = torch.log_softmax(logits[0, -len(ids) - 1 : -1].float(), -1)
     direct = float(logp[torch.arange(len(ids)), torch.tensor(ids)].sum())
     assert vlm(np.ones((1, vlm.n), bool))[0] == pytest.approx(direct, abs=1e-4)

@@ -116,3 +116,49 @@ def tiny_llava(seed: int = 0, image_size: int = 32, patch: int = 8):
     )
     torch.manual_seed(seed)
     return LlavaForConditionalGeneration(config).eval(), processor
+
+
+def tiny_gemma3_vision(seed: int = 0, image_size: int = 28, patch: int = 7):
+    """A random-weight Gemma 3 with its SigLIP vision tower and its processor, built from configs offline."""
+    import torch
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration, Gemma3ImageProcessorPil, Gemma3Processor
+
+    tok = tiny_tokenizer()
+    specials = ["<start_of_image>", "<end_of_image>", "<image_soft_token>"]
+    tok.add_special_tokens({"additional_special_tokens": specials})
+    ids = [tok.convert_tokens_to_ids(x) for x in specials]
+    tok.boi_token, tok.eoi_token, tok.image_token = specials
+    tok.boi_token_id, tok.eoi_token_id, tok.image_token_id = ids
+    tokens_per_image = (image_size // patch) ** 2 // 4  # the projector pools 2×2 patches
+    processor = Gemma3Processor(
+        image_processor=Gemma3ImageProcessorPil(size={"height": image_size, "width": image_size}),
+        tokenizer=tok,
+        image_seq_length=tokens_per_image,
+    )
+    config = Gemma3Config(
+        text_config={
+            "vocab_size": len(tok),
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "head_dim": 8,
+            "pad_token_id": tok.pad_token_id,
+            "sliding_window": 16,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 4,
+            "image_size": image_size,
+            "patch_size": patch,
+        },
+        mm_tokens_per_image=tokens_per_image,
+        image_token_index=ids[2],
+        boi_token_index=ids[0],
+        eoi_token_index=ids[1],
+    )
+    torch.manual_seed(seed)
+    return Gemma3ForConditionalGeneration(config).eval(), processor

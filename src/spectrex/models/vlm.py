@@ -81,7 +81,7 @@ class VisionLanguageScorer:
 
         from .hf import first_line
 
-        enc = self.processor(images=[_uint8(image)], text=[prompt], return_tensors="pt").to(self.device)
+        enc = self.processor(images=[[_uint8(image)]], text=[prompt], return_tensors="pt").to(self.device)
         with torch.inference_mode():
             out = self.model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=False)
         new = first_line(self.tokenizer.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True))
@@ -108,11 +108,15 @@ class VisionLanguageScorer:
         for lo in range(0, len(prompts), self.batch_size):
             hi = min(lo + self.batch_size, len(prompts))
             enc = self.processor(
-                images=[_uint8(x) for x in images[lo:hi]], text=list(prompts[lo:hi]), return_tensors="pt", padding=True
+                images=[[_uint8(x)] for x in images[lo:hi]], text=list(prompts[lo:hi]), return_tensors="pt", padding=True
             )
             rows = hi - lo
+            width = enc["input_ids"].shape[1]
             enc["input_ids"] = torch.cat([enc["input_ids"], target.expand(rows, t)], dim=1)
             enc["attention_mask"] = torch.cat([enc["attention_mask"], torch.ones((rows, t), dtype=torch.long)], dim=1)
+            for key in ("token_type_ids", "mm_token_type_ids"):  # per-token side inputs: text for the target
+                if key in enc and enc[key].shape[-1] == width:
+                    enc[key] = torch.cat([enc[key], torch.zeros((rows, t), dtype=enc[key].dtype)], dim=1)
             if self._positions:
                 enc["position_ids"] = (enc["attention_mask"].cumsum(1) - 1).clamp(min=0)
             enc = enc.to(self.device)
