@@ -108,7 +108,10 @@ class VisionLanguageScorer:
         for lo in range(0, len(prompts), self.batch_size):
             hi = min(lo + self.batch_size, len(prompts))
             enc = self.processor(
-                images=[[_uint8(x)] for x in images[lo:hi]], text=list(prompts[lo:hi]), return_tensors="pt", padding=True
+                images=[[_uint8(x)] for x in images[lo:hi]],
+                text=list(prompts[lo:hi]),
+                return_tensors="pt",
+                padding=True,
             )
             rows = hi - lo
             width = enc["input_ids"].shape[1]

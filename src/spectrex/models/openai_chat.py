@@ -1,0 +1,221 @@
+"""Served vision-language models: ``/v1/chat/completions`` with the masked image as a content part.
+
+Each mask row becomes one chat request: a user message with the masked image (a base64 PNG data URL)
+and the masked prompt, ``max_tokens: 1``, ``logprobs: true`` and ``top_logprobs: K``. The value is the
+log-probability of the first answer token whose text is **exactly** the target (e.g. ``" yes"`` or
+``"Yes"``), read from the returned alternatives — never a prefix match. Chat APIs have no ``echo``, so
+only one-token targets can be scored exactly; when the target is not among the K alternatives the row
+fails with that reason (a floor value is not an answer), and ``on_error="drop"`` leaves it out.
+
+Requests go out concurrently over one pooled client; each is retried by itself (429/5xx with
+Retry-After, dropped connections, truncated or malformed bodies) up to a total deadline.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ..errors import SpectrexError, ValueFunctionError
+from .base import _hash
+
+
+class ChatVisionScorer:
+    """log P(target token | image, prompt) from an OpenAI-compatible chat server.
+
+    Parameters
+    ----------
+    url : str
+        Server root (``http://127.0.0.1:8000``) or its ``/v1``.
+    target : str
+        The answer's first token, exactly as the server's tokenizer writes it (``" cat"``, ``"Yes"``).
+    contrast : str, optional
+        Subtract the log-probability of this token (both must be among the alternatives).
+    model : str, optional
+        The ``model`` field of each request (the server's model id).
+    top_logprobs : int, default 20
+        Alternatives asked for; the target must be among them.
+    concurrency : int, default 4
+        Requests in flight at once.
+    timeout : float, default 60
+        Seconds per request; ``deadline`` (default 10 × timeout) bounds a request with its retries.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        target: str,
+        contrast: str | None = None,
+        model: str | None = None,
+        top_logprobs: int = 20,
+        concurrency: int = 4,
+        timeout: float = 60.0,
+        deadline: float | None = None,
+        retries: int = 6,
+        api_key_env: str = "OPENAI_API_KEY",
+    ) -> None:
+        import httpx
+
+        if not target:
+            raise ValueError("give the target answer token, e.g. target=' yes'")
+        if not 1 <= int(top_logprobs) <= 20:
+            raise ValueError(f"top_logprobs must be 1–20 (the OpenAI limit), got {top_logprobs}")
+        if int(concurrency) < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        base = url.rstrip("/")
+        self.endpoint = base + ("/chat/completions" if base.endswith("/v1") else "/v1/chat/completions")
+        self.target, self.contrast, self.model = target, contrast, model
+        self.top_logprobs, self.concurrency, self.retries = int(top_logprobs), int(concurrency), int(retries)
+        self.timeout = float(timeout)
+        self.deadline = float(deadline) if deadline is not None else 10 * self.timeout
+        self.api_key_env = api_key_env
+        self.model_id = f"openai-chat:{base}" + (f"#{model}" if model else "")
+        self._client = httpx.Client(timeout=self.timeout, limits=httpx.Limits(max_connections=self.concurrency))
+
+    def settings(self) -> dict:
+        return {
+            "kind": "openai-chat-vision",
+            "target": self.target,
+            "contrast": self.contrast,
+            "top_logprobs": self.top_logprobs,
+            "model": self.model,
+        }
+
+    def payload(self, image: np.ndarray, prompt: str) -> dict:
+        """The chat request for one (masked image, prompt)."""
+        content = [
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64," + png_base64(image)}},
+            {"type": "text", "text": prompt},
+        ]
+        body = {
+            "messages": [{"role": "user", "content": content}],
+            "max_tokens": 1,
+            "temperature": 0,
+            "logprobs": True,
+            "top_logprobs": self.top_logprobs,
+        }
+        return {"model": self.model, **body} if self.model else body
+
+    def _post(self, payload: dict) -> dict:
+        import httpx
+
+        headers = (
+            {"Authorization": f"Bearer {os.environ[self.api_key_env]}"} if os.environ.get(self.api_key_env) else {}
+        )
+        stop = time.monotonic() + self.deadline
+        last = "no answer"
+        for attempt in range(self.retries + 1):
+            wait = min(8.0, 0.25 * 2**attempt) * (0.5 + random.random())  # exponential backoff with jitter
+            try:
+                resp = self._client.post(self.endpoint, json=payload, headers=headers)
+            except (httpx.TransportError, httpx.TimeoutException) as exc:
+                last = f"{type(exc).__name__}"
+            else:
+                if resp.status_code == 429 or resp.status_code >= 500:
+                    last = f"HTTP {resp.status_code}"
+                    after = resp.headers.get("retry-after", "")
+                    wait = float(after) if after.replace(".", "", 1).isdigit() else wait
+                elif resp.status_code >= 400:
+                    raise SpectrexError(
+                        f"the chat server rejected the request (HTTP {resp.status_code}): "
+                        f"{resp.text[:300]}; check the model name and that it accepts images"
+                    )
+                else:
+                    try:
+                        return resp.json()
+                    except ValueError:
+                        last = "a malformed JSON body"
+            if time.monotonic() + wait > stop:
+                break
+            time.sleep(wait)
+        raise SpectrexError(
+            f"the chat server at {self.endpoint} gave {last} on every try for {self.deadline:.0f} s; "
+            "check that it is running (answers already received are kept in the cache)"
+        )
+
+    def _read(self, answer: dict) -> dict[str, float]:
+        try:
+            first = answer["choices"][0]["logprobs"]["content"][0]
+            return {alt["token"]: float(alt["logprob"]) for alt in first["top_logprobs"]}
+        except (KeyError, IndexError, TypeError):
+            raise SpectrexError(
+                "the chat server answered without logprobs.content[0].top_logprobs; "
+                "it must support logprobs=true with top_logprobs (vLLM and llama.cpp do)"
+            ) from None
+
+    def score(self, images: np.ndarray, prompts: list[str]) -> np.ndarray:
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            answers = list(pool.map(lambda a: self._read(self._post(self.payload(*a))), zip(images, prompts)))
+        out = np.empty(len(answers))
+        missing = []
+        for i, alts in enumerate(answers):
+            want = [self.target] + ([self.contrast] if self.contrast else [])
+            if not all(w in alts for w in want):
+                missing.append(i)
+                continue
+            out[i] = alts[self.target] - (alts[self.contrast] if self.contrast else 0.0)
+        if missing:
+            raise ValueFunctionError(
+                f"{len(missing)} answers do not list {self.target!r}"
+                + (f" and {self.contrast!r}" if self.contrast else "")
+                + f" among their top {self.top_logprobs} first tokens, so their log-probability is unknown; "
+                "use the exact token text the server uses (look at one answer's top_logprobs), raise top_logprobs, "
+                "or run with on_error='drop' to leave those masks out",
+                rows=np.asarray(missing),
+            )
+        return out
+
+
+class ChatVisionValue:
+    """A served VLM bound to joint parts (``image`` + ``text``): ``masks -> log P(target | image, prompt)``."""
+
+    def __init__(self, scorer: ChatVisionScorer, parts, template: str = "{text}", masking: str = "remove"):
+        if "{text}" not in template:
+            raise ValueError("the template needs {text} where the (masked) prompt goes")
+        if set(parts.groups) != {"image", "text"}:
+            raise ValueError(f"give JointParts with groups 'image' and 'text'; got {sorted(parts.groups)}")
+        self.scorer, self.parts, self.template, self.masking = scorer, parts, template, masking
+        self.n, self.labels = parts.n, parts.labels
+        image, text = parts.groups["image"], parts.groups["text"]
+        self.fingerprint = _hash(
+            {
+                "model": scorer.model_id,
+                "settings": scorer.settings(),
+                "template": template,
+                "masking": masking,
+                "image": hashlib.sha256(np.ascontiguousarray(image.image).tobytes()).hexdigest(),
+                "segments": hashlib.sha256(image.segments.tobytes()).hexdigest(),
+                "fill": hashlib.sha256(np.ascontiguousarray(image.fill_image).tobytes()).hexdigest(),
+                "pieces": text.pieces,
+            }
+        )
+
+    @property
+    def quantity(self) -> str:
+        q = f"log P({self.scorer.target!r} | image, prompt)"
+        return q + (f" − log P({self.scorer.contrast!r} | image, prompt)" if self.scorer.contrast else "")
+
+    def __call__(self, masks) -> np.ndarray:
+        split = self.parts.split(masks)
+        images = self.parts.groups["image"].compose(split["image"])
+        texts = self.parts.groups["text"].render_many(split["text"], self.masking)
+        return self.scorer.score(images, [self.template.format(text=t) for t in texts])
+
+
+def png_base64(image: np.ndarray) -> str:
+    """A float [0, 1] (or uint8) RGB image as a base64 PNG (lossless: the server sees exactly the masked pixels)."""
+    from PIL import Image
+
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        arr = np.clip(np.rint(arr * 255.0), 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
