@@ -28,21 +28,71 @@ def parse_fill(text: str):
         raise argparse.ArgumentTypeError(f"--fill is blur, mean or a grey level in [0, 1]; got {text!r}") from None
 
 
+def run_question(args: argparse.Namespace, console: Console) -> int:
+    """Image patches and the question's words explained together (two-model pipeline or a served VLM)."""
+    from ..api import explain
+    from ..parts.image import ImageParts
+    from ..parts.joint import JointParts
+    from ..parts.text import split_text
+    from .engine_args import engine_from_args
+
+    if not args.answer:
+        raise ValueError(
+            "--question needs --answer, the answer whose log-probability is explained, e.g. --answer ' cat'"
+        )
+    image = ImageParts(read_image(args.path), grid=args.grid, fill=args.fill)
+    if args.model.startswith("openai:"):
+        from ..models.openai_chat import ChatVisionScorer, ChatVisionValue
+
+        url, _, name = args.model[len("openai:") :].partition("#")
+        words = split_text(args.question, "words")
+        f = ChatVisionValue(
+            ChatVisionScorer(url, target=args.answer, model=name or None), JointParts({"image": image, "text": words})
+        )
+        console.print(f"served vision-language model {args.model}: log P({args.answer!r} | image, question)")
+    else:
+        from ..models import load_model
+        from ..models.pipeline import CaptionThenAnswer
+
+        lm = load_model(args.model, target=args.answer)
+        f = CaptionThenAnswer(image, split_text(args.question, "words"), lm, args.answer)
+        console.print(
+            "two-model pipeline (not one VLM): EfficientNet-Lite0 captions the masked image, "
+            f"{args.model} answers the masked question from the caption"
+        )
+    with engine_from_args(args) as engine:
+        result = explain(f, method=args.method, budget=args.budget, random_state=args.seed, engine=engine)
+    print_result(result, console, index=args.index, max_order=2)
+    out = Path(args.out) if args.out else Path(Path(args.path).stem + "-joint.png")
+    result.plot("joint", parts=f.parts, text="text" if "text" in f.parts.groups else "question").savefig(out, dpi=110)
+    console.print(f"drawing written to {out}")
+    if args.json:
+        result.to_json(args.json)
+        console.print(f"result written to {args.json}")
+    return 0
+
+
 def run(args: argparse.Namespace, console: Console) -> int:
+    if args.question:
+        return run_question(args, console)
     from ..api import explain
     from ..models.vision import ImageClassifierValue, class_index, class_name
     from ..parts.image import ImageParts
+    from .engine_args import engine_from_args
 
     image = read_image(args.path)
     grid = None if args.superpixels else args.grid
     parts = ImageParts(image, grid=grid, superpixels=args.superpixels, fill=args.fill)
     with console.status("loading EfficientNet-Lite0"):
         target = None if args.class_ is None else class_index(args.class_)
-        f = ImageClassifierValue(parts, target=target, batch_size=args.batch_size)
+        f = ImageClassifierValue(
+            parts, target=target, batch_size=32 if args.batch_size == "auto" else int(args.batch_size)
+        )
     top5 = f.full_logits.argsort()[::-1][:5]
     console.print(f"{parts.n} parts ({parts.kind}); top ImageNet classes: {', '.join(map(class_name, top5))}")
     name = class_name(int(f.target))
-    result = explain(f, parts.n, method=args.method, budget=args.budget, random_state=args.seed, labels=parts.labels)
+    with engine_from_args(args) as engine:
+        result = explain(f, method=args.method, budget=args.budget, random_state=args.seed, engine=engine)
     result.metadata.update(target_class=int(f.target), target=name, quantity=f"logit of ImageNet class {name}")
     result.metadata["full_value"] = float(f.full_logits[f.target])
     print_result(result, console, index=args.index, max_order=2)
@@ -75,6 +125,16 @@ def add_parser(sub) -> None:
     p.add_argument("--index", default="FSII", help="interaction index to show and draw (default FSII, order ≤ 2)")
     p.add_argument("--out", default=None, help="PNG to write (default: <image name>-class<N>.png)")
     p.add_argument("--json", default=None, help="also write the full result as JSON here")
-    p.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default 32)")
     p.add_argument("--seed", type=int, default=0)
+    q = p.add_argument_group("image and question together")
+    q.add_argument("--question", default=None, help="explain patches and the question's words jointly")
+    q.add_argument("--answer", default=None, help="the answer whose log-probability is explained, e.g. ' cat'")
+    q.add_argument(
+        "--model",
+        default="gemma-3-270m",
+        help="gemma-3-270m (default: EfficientNet caption → Gemma answers) or openai:URL[#MODEL] (a served VLM)",
+    )
+    from .engine_args import add_engine_args
+
+    add_engine_args(p)
     p.set_defaults(run=run)
