@@ -34,5 +34,16 @@ __all__ = [
     "ValueFunctionError",
     "__version__",
     "explain",
+    "explain_dataset",
+    "load_results",
     "register_method",
 ]
+
+
+def __getattr__(name: str):
+    """Dataset runs (``explain_dataset``, ``load_results``) are imported on first use."""
+    if name in ("explain_dataset", "load_results"):
+        from . import runs
+
+        return getattr(runs, name)
+    raise AttributeError(f"module 'spectrex' has no attribute {name!r}")
