@@ -68,7 +68,7 @@ class ResultHandler(BaseHTTPRequestHandler):
     def _dispatch(self, head: bool) -> None:
         self._head = head
         path = urlsplit(self.path).path
-        if path == "/summary" or (path in ("/", "/index.html") and (self.server.root / "index.jsonl").is_file()):
+        if path in ("/", "/index.html", "/summary") and (self.server.root / "index.jsonl").is_file():
             from .summary import render_summary  # a dataset run's folder: its summary and sortable index
 
             page = render_summary(self.server.root, links="serve")
