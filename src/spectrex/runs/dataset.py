@@ -58,6 +58,7 @@ def explain_dataset(
     contrast: str | None = None,
     template: str | None = None,
     device: str | None = None,
+    grid: tuple[int, int] | None = None,
     batch_size: int | str = "auto",
     on_error: str = "raise",
     backend: str = "local",
@@ -94,6 +95,9 @@ def explain_dataset(
         Interactions kept per record in the index.
     target, contrast, template, device
         The model's settings for every record (a record's own ``target`` / ``contrast`` win).
+        ``model="efficientnet-lite0"`` explains image records (``target``: an ImageNet class index).
+    grid : (rows, cols), optional
+        Image records: the patch grid (default 3×3).
     batch_size, on_error
         The query engine's settings.
     backend : {"local", "threads", "async", "ray"}
@@ -138,6 +142,7 @@ def explain_dataset(
                 "masking": masking,
                 "holdout": int(holdout),
                 "seed": seed,
+                **({"grid": list(grid)} if grid is not None else {}),
             }
         )
     )
@@ -156,6 +161,8 @@ def explain_dataset(
         "on_error": on_error,
         "query_backend": backend if backend in ("threads", "async") else "local",
         "query_workers": workers if backend in ("threads", "async") else None,
+        "grid": grid,
+        "records_dir": str(Path(records).expanduser().resolve().parent) if isinstance(records, (str, Path)) else None,
     }
     todo, skipped = _resume(store, recs, int(top))
     bar = RunProgress(progress, total=len(recs), skipped=skipped)

@@ -29,6 +29,8 @@ from .store import RunStore, write_atomic
 RESULT_SETTINGS = ("model", "model_settings", "method", "budget", "max_order", "parts", "masking", "holdout", "seed")
 #: documents + question: the prompt when the run's template has no {question} slot
 QUESTION_TEMPLATE = "{text}\n\nQuestion: {question}\nAnswer:"
+#: model names that explain image records (patches as parts) instead of text
+IMAGE_MODELS = ("efficientnet-lite0",)
 
 
 def load_scorer(model, model_settings: dict | None = None):
@@ -79,6 +81,14 @@ class RecordWorker:
     def __init__(self, model, out, settings: dict[str, Any], model_settings: dict | None = None) -> None:
         self.settings = dict(settings)
         self.store = RunStore(out)
+        if isinstance(model, str) and model.lower() in IMAGE_MODELS:
+            from .images import ImageExplainer
+
+            self.images = ImageExplainer(model_settings, settings)
+            self.scorer = None
+            self._defaults = {}
+            return
+        self.images = None
         self.scorer = load_scorer(model, model_settings)
         # prepare() may fill a missing target from the first text it sees: each record starts from these
         self._defaults = {
@@ -95,6 +105,9 @@ class RecordWorker:
         if record.problem is not None:
             return {**base, "status": "invalid", "reason": record.problem, "seconds": 0.0}
         try:
+            if self.images is not None:
+                result = self.images.explain(record, self.store.cache_path(record.id), progress)
+                return self._finish(record, result, base)
             scorer = self._scorer_for(record)
             content, parts = self._content(record)
             problem = self._too_long(scorer, content)
@@ -105,6 +118,9 @@ class RecordWorker:
             return {**base, "status": "error", "reason": _reason(exc), "seconds": time.perf_counter() - t0}
         except (SpectrexError, ValueError, TypeError, KeyError) as exc:  # the record does not fit the model
             return {**base, "status": "invalid", "reason": _reason(exc), "seconds": time.perf_counter() - t0}
+        return self._finish(record, result, base)
+
+    def _finish(self, record: Record, result, base: dict) -> dict:
         path = self.store.result_path(record.id)
         write_atomic(path, result.to_json())
         return entry_from_result(result, self.store.relative(path), base, top=int(self.settings.get("top", 10)))
