@@ -36,8 +36,9 @@ def actor_env(monkeypatch):
     assert not ray.is_initialized()  # the run shut down the cluster it started
 
 
-def test_two_actors_match_the_in_process_run(data, reference, tmp_path, actor_env):
+def test_two_actors_match_the_in_process_run(data, reference, tmp_path, actor_env, monkeypatch):
     ref_out, _ = reference
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:9")  # a stale cluster in the environment: never joined
     run = explain_dataset(data, "toxicity", out=tmp_path, backend="ray", workers=2, **RUN)
     assert (run.ok, run.explained) == (run.total, run.total)
     assert_same_results(ref_out, tmp_path)
