@@ -42,6 +42,10 @@ def test_progress_events_and_quiet(tmp_path, capsys):
     rerun = explain_dataset(["a b c", "b c", "", "a c"], Count(), out=tmp_path, method="exact", holdout=4,
                             progress=False)  # fmt: skip
     assert (rerun.skipped, rerun.explained) == (3, 0)  # the empty one is checked again (no model needed)
+    changed = explain_dataset(["a b c", "b c d", "", "a c"], Count(), out=tmp_path, method="exact", holdout=4,
+                              progress=False)  # fmt: skip
+    assert (changed.skipped, changed.explained) == (2, 1)  # only the record whose text changed
+    assert load_results(tmp_path, as_frame=False)[1]["n"] == 3
     assert capsys.readouterr().err == ""
 
 

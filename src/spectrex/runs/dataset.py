@@ -219,7 +219,8 @@ def _resume(store: RunStore, recs: list[Record], top: int) -> tuple[list[Record]
     for rec in recs:
         path = store.result_path(rec.id)
         entry = index.get(rec.id)
-        if entry is not None and entry.get("status") == "ok" and path.exists():
+        fresh = entry is not None and entry.get("digest") == rec.digest  # the record did not change since
+        if fresh and entry.get("status") == "ok" and path.exists():
             skipped += 1
             continue
         if rec.problem is None and path.exists():
@@ -227,10 +228,11 @@ def _resume(store: RunStore, recs: list[Record], top: int) -> tuple[list[Record]
             # (written atomically), so the line is rebuilt from it instead of explaining again
             try:
                 result = Interactions.from_json(path)
-            except (OSError, ValueError, KeyError):
-                path.unlink(missing_ok=True)
-            else:
-                base = {"id": rec.id, "position": rec.position}
+                same = result.metadata.get("record", {}).get("digest") == rec.digest
+            except (OSError, ValueError, KeyError, AttributeError):
+                same = False
+            if same:
+                base = {"id": rec.id, "position": rec.position, "digest": rec.digest}
                 if "label" in rec.data:
                     base["label"] = rec.data["label"]
                 store.append(entry_from_result(result, store.relative(path), base, top=top))

@@ -21,6 +21,7 @@ which the run reports in the index (status ``"invalid"``) before going on with t
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -58,6 +59,12 @@ class Record:
     kind: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None
+
+    @property
+    def digest(self) -> str:
+        """A hash of the record's fields: a rerun explains a record again when its fields changed."""
+        blob = json.dumps(self.data, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
     @property
     def text(self):

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SpectrexError, ValueFunctionError
+from ..errors import CacheError, SpectrexError, ValueFunctionError
 from .records import Record
 from .store import RunStore, write_atomic
 
@@ -99,7 +99,7 @@ class RecordWorker:
     def explain(self, record: Record, progress: Callable[[int, int], object] | bool = False) -> dict:
         """Explain ``record`` (or report why not) and return its index line."""
         t0 = time.perf_counter()
-        base = {"id": record.id, "position": record.position}
+        base = {"id": record.id, "position": record.position, "digest": record.digest}
         if "label" in record.data:
             base["label"] = record.data["label"]
         if record.problem is not None:
@@ -116,11 +116,17 @@ class RecordWorker:
             result = self._explain(record, scorer, content, parts, progress)
         except ValueFunctionError as exc:  # the model failed on this record's inputs
             return {**base, "status": "error", "reason": _reason(exc), "seconds": time.perf_counter() - t0}
+        except CacheError as exc:  # the record's cache file is unusable (the message says what to do)
+            return {**base, "status": "error", "reason": _reason(exc), "seconds": time.perf_counter() - t0}
         except (SpectrexError, ValueError, TypeError, KeyError) as exc:  # the record does not fit the model
             return {**base, "status": "invalid", "reason": _reason(exc), "seconds": time.perf_counter() - t0}
+        except Exception as exc:  # noqa: BLE001 - anything else the model raised (out of memory, …): next record
+            reason = f"{type(exc).__name__}: {_reason(exc)}"
+            return {**base, "status": "error", "reason": reason, "seconds": time.perf_counter() - t0}
         return self._finish(record, result, base)
 
     def _finish(self, record: Record, result, base: dict) -> dict:
+        result.metadata.setdefault("record", {})["digest"] = record.digest
         path = self.store.result_path(record.id)
         write_atomic(path, result.to_json())
         return entry_from_result(result, self.store.relative(path), base, top=int(self.settings.get("top", 10)))
