@@ -88,10 +88,12 @@ def test_per_record_targets_and_questions_do_not_leak(tmp_path):
         {"id": "d", "documents": ["Ann is here.", "Bob is there."], "question": "Who is here?"},
         {"id": "t", "text": "the cat sat on the mat", "target": " mat"},
         {"id": "g", "text": "one two three four"},
+        {"id": "long", "text": "word " * 600},  # beyond the tiny model's 512 positions
     ]
     run = explain_dataset(recs, "tiny-causal-lm", out=tmp_path, method="exact", holdout=4, progress=False)
-    assert run.ok == 3, read_index(tmp_path / "index.jsonl")
+    assert (run.ok, run.invalid) == (3, 1), read_index(tmp_path / "index.jsonl")
     index = read_index(tmp_path / "index.jsonl")
+    assert index["long"]["reason"].startswith("too long for the model: ") and "reads 512" in index["long"]["reason"]
     assert index["t"]["target"] == " mat"
     from spectrex.models import explain_text, load_model
 

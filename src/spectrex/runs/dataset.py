@@ -187,7 +187,7 @@ def explain_dataset(
                 bar.record_done(entry["status"] == "ok")
         elif todo:
             worker = RecordWorker(model, store.root, settings, model_settings)
-            live = bar._bar is not None or callable(progress)
+            live = bar.live or callable(progress)
             for rec in todo:
                 entry = worker.explain(rec, progress=bar.queries(rec.id) if live else False)
                 store.append(entry)

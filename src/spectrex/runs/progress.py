@@ -47,6 +47,11 @@ class RunProgress:
         self._bar.start()
         self._task = self._bar.add_task("records", total=self.total, completed=self.done, failed=0, current="")
 
+    @property
+    def live(self) -> bool:
+        """Whether a bar is on screen (then the current record's queries are worth reporting)."""
+        return self._bar is not None
+
     def _emit(self, **extra) -> None:
         if callable(self.mode) and not isinstance(self.mode, bool):
             self.mode({"done": self.done, "failed": self.failed, "skipped": self.skipped, "total": self.total, **extra})

@@ -246,8 +246,12 @@ def input_length(scorer, content) -> tuple[int, int | None, str]:
         return 0, None, "tokens"
     template = getattr(scorer, "template", "{text}")
     prompt = template.format(text="\n\n".join(texts))
-    extra = getattr(scorer, "max_new_tokens", 0) if getattr(scorer, "target", None) is None else 16
-    return len(tok(prompt)["input_ids"]) + int(extra), limit, "tokens"
+    ends = [c for c in (getattr(scorer, "target", None), getattr(scorer, "contrast", None)) if isinstance(c, str) and c]
+    if ends:  # the longest continuation scored after the prompt
+        extra = max(len(tok(c, add_special_tokens=False)["input_ids"]) for c in ends)
+    else:  # a continuation still to be generated
+        extra = int(getattr(scorer, "max_new_tokens", 0))
+    return len(tok(prompt)["input_ids"]) + extra, limit, "tokens"
 
 
 def order_shares(result) -> dict[str, float] | None:
