@@ -102,3 +102,13 @@ def test_per_record_targets_and_questions_do_not_leak(tmp_path):
     assert index["d"]["n"] == 2  # one part per document
     meta = Interactions.from_json(tmp_path / index["d"]["file"]).metadata
     assert meta["record"]["question"] == "Who is here?"
+
+
+def test_only_the_driver_cleans_temporary_files(tmp_path):
+    RunStore(tmp_path)
+    tmp = tmp_path / "records" / ".r0.json.tmp-123"
+    tmp.write_text("{")
+    RunStore(tmp_path)  # a worker starting: leaves another writer's file alone
+    assert tmp.exists()
+    RunStore(tmp_path, clean=True)  # the driver, before any worker starts
+    assert not tmp.exists()

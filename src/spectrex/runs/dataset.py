@@ -126,7 +126,7 @@ def explain_dataset(
         raise ValueError(f"workers must be at least 1, got {workers}")
     t0 = time.perf_counter()
     recs = read_records(records)
-    store = RunStore(out)
+    store = RunStore(out, clean=True)
     model_settings = {
         k: v for k, v in {"target": target, "contrast": contrast, "template": template}.items() if v is not None
     }

@@ -58,16 +58,20 @@ class RunStore:
     ----------
     root : str or Path
         The folder (created if missing).
+    clean : bool, default False
+        Remove temporary files left by writers that were killed (only the run's driver does this,
+        before any worker starts: a worker must not remove another worker's file in flight).
     """
 
-    def __init__(self, root) -> None:
+    def __init__(self, root, clean: bool = False) -> None:
         self.root = Path(root).expanduser()
         if self.root.exists() and not self.root.is_dir():
             raise NotADirectoryError(f"{self.root} is a file; pass a folder for the results (created if missing)")
         for sub in (RECORDS, CACHE):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
-        for stale in self.root.glob(f"{RECORDS}/.*.tmp-*"):  # left by a killed writer
-            stale.unlink(missing_ok=True)
+        if clean:
+            for stale in [*self.root.glob(f"{RECORDS}/.*.tmp-*"), *self.root.glob(".*.tmp-*")]:
+                stale.unlink(missing_ok=True)
 
     # -- paths -----------------------------------------------------------------------------
     @property
