@@ -189,5 +189,5 @@ def add_parser(sub) -> None:
     d = p.add_argument_group("a whole dataset (one result per record, resumable; see spectrex summarize)")
     d.add_argument("--inputs", default=None, metavar="PATH", help="JSONL/CSV of records (text, or documents)")
     d.add_argument("--out", default=None, metavar="DIR", help="folder of the results (default results)")
-    d.add_argument("--ray-address", default=None, help="--backend ray: join this cluster (default: a new one)")
+    d.add_argument("--ray-address", metavar="ADDR", help="--backend ray: join this cluster (default: a new one)")
     p.set_defaults(run=run)
