@@ -35,6 +35,8 @@ _LAZY: dict[str, str] = {
     "Term": ".interactions",
     "INDICES": ".transforms",
     "SparseTransform": ".transforms",
+    "explain_dataset": ".runs",
+    "load_results": ".runs",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])
@@ -62,4 +64,5 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from .estimators.proxyspex import ProxySPEX  # noqa: F401
     from .estimators.spex import SPEX  # noqa: F401
     from .interactions import Interactions, Term  # noqa: F401
+    from .runs import explain_dataset, load_results  # noqa: F401
     from .transforms import INDICES, SparseTransform  # noqa: F401

@@ -12,7 +12,7 @@ from .._version import __version__
 from ..errors import SpectrexError
 
 # sub-command modules, in the order `spectrex --help` lists them
-COMMANDS = ["demo", "explain", "image", "report", "serve"]
+COMMANDS = ["demo", "explain", "image", "report", "serve", "summarize"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -87,6 +87,10 @@ def check_output_path(path: str | None, flag: str) -> None:
 def run(args: argparse.Namespace, console: Console) -> int:
     import time
 
+    if getattr(args, "inputs", None) is not None:  # a whole dataset: spectrex.runs
+        from .dataset import run_dataset
+
+        return run_dataset(args, console)
     from ..models import explain_text, load_model
 
     check_output_path(args.json, "--json")
@@ -214,4 +218,8 @@ def add_parser(sub) -> None:
     from .engine_args import add_engine_args
 
     add_engine_args(p)
+    d = p.add_argument_group("a whole dataset (one result per record, resumable; see spectrex summarize)")
+    d.add_argument("--inputs", default=None, metavar="PATH", help="JSONL/CSV of records (text, or documents)")
+    d.add_argument("--out", default=None, metavar="DIR", help="folder of the results (default results)")
+    d.add_argument("--ray-address", metavar="ADDR", help="--backend ray: join this cluster (default: a new one)")
     p.set_defaults(run=run)

@@ -4,6 +4,7 @@
 ``/raw/<relative path>`` returns the JSON itself. Only GET and HEAD are answered. A request
 path is decoded once, then refused (403) when it is absolute, holds ``..``, a backslash or a
 NUL, or resolves (symlinks followed) outside the folder; anything else missing is a 404.
+In a dataset run's folder (it holds ``index.jsonl``) ``/`` shows the run's summary and ``/files`` the list.
 """
 
 from __future__ import annotations
@@ -67,7 +68,12 @@ class ResultHandler(BaseHTTPRequestHandler):
     def _dispatch(self, head: bool) -> None:
         self._head = head
         path = urlsplit(self.path).path
-        if path in ("/", "/index.html"):
+        if path in ("/", "/index.html", "/summary") and (self.server.root / "index.jsonl").is_file():
+            from .summary import render_summary  # a dataset run's folder: its summary and sortable index
+
+            page = render_summary(self.server.root, links="serve")
+            return self._send(HTTPStatus.OK, "text/html; charset=utf-8", page.encode("utf-8"))
+        if path in ("/", "/index.html", "/files"):
             return self._send(HTTPStatus.OK, "text/html; charset=utf-8", self._index().encode("utf-8"))
         for prefix, kind in (("/view/", "view"), ("/raw/", "raw")):
             if path.startswith(prefix):

@@ -1,0 +1,74 @@
+"""``spectrex explain --inputs data.jsonl --out results/``: every record of a dataset (see :mod:`spectrex.runs`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+
+def run_dataset(args: argparse.Namespace, console: Console) -> int:
+    """Run :func:`spectrex.runs.explain_dataset` with the options of ``spectrex explain``."""
+    from rich.markup import escape
+
+    from ..runs import explain_dataset
+
+    if args.text is not None or getattr(args, "doc", None) or getattr(args, "file", None):
+        raise ValueError("give either --inputs (a file of records) or a text to explain, not both")
+    if getattr(args, "cache", None):
+        raise ValueError("--cache is for one explanation; a dataset run keeps one answer cache per record in OUT/cache")
+    if getattr(args, "json", None):
+        raise ValueError("--json is for one explanation; a dataset run writes one result per record in OUT/records")
+    out = args.out or "results"
+    batch = getattr(args, "batch_size", "auto")
+    if batch != "auto":
+        try:
+            batch = int(batch)
+        except ValueError:
+            raise ValueError(f"--batch-size must be a positive integer or 'auto', got {batch!r}") from None
+    backend = getattr(args, "backend", "local")
+    console.print(
+        f"explaining the records of {args.inputs} with {args.model} → {out}/" + (" on Ray" if backend == "ray" else "")
+    )
+    run = explain_dataset(
+        args.inputs,
+        args.model,
+        out=out,
+        method=args.method,
+        budget=args.budget,
+        max_order=args.max_order,
+        parts=args.parts,
+        masking=args.masking,
+        holdout=args.holdout,
+        seed=args.seed,
+        top=args.top,
+        target=args.target,
+        contrast=args.contrast,
+        template=args.template,
+        device=args.device,
+        batch_size=batch,
+        on_error=getattr(args, "on_error", "raise"),
+        backend=backend,
+        workers=getattr(args, "workers", None),
+        ray_address=getattr(args, "ray_address", None),
+        progress=False if getattr(args, "no_progress", False) else None,
+    )
+    done = (
+        f"{run.explained} explained now, {run.skipped} finished earlier"
+        if run.skipped
+        else f"{run.explained} explained"
+    )
+    console.print(
+        f"{run.total} records: [green]{run.ok} ok[/], {run.invalid} invalid, {run.failed} failed "
+        f"({done}; {run.seconds:.1f} s). Index: {run.out / 'index.jsonl'}"
+    )
+    if run.invalid or run.failed:
+        from ..runs import load_results
+
+        bad = [r for r in load_results(run.out, as_frame=False) if r["status"] != "ok"]
+        for r in bad[:10]:
+            console.print(f"  [yellow]{r['status']}[/] {escape(r['id'])}: {escape(str(r['reason']))}", highlight=False)
+        if len(bad) > 10:
+            console.print(f"  … and {len(bad) - 10} more (status and reason in the index)")
+    console.print(f"what the explanations say together: spectrex summarize {run.out}")
+    return 0

@@ -1,0 +1,313 @@
+"""One worker of a dataset run: loads the model once, then explains records one at a time.
+
+The same class runs in-process and inside each Ray actor. For a record it
+
+1. derives the record's scorer from the loaded model (a shallow copy with the record's
+   ``target`` / ``contrast`` / ``question``; the weights are shared, never reloaded),
+2. checks what only the model can check (too long for it, fewer than two parts),
+3. explains it with :func:`spectrex.models.explain_text` through a :class:`~spectrex.engine.QueryEngine`
+   whose answer cache is the record's own SQLite file (``OUT/cache/NAME.sqlite``) — so a record
+   interrupted anywhere resumes from the answers it stored, and two workers never share a file,
+4. writes the result file atomically and returns the record's index line (the caller appends it).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import CacheError, SpectrexError, ValueFunctionError
+from .records import Record
+from .store import RunStore, write_atomic
+
+#: settings of a run that change its results (recorded in run.json; a rerun must match them)
+RESULT_SETTINGS = ("model", "model_settings", "method", "budget", "max_order", "parts", "masking", "holdout", "seed")
+#: documents + question: the prompt when the run's template has no {question} slot
+QUESTION_TEMPLATE = "{text}\n\nQuestion: {question}\nAnswer:"
+#: model names that explain image records (patches as parts) instead of text
+IMAGE_MODELS = ("efficientnet-lite0",)
+
+
+def load_scorer(model, model_settings: dict | None = None):
+    """The text scorer of a run: a model name for :func:`~spectrex.models.load_model`, a factory, or a scorer."""
+    from ..models import load_model
+    from ..models.base import TextScorer
+
+    settings = dict(model_settings or {})
+    if isinstance(model, str):
+        return load_model(model, **settings)
+    if isinstance(model, TextScorer):
+        if settings:
+            raise ValueError(
+                f"model settings {sorted(settings)} were given with a loaded model; pass the model's name instead"
+            )
+        return model
+    if callable(model):
+        scorer = model(**settings)
+        if not isinstance(scorer, TextScorer):
+            raise TypeError(f"the model factory returned {type(scorer).__name__}, not a TextScorer")
+        return scorer
+    raise TypeError(f"model must be a name (e.g. 'toxicity'), a TextScorer or a factory, got {type(model).__name__}")
+
+
+def model_name(model) -> str:
+    """How a run's model is named in ``run.json``."""
+    if isinstance(model, str):
+        return model
+    return str(getattr(model, "model_id", None) or getattr(model, "__qualname__", None) or type(model).__name__)
+
+
+class RecordWorker:
+    """Explains records with one loaded model, writing results into a run folder.
+
+    Parameters
+    ----------
+    model : str, TextScorer or callable
+        The model (loaded here, once).
+    out : str or Path
+        The run folder.
+    settings : dict
+        ``method``, ``budget``, ``max_order``, ``parts``, ``masking``, ``holdout``, ``seed``, ``top``
+        and the query engine's ``batch_size``, ``backend``, ``workers``, ``on_error``.
+    model_settings : dict, optional
+        Passed to :func:`~spectrex.models.load_model` (``target``, ``contrast``, ``template``, ``device``…).
+    """
+
+    def __init__(self, model, out, settings: dict[str, Any], model_settings: dict | None = None) -> None:
+        self.settings = dict(settings)
+        self.store = RunStore(out)
+        if isinstance(model, str) and model.lower() in IMAGE_MODELS:
+            from .images import ImageExplainer
+
+            self.images = ImageExplainer(model_settings, settings)
+            self.scorer = None
+            self._defaults = {}
+            return
+        self.images = None
+        self.scorer = load_scorer(model, model_settings)
+        # prepare() may fill a missing target from the first text it sees: each record starts from these
+        self._defaults = {
+            k: getattr(self.scorer, k) for k in ("target", "label", "contrast", "template") if hasattr(self.scorer, k)
+        }
+
+    # -- one record ------------------------------------------------------------------------
+    def explain(self, record: Record, progress: Callable[[int, int], object] | bool = False) -> dict:
+        """Explain ``record`` (or report why not) and return its index line."""
+        t0 = time.perf_counter()
+        base = {"id": record.id, "position": record.position, "digest": record.digest}
+        if "label" in record.data:
+            base["label"] = record.data["label"]
+        if record.problem is not None:
+            return {**base, "status": "invalid", "reason": record.problem, "seconds": 0.0}
+        try:
+            if self.images is not None:
+                result = self.images.explain(record, self.store.cache_path(record.id), progress)
+                return self._finish(record, result, base)
+            scorer = self._scorer_for(record)
+            content, parts = self._content(record)
+            problem = self._too_long(scorer, content)
+            if problem:
+                return {**base, "status": "invalid", "reason": problem, "seconds": time.perf_counter() - t0}
+            result = self._explain(record, scorer, content, parts, progress)
+        except ValueFunctionError as exc:  # the model failed on this record's inputs
+            return {**base, "status": "error", "reason": _reason(exc), "seconds": time.perf_counter() - t0}
+        except CacheError as exc:  # the record's cache file is unusable (the message says what to do)
+            return {**base, "status": "error", "reason": _reason(exc), "seconds": time.perf_counter() - t0}
+        except (SpectrexError, ValueError, TypeError, KeyError) as exc:  # the record does not fit the model
+            return {**base, "status": "invalid", "reason": _reason(exc), "seconds": time.perf_counter() - t0}
+        except Exception as exc:  # noqa: BLE001 - anything else the model raised (out of memory, …): next record
+            reason = f"{type(exc).__name__}: {_reason(exc)}"
+            return {**base, "status": "error", "reason": reason, "seconds": time.perf_counter() - t0}
+        return self._finish(record, result, base)
+
+    def _finish(self, record: Record, result, base: dict) -> dict:
+        result.metadata.setdefault("record", {})["digest"] = record.digest
+        path = self.store.result_path(record.id)
+        write_atomic(path, result.to_json())
+        return entry_from_result(result, self.store.relative(path), base, top=int(self.settings.get("top", 10)))
+
+    def _scorer_for(self, record: Record):
+        scorer = copy.copy(self.scorer)  # shares the weights and tokenizer
+        for key, value in self._defaults.items():
+            setattr(scorer, key, value)
+        data = record.data
+        if data.get("target") is not None:
+            target = data["target"]
+            if hasattr(scorer, "label"):  # the toxicity classifier: the target is one of its labels
+                from ..models.toxicity import LABELS
+
+                if target not in LABELS:
+                    raise ValueError(f"unknown toxicity label {target!r}; choose one of: {', '.join(LABELS)}")
+                scorer.label = target
+                scorer.target = target
+            elif hasattr(scorer, "_class_index"):  # a Hugging Face classifier: a class name or index
+                scorer.target = scorer._class_index(target)
+            else:
+                scorer.target = str(target)
+        if data.get("contrast") is not None:
+            if not hasattr(scorer, "contrast"):
+                raise ValueError(f"'contrast' is for language models; {scorer.model_id} takes none")
+            scorer.contrast = str(data["contrast"])
+        if data.get("question") is not None:
+            if not hasattr(scorer, "template"):
+                raise ValueError(
+                    f"'question' needs a language model with a prompt template; {scorer.model_id} has none"
+                )
+            template = scorer.template if "{question}" in scorer.template else QUESTION_TEMPLATE
+            question = str(data["question"]).replace("{", "{{").replace("}", "}}")
+            scorer.template = template.replace("{question}", question)
+        elif hasattr(scorer, "template") and "{question}" in scorer.template:
+            raise ValueError("the prompt template has a {question} slot but this record has no 'question'")
+        return scorer
+
+    def _content(self, record: Record):
+        if record.kind == "documents":
+            return [d for d in record.data["documents"] if d.strip()], "documents"
+        if record.kind == "image":
+            raise ValueError(f"this record is an image, and {self.scorer.model_id} reads text")
+        return record.data["text"], self.settings.get("parts", "words")
+
+    def _too_long(self, scorer, content) -> str | None:
+        count, limit, unit = input_length(scorer, content)
+        if limit is not None and count > limit:
+            return (
+                f"too long for the model: {count} {unit} and {scorer.model_id} reads {limit} "
+                "(the parts beyond would have no effect); shorten the text or split it into records"
+            )
+        return None
+
+    def _explain(self, record: Record, scorer, content, parts: str, progress):
+        from ..engine import QueryCache, QueryEngine
+        from ..models import explain_text
+
+        s = self.settings
+        cache_path = self.store.cache_path(record.id)
+        stored = 0
+        if cache_path.exists():
+            with QueryCache(cache_path) as cache:
+                stored = cache.count()
+        engine = QueryEngine(
+            batch_size=s.get("batch_size", "auto"),
+            cache=cache_path,
+            backend=s.get("query_backend", "local"),
+            workers=s.get("query_workers"),
+            progress=progress,
+            on_error=s.get("on_error", "raise"),
+        )
+        extra = {"max_order": s["max_order"]} if s.get("max_order") is not None else {}
+        try:
+            result = explain_text(
+                content,
+                scorer,
+                parts=parts,
+                method=s.get("method", "auto"),
+                budget=s.get("budget"),
+                masking=s.get("masking", "remove"),
+                holdout=int(s.get("holdout", 64)),
+                random_state=s.get("seed", 0),
+                engine=engine,
+                **extra,
+            )
+        finally:
+            engine.close()
+        meta = result.metadata
+        meta["input"] = content if isinstance(content, str) else "\n\n".join(content)
+        meta["title"] = f"record {record.id}"
+        meta["record"] = {
+            "id": record.id,
+            "position": record.position,
+            "kind": record.kind,
+            **({"label": record.data["label"]} if "label" in record.data else {}),
+            **({"question": record.data["question"]} if "question" in record.data else {}),
+            "stored_answers_at_start": stored,
+        }
+        return result
+
+
+def input_length(scorer, content) -> tuple[int, int | None, str]:
+    """``(length, limit, unit)`` of the full input as the model reads it (``limit`` None: no known limit)."""
+    texts = [content] if isinstance(content, str) else list(content)
+    if hasattr(scorer, "word_index") and hasattr(scorer, "encode"):  # the toxicity BiLSTM: 100 word ids
+        from ..models.toxicity import MAXLEN
+
+        # words are split at white space (and punctuation), so the pieces' counts add up to the text's
+        pieces = [w for t in texts for w in t.split()]
+        ids = scorer.encode(pieces) if pieces else np.zeros((0, MAXLEN))
+        return int(np.count_nonzero(ids)), MAXLEN, "known words"
+    tok = getattr(scorer, "tokenizer", None)
+    model = getattr(scorer, "model", None)
+    limit = getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    if tok is None or not isinstance(limit, int):
+        return 0, None, "tokens"
+    template = getattr(scorer, "template", "{text}")
+    prompt = template.format(text="\n\n".join(texts))
+    ends = [c for c in (getattr(scorer, "target", None), getattr(scorer, "contrast", None)) if isinstance(c, str) and c]
+    if ends:  # the longest continuation scored after the prompt
+        extra = max(len(tok(c, add_special_tokens=False)["input_ids"]) for c in ends)
+    else:  # a continuation still to be generated
+        extra = int(getattr(scorer, "max_new_tokens", 0))
+    return len(tok(prompt)["input_ids"]) + extra, limit, "tokens"
+
+
+def order_shares(result) -> dict[str, float] | None:
+    """Share of the recovered function's variance over uniform random masks by interaction order.
+
+    With ``f(m) = Σ_K F(K)·(-1)^{|K∩m|}`` the parity functions are orthonormal under uniform masks,
+    so ``Var f = Σ_{K≠∅} F(K)²`` splits exactly into orders: ``{"1": …, "2": …, "3+": …}`` (sums to 1;
+    None for a constant function).
+    """
+    from ..transforms import bitset
+
+    four = result.transform.to_fourier()
+    orders = bitset.popcount(four.supports)
+    energy = four.coefs**2
+    total = float(energy[orders > 0].sum())
+    if not total > 0:
+        return None
+    return {
+        "1": float(energy[orders == 1].sum()) / total,
+        "2": float(energy[orders == 2].sum()) / total,
+        "3+": float(energy[orders >= 3].sum()) / total,
+    }
+
+
+def _finite(x):
+    return float(x) if isinstance(x, (int, float, np.floating)) and math.isfinite(float(x)) else None
+
+
+def entry_from_result(result, file: str, base: dict, top: int = 10) -> dict:
+    """The index line of a finished record, from its result alone (so it can be rebuilt from the file)."""
+    meta = result.metadata
+    timings = meta.get("timings") or {}
+    sent, cached = int(meta.get("queries", 0)), int(meta.get("queries_cached", 0))
+    holdout = int(meta.get("holdout_queries", 0))
+    return {
+        **base,
+        "status": "ok",
+        "file": file,
+        "n": result.n,
+        "method": meta.get("method"),
+        "target": meta.get("target"),
+        "value": _finite(meta.get("full_value")),
+        "faithfulness": _finite(meta.get("faithfulness")),
+        # answers the explanation used, however many were served from the record's cache after a restart
+        "queries": sent + cached + holdout,
+        "queries_sent": sent,
+        "queries_cached": cached,
+        "seconds": _finite(timings.get("wall_s")),
+        "model_seconds": _finite(timings.get("model_s")),
+        "algorithm_seconds": _finite(timings.get("algorithm_s")),
+        "order_share": order_shares(result),
+        "index": result.index,
+        "top": [{"parts": list(t.labels), "at": list(t.parts), "value": _finite(t.value)} for t in result.top(top)],
+    }
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 500 else text[:499] + "…"

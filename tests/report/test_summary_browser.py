@@ -1,0 +1,139 @@
+"""The dataset summary page in headless Chromium (selenium): drawn, sortable, links work, injections inert.
+
+Skipped, with the reason, without selenium, chromium or chromedriver (as tests/report/test_browser.py).
+"""
+
+import shutil
+
+import pytest
+from summary_helpers import RECORDS, XSS_ID, XSS_LABEL, XSS_WORD, make_run
+
+from spectrex.cli import main
+from spectrex.report.serve import ResultServer
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
+from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+CHROMIUM = next((p for p in map(shutil.which, ["chromium", "chromium-browser", "google-chrome"]) if p), None)
+DRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or DRIVER is None,
+    reason="headless browser tests need chromium and chromedriver (apt-get install chromium chromium-driver)",
+)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900"]:
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = make_run(tmp_path_factory.mktemp("browser-summary"))
+    assert main(["summarize", str(root)]) == 0  # writes summary.html and reports/*.html
+    return root
+
+
+def _errors(driver):
+    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]]
+
+
+def _no_alert(driver):
+    try:
+        alert = driver.switch_to.alert
+    except NoAlertPresentException:
+        return
+    text = alert.text
+    alert.dismiss()
+    raise AssertionError(f"a dialog opened: {text!r}")
+
+
+def _ids(driver):
+    return [tr.get_attribute("data-id") for tr in driver.find_elements(By.CSS_SELECTOR, "#index tbody tr")]
+
+
+def _inert(driver):
+    _no_alert(driver)
+    assert driver.execute_script("return window.__pwned === undefined")
+    assert driver.find_elements(By.TAG_NAME, "img") == []
+    assert driver.find_elements(By.CSS_SELECTOR, "[onerror]") == []
+
+
+def test_static_summary_page(run_dir, browser):
+    browser.get_log("browser")
+    browser.get((run_dir / "summary.html").as_uri())
+    assert _errors(browser) == []
+    _inert(browser)
+    assert len(browser.find_elements(By.TAG_NAME, "script")) == 2
+    # the histogram: ten bins holding the four explained records (all at R² = 1)
+    bars = browser.find_elements(By.CSS_SELECTOR, "#hist-svg rect.bar")
+    assert len(bars) == 10
+    counts = [int(b.get_attribute("data-count")) for b in bars]
+    assert counts == [0] * 9 + [4]
+    assert float(bars[-1].get_attribute("height")) > 0 and float(bars[0].get_attribute("height")) == 0
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#share-svg rect.share")) == 3
+    # the recurring-interaction table: the planted pair first, in 3 records
+    first = browser.find_element(By.CSS_SELECTOR, "#recurring tbody tr")
+    cells = [td.text for td in first.find_elements(By.TAG_NAME, "td")]
+    assert cells[0] == "not × good" and cells[2] == "3" and cells[4] == "-3.000"
+    # the index: every record, injected id, label and word shown as literal text
+    assert _ids(browser) == [r["id"] for r in RECORDS]
+    table = browser.find_element(By.ID, "index").text
+    assert XSS_ID in table and XSS_LABEL in table and "the text is empty" in table
+    singles = {s.get_attribute("textContent") for s in browser.find_elements(By.CSS_SELECTOR, "#single .lab")}
+    assert XSS_WORD in singles
+    # sorting by R², then by id (descending on the second click)
+    head = browser.find_element(By.CSS_SELECTOR, "#index th[data-key='id']")
+    head.click()
+    assert head.get_attribute("aria-sort") == "ascending"
+    assert _ids(browser) == [XSS_ID, "r0", "r1", "r2", "r4"]  # punctuation sorts before letters
+    head.click()
+    assert head.get_attribute("aria-sort") == "descending"
+    assert _ids(browser) == ["r4", "r2", "r1", "r0", XSS_ID]
+    browser.find_element(By.CSS_SELECTOR, "#index th[data-key='faithfulness']").click()
+    assert _ids(browser)[-1] == "r4"  # the record without an R² sorts last
+    browser.find_element(By.CSS_SELECTOR, "#index th[data-key='seconds']").click()
+    assert len(_ids(browser)) == len(RECORDS)
+    # links: one per explained record, each opening its report
+    links = browser.find_elements(By.CSS_SELECTOR, "#index tbody a")
+    assert len(links) == 4
+    target = next(a for a in links if a.text == XSS_ID)
+    target.click()
+    assert browser.find_elements(By.CSS_SELECTOR, "#top tbody tr")  # the record's report drew
+    assert browser.find_element(By.ID, "input-text").get_attribute("textContent") == "really good movie"
+    assert _errors(browser) == []
+    _inert(browser)
+    browser.find_element(By.CSS_SELECTOR, ".back a").click()  # back to the summary
+    assert browser.find_elements(By.CSS_SELECTOR, "#hist-svg rect.bar")
+
+
+def test_summary_in_the_viewer(run_dir, browser):
+    srv = ResultServer(run_dir, port=0)
+    srv.start_background()
+    try:
+        browser.get_log("browser")
+        browser.get(srv.url)
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#hist-svg rect.bar")) == 10
+        links = browser.find_elements(By.CSS_SELECTOR, "#index tbody a")
+        assert len(links) == 4 and all("/view/records/" in a.get_attribute("href") for a in links)
+        next(a for a in links if a.text == "r2").click()
+        labels = {s.get_attribute("textContent") for s in browser.find_elements(By.CSS_SELECTOR, "#parts .part")}
+        assert XSS_WORD + "0" in labels  # the injected word is a literal part label (with its index)
+        assert _errors(browser) == []
+        _inert(browser)
+        browser.get(srv.url + "files")
+        assert browser.find_elements(By.CSS_SELECTOR, "a[href*='/view/records/']")
+    finally:
+        srv.shutdown()
+        srv.server_close()
