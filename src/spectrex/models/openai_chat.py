@@ -13,9 +13,7 @@ Retry-After, dropped connections, truncated or malformed bodies) up to a total d
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import io
 import os
 import random
 import time
@@ -24,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..errors import SpectrexError, ValueFunctionError
+from ..parts.image import png_base64
 from .base import _hash
 
 
@@ -207,15 +206,3 @@ class ChatVisionValue:
         images = self.parts.groups["image"].compose(split["image"])
         texts = self.parts.groups["text"].render_many(split["text"], self.masking)
         return self.scorer.score(images, [self.template.format(text=t) for t in texts])
-
-
-def png_base64(image: np.ndarray) -> str:
-    """A float [0, 1] (or uint8) RGB image as a base64 PNG (lossless: the server sees exactly the masked pixels)."""
-    from PIL import Image
-
-    arr = np.asarray(image)
-    if arr.dtype != np.uint8:
-        arr = np.clip(np.rint(arr * 255.0), 0, 255).astype(np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    return base64.b64encode(buf.getvalue()).decode("ascii")

@@ -75,10 +75,43 @@ def _plain_meta(meta: dict) -> list[list[str]]:
     return rows
 
 
+def image_data(parts, n: int, max_side: int = 96) -> dict[str, Any]:
+    """The image of ``parts`` (ImageParts, or JointParts with an ImageParts group) for the page.
+
+    A PNG (data URL) and a label map downsampled to ``max_side`` pixels whose entries are the parts'
+    columns in the result (−1 outside any part), so the page tints patches by any index view; with
+    joint parts, ``modality`` names each column's group (to mark patch × word interactions).
+    """
+    from ..parts.image import png_base64
+
+    groups = getattr(parts, "groups", None)
+    if groups is None:
+        image, offset, modality = parts, 0, None
+    else:
+        name = next((g for g, p in groups.items() if hasattr(p, "segments")), None)
+        if name is None:
+            raise ValueError("these joint parts have no image group to draw")
+        image, offset, modality = groups[name], parts.slices[name].start, list(parts.modality)
+    h, w = image.segments.shape
+    step = max(1, -(-max(h, w) // max_side))
+    seg = image.segments[::step, ::step] + offset
+    if int(seg.max()) >= n:
+        raise ValueError(f"the image has parts up to column {int(seg.max())} but the result has {n} parts")
+    return {"png": "data:image/png;base64," + png_base64(image.image), "segments": seg.tolist(), "modality": modality}
+
+
 def report_data(
-    result: Interactions, *, k: int = 20, max_order: int | None = None, counterfactual_k: int | None = 3
+    result: Interactions,
+    *,
+    k: int = 20,
+    max_order: int | None = None,
+    counterfactual_k: int | None = 3,
+    parts=None,
 ) -> dict[str, Any]:
-    """Everything the page shows, as plain JSON-friendly data (each index view precomputed)."""
+    """Everything the page shows, as plain JSON-friendly data (each index view precomputed).
+
+    ``parts`` (ImageParts or JointParts) adds the image, tinted by each view's first-order values.
+    """
     tmax = max(result.transform.max_order, 1)
     order = min(tmax, 3) if max_order is None else max(1, int(max_order))
     meta = result.metadata
@@ -117,6 +150,8 @@ def report_data(
         "default": "Shapley" if result.index == "Moebius" else _DEFAULT_VIEW.get(result.index, "Shapley"),
         "max_order": order,
     }
+    if parts is not None:
+        data["image"] = image_data(parts, result.n)
     if counterfactual_k and result.n and len(result.transform) <= 5000:
         from .counterfactual import counterfactual
 
@@ -167,6 +202,7 @@ def render_report(
     max_order: int | None = None,
     counterfactual_k: int | None = 3,
     back_link: str | None = None,
+    parts=None,
 ) -> str:
     """Render ``result`` (an :class:`Interactions` or a result JSON file) to one HTML page.
 
@@ -181,6 +217,8 @@ def render_report(
         Order of the FSII / STII views (default: the transform's, at most 3).
     counterfactual_k : int or None, default 3
         Also show the ≤ k removals that move the recovered function most (None: skip).
+    parts : ImageParts or JointParts, optional
+        Draw the image beside the parts, tinted by the selected index (image and words side by side).
 
     Returns
     -------
@@ -189,7 +227,8 @@ def render_report(
     """
     if not isinstance(result, Interactions):
         result = Interactions.from_json(Path(result))
-    page = render(report_data(result, k=k, max_order=max_order, counterfactual_k=counterfactual_k), back_link=back_link)
+    data = report_data(result, k=k, max_order=max_order, counterfactual_k=counterfactual_k, parts=parts)
+    page = render(data, back_link=back_link)
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")
     return page
@@ -216,7 +255,7 @@ _PAGE = """<!DOCTYPE html>
 </section>
 <section><h2>Input and its parts</h2>
   <p id="input-text" class="input"></p>
-  <div id="parts" class="parts"></div>
+  <div class="joint"><div id="image-box"></div><div id="parts" class="parts"></div></div>
   <div class="legend"><span class="neg">lowers the output</span><span class="pos">raises the output</span></div>
 </section>
 <section><h2>Top interactions</h2><table id="top" class="top"><thead><tr>
@@ -249,6 +288,8 @@ border:1px solid rgba(0,0,0,.08);white-space:pre-wrap}.part sub{color:#6b7489;fo
 table.top{border-collapse:collapse;width:100%}table.top td,table.top th{padding:3px 8px;border-bottom:1px solid #eef0f4;
 text-align:left}table.top td.num{text-align:right;font-variant-numeric:tabular-nums}.hint{color:#6b7489;margin:0}
 .lab{white-space:pre-wrap}.lab sub{color:#6b7489;font-size:10px;margin-left:1px}
+.joint{display:flex;gap:16px;align-items:flex-start}.joint .parts{flex:1}#image-box canvas{border-radius:6px;
+max-width:320px}.badge{font-size:10px;background:#eef0f4;border-radius:8px;padding:0 6px;margin-left:6px;color:#49536b}
 .back{margin:8px 24px}.err{color:#b00020}svg text{font:11px system-ui,sans-serif}
 """
 
@@ -291,10 +332,45 @@ _JS = r"""
   if (data.input) $("input-text").textContent = data.input; else $("input-text").remove();
   const label = (i) => data.labels[i];
 
+  let photo = null;
+  function showImage(view, scale) {
+    if (!data.image) return;
+    const seg = data.image.segments, h = seg.length, w = seg[0].length;
+    let canvas = $("image-canvas");
+    if (!canvas) {
+      canvas = el("canvas");
+      canvas.id = "image-canvas";
+      $("image-box").append(canvas);
+    }
+    const draw = () => {
+      const side = 320 / Math.max(h, w);
+      canvas.width = Math.round(w * side);
+      canvas.height = Math.round(h * side);
+      const ctx = canvas.getContext("2d");
+      ctx.drawImage(photo, 0, 0, canvas.width, canvas.height);
+      ctx.globalAlpha = 0.5;
+      for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
+        const p = seg[r][c];
+        if (p < 0) continue;
+        ctx.fillStyle = colour(view.first[p], scale);
+        const x = Math.floor(c * side), y = Math.floor(r * side);  // edges meet exactly: no double tint
+        ctx.fillRect(x, y, Math.floor((c + 1) * side) - x, Math.floor((r + 1) * side) - y);
+      }
+      ctx.globalAlpha = 1;
+      canvas.dataset.drawn = view.index;
+    };
+    if (photo === null) {
+      photo = new Image();
+      photo.addEventListener("load", draw);
+      photo.src = data.image.png;
+    } else if (photo.complete) draw(); else photo.addEventListener("load", draw, {once: true});
+  }
+
   function showParts(view) {
     const box = $("parts");
     box.replaceChildren();
     const scale = Math.max(...view.first.map((v) => Math.abs(v || 0)), 0);
+    showImage(view, scale);
     data.labels.forEach((lab, i) => {
       const chip = el("span", lab, "part");
       chip.style.background = colour(view.first[i], scale);
@@ -318,6 +394,8 @@ _JS = r"""
         if (label(p) !== String(p)) span.append(el("sub", p));  // the index tells repeated words apart
         cell.append(span);
       });
+      const mods = data.image && data.image.modality ? new Set(t.parts.map((p) => data.image.modality[p])) : null;
+      if (mods && mods.size > 1) cell.append(el("span", [...mods].join(" × "), "badge"));  // cross-modal
       tr.append(el("td", r + 1), cell, el("td", t.parts.length, "num"), el("td", fmt(t.value), "num"));
       const td = el("td");
       const s = svg("svg", {width: 160, height: 12});
