@@ -51,7 +51,7 @@ class Chat(BaseHTTPRequestHandler):
             self.end_headers()
             return
         assert self.path == "/v1/chat/completions"
-        assert body["logprobs"] is True and body["top_logprobs"] == 5 and body["max_tokens"] == 1
+        assert body["logprobs"] is True and 1 <= body["top_logprobs"] <= 20 and body["max_tokens"] == 1
         image_part, text_part = body["messages"][0]["content"]
         url = image_part["image_url"]["url"]
         assert url.startswith("data:image/png;base64,")
@@ -130,3 +130,31 @@ def test_dead_server_is_a_clear_error_within_the_deadline():
     with pytest.raises(spectrex.SpectrexError, match="on every try"):
         value("http://127.0.0.1:9", deadline=2.0)(np.ones((1, 7), bool))
     assert time.monotonic() - t0 < 10
+
+
+def test_cli_explains_image_and_question_on_a_served_vlm(server, tmp_path, capsys):
+    pytest.importorskip("skimage")
+    from spectrex.cli import main
+
+    png, page = tmp_path / "joint.png", tmp_path / "joint.html"
+    argv = [
+        "explain-image",
+        "chelsea",
+        "--grid",
+        "2x2",
+        "--fill",
+        "0",
+        "--question",
+        "what animal photo",
+        "--answer",
+        " cat",
+    ]
+    argv += ["--model", f"openai:{server}", "--method", "exact", "--out", str(png), "--report", str(page), "-q"]
+    assert main([*argv, "--json", str(tmp_path / "r.json")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Pairs · SII" in out and "log P(' cat' | image, prompt)" in out
+    result = spectrex.Interactions.from_json(tmp_path / "r.json")
+    assert result.to("SII", max_order=2).top(1, order=2)[0].labels == ("patch r0c0", "word 'animal'")
+    assert png.stat().st_size > 10_000 and "image-box" in page.read_text()
+    assert main([*argv, "--json", str(tmp_path / "no" / "r.json")]) == 2
+    assert "does not exist" in " ".join(capsys.readouterr().out.split())  # refused before any request

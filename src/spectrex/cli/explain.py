@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .output import print_result
+from .output import check_output_path, print_result
 
 #: the built-in example: a question whose answer needs two of three documents
 EXAMPLE = {
@@ -71,17 +71,6 @@ def _input_text(args) -> str | None:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"--file {args.file} is not UTF-8 text ({exc.reason}); convert it to UTF-8 first") from exc
-
-
-def check_output_path(path: str | None, flag: str) -> None:
-    """Refuse an output path that cannot be written, before any (paid) query is made."""
-    if path is None:
-        return
-    parent = Path(path).expanduser().resolve().parent
-    if not parent.is_dir():
-        raise FileNotFoundError(f"{flag} {path}: the folder {parent} does not exist; create it first")
-    if Path(path).is_dir():
-        raise ValueError(f"{flag} {path} is a folder; give a file name, e.g. {Path(path) / 'result.json'}")
 
 
 def run(args: argparse.Namespace, console: Console) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from ..parts.image import BUNDLED, read_image  # noqa: F401 - re-exported for the CLI's help
-from .output import print_result
+from .output import check_output_path, print_result
 
 
 def parse_grid(text: str) -> tuple[int, int]:
@@ -36,6 +36,8 @@ def run_question(args: argparse.Namespace, console: Console) -> int:
     from ..parts.text import split_text
     from .engine_args import engine_from_args
 
+    for flag, path in (("--json", args.json), ("--out", args.out), ("--report", args.report)):
+        check_output_path(path, flag)  # before any (paid) query
     if not args.answer:
         raise ValueError(
             "--question needs --answer, the answer whose log-probability is explained, e.g. --answer ' cat'"
@@ -69,12 +71,19 @@ def run_question(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         result.to_json(args.json)
         console.print(f"result written to {args.json}")
+    if args.report:
+        from ..report import render_report
+
+        render_report(result, args.report, parts=f.parts)
+        console.print(f"report written to {args.report} (the image beside the words; switch the index there)")
     return 0
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     if args.question:
         return run_question(args, console)
+    for flag, path in (("--json", args.json), ("--out", args.out)):
+        check_output_path(path, flag)
     from ..api import explain
     from ..models.vision import ImageClassifierValue, class_index, class_name
     from ..parts.image import ImageParts
@@ -128,6 +137,7 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     q = p.add_argument_group("image and question together")
     q.add_argument("--question", default=None, help="explain patches and the question's words jointly")
+    q.add_argument("--report", default=None, metavar="PATH", help="also write the HTML report (image and words)")
     q.add_argument("--answer", default=None, help="the answer whose log-probability is explained, e.g. ' cat'")
     q.add_argument(
         "--model",
