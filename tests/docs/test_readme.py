@@ -61,7 +61,7 @@ def test_every_readme_example_runs(tmp_path, monkeypatch):
     pytest.importorskip("transformers")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "doc.txt").write_text(DOC, encoding="utf-8")
-    (tmp_path / "results").mkdir()
+    (tmp_path / "examples").symlink_to(README.parent / "examples")  # the README's relative paths
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     env["SPECTREX_QUIET"] = "1"
     namespace: dict = {"__name__": "__readme__"}
