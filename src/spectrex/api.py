@@ -29,12 +29,17 @@ CAP_FLOOR = 1000
 
 def register_method(name: str, target: str) -> None:
     """Make ``explain(method=name)`` build ``target`` (``"package.module:Class"``)."""
-    METHODS[name.lower()] = target
+    METHODS[_key(name)] = target
+
+
+def _key(name: str) -> str:
+    """Method names compare without case, "-" or "_" (``"Proxy-SPEX"`` = ``"proxyspex"``)."""
+    return str(name).lower().replace("_", "").replace("-", "")
 
 
 def get_method(name: str):
     """The estimator class registered under ``name``."""
-    key = str(name).lower().replace("_", "").replace("-", "")
+    key = _key(name)
     if key not in METHODS:
         raise ValueError(f"unknown method {name!r}; choose one of: {', '.join(sorted(METHODS))}")
     module, cls = METHODS[key].split(":")

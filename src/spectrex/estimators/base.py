@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from abc import ABC, abstractmethod
 from typing import Any
@@ -44,9 +45,29 @@ class Explainer(ABC):
         self.random_state = random_state
         self.engine = engine
 
-    def get_params(self) -> dict[str, Any]:
-        """Constructor settings (JSON-friendly), recorded in the result's metadata."""
-        return {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "engine" and _plain(v)}
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        """The constructor's parameters: in scikit-learn's convention they *are* the settings."""
+        sig = inspect.signature(cls.__init__)
+        kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        return sorted(p.name for p in sig.parameters.values() if p.name != "self" and p.kind not in kinds)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's settings (scikit-learn's ``get_params``; ``deep`` has nothing nested to expand)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params) -> Explainer:
+        """Change settings (scikit-learn's ``set_params``); they are checked again when :meth:`explain` runs."""
+        valid = self._param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"{type(self).__name__} has no setting {key!r}; its settings are: {', '.join(valid)}")
+            setattr(self, key, value)
+        return self
+
+    def _settings(self) -> dict[str, Any]:
+        """The JSON-friendly settings, recorded in a result's metadata."""
+        return {k: v for k, v in self.get_params().items() if k != "engine" and _plain(v)}
 
     def explain(self, value_fn, n: int, budget: int | None = None, *, labels=None) -> Interactions:
         """Explain ``value_fn`` over ``n`` parts with at most ``budget`` queries.
@@ -58,6 +79,7 @@ class Explainer(ABC):
             budget, queries sent to the model (``queries``) and served from memory or the cache
             (``queries_cached``), seed, settings, engine settings and timings.
         """
+        type(self)(**self.get_params(deep=False))  # the constructor's checks, also for values given to set_params
         n = check_n(n)
         budget = check_budget(budget)
         own_engine = self.engine is None
@@ -83,7 +105,7 @@ class Explainer(ABC):
             "queries_dropped": query.stats.dropped,
             "engine": query.describe(),
             "seed": self.random_state if isinstance(self.random_state, (int, np.integer)) else None,
-            "settings": self.get_params(),
+            "settings": self._settings(),
             "timings": {
                 "total_s": total,
                 "model_s": query.stats.model_seconds,
@@ -101,7 +123,7 @@ class Explainer(ABC):
         """Query the model through ``query`` and return the recovered transform and extra metadata."""
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        args = ", ".join(f"{k}={v!r}" for k, v in self._settings().items())
         return f"{type(self).__name__}({args})"
 
 

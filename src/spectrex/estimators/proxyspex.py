@@ -71,13 +71,9 @@ class ProxySPEX(Explainer):
             raise ValueError(f"energy must be a fraction in (0, 1] or a tuple of them, got {energy!r}")
         if top_k is not None and int(top_k) < 1:
             raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
-        self.paired = bool(paired)
-        self.energy = tuple(float(e) for e in energies) if len(energies) > 1 else float(energies[0])
-        self.top_k = top_k
-        self.residual = bool(residual)
-        self.adaptive = bool(adaptive)
-        self.tol = float(tol)
-        self.num_threads = int(num_threads)
+        # stored as given (scikit-learn's clone checks that), read through _energies
+        self.paired, self.energy, self.top_k, self.residual = paired, energy, top_k, residual
+        self.adaptive, self.tol, self.num_threads = adaptive, tol, num_threads
 
     def _fit(self, query: Query, n: int, budget: int | None, rng: np.random.Generator) -> tuple[SparseTransform, dict]:
         from threadpoolctl import threadpool_limits
@@ -102,8 +98,9 @@ class ProxySPEX(Explainer):
         # every mask is drawn before any query: the design never depends on the model
         masks = uniform_masks(n, budget, rng, paired=self.paired)[:budget]
         seed = int(rng.integers(2**31 - 1))
+        energies = (self.energy,) if np.isscalar(self.energy) else tuple(self.energy)
         kw = {
-            "energy": self.energy,
+            "energy": tuple(float(e) for e in energies) if len(energies) > 1 else float(energies[0]),
             "top_k": self.top_k,
             "residual": self.residual,
             "seed": seed,
