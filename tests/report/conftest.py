@@ -54,3 +54,13 @@ def result_dir(tmp_path, xss_result):
     (root / "link.json").symlink_to(secret)
     (root / "linkdir").symlink_to(tmp_path, target_is_directory=True)
     return root
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (the modules that use it skip, with the reason, when it is missing)."""
+    from browser_helpers import start_browser
+
+    driver = start_browser()
+    yield driver
+    driver.quit()

@@ -4,53 +4,13 @@ Skipped, with the reason, when selenium, chromium or chromedriver is missing; ``
 chromium and chromium-driver with apt-get when it runs as root on Debian, so CI runs these.
 """
 
-import shutil
-
 import numpy as np
 import pytest
+from browser_helpers import console_errors, no_alert, pytestmark  # noqa: F401 - shared Chromium checks
+from selenium.webdriver.common.by import By  # noqa: E402
 
 from spectrex.report.html import VIEWS, render_report
 from spectrex.report.serve import ResultServer
-
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-
-CHROMIUM = next((p for p in map(shutil.which, ["chromium", "chromium-browser", "google-chrome"]) if p), None)
-DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or DRIVER is None,
-    reason="headless browser tests need chromium and chromedriver (apt-get install chromium chromium-driver)",
-)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900"]:
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-
-
-def _no_alert(driver):
-    try:
-        alert = driver.switch_to.alert
-    except NoAlertPresentException:
-        return True
-    text = alert.text
-    alert.dismiss()
-    raise AssertionError(f"a dialog opened: {text!r}")
-
-
-def _errors(driver):
-    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
 @pytest.fixture
@@ -64,7 +24,7 @@ def report_page(tmp_path, xss_result, browser):
 
 def test_renders_without_console_errors(report_page, xss_result):
     d = report_page
-    assert _errors(d) == []
+    assert console_errors(d) == []
     rows = d.find_elements(By.CSS_SELECTOR, "#top tbody tr")
     # the page opens on Shapley values (the result's raw view is Möbius)
     assert len(rows) == len(xss_result.to("SV").top(10)) > 0
@@ -92,7 +52,7 @@ def test_index_switch(report_page, xss_result):
         first_row = d.find_element(By.CSS_SELECTOR, "#top tbody tr td:nth-child(4)").text
         order = 3 if index in ("FSII", "STII") else None  # the report's default: the transform's order, ≤ 3
         assert float(first_row) == pytest.approx(xss_result.to(index, order).top(1)[0].value, abs=1e-3)
-    assert _errors(d) == []
+    assert console_errors(d) == []
 
 
 def test_xss_strings_are_inert_and_literal(report_page, payloads):
@@ -100,7 +60,7 @@ def test_xss_strings_are_inert_and_literal(report_page, payloads):
     d = report_page
     for button in d.find_elements(By.CSS_SELECTOR, "#switch button"):
         button.click()
-    _no_alert(d)
+    no_alert(d)
     assert d.execute_script("return window.__pwned === undefined")
     assert d.find_elements(By.TAG_NAME, "img") == []
     assert d.find_elements(By.CSS_SELECTOR, "[onerror]") == []
@@ -113,7 +73,7 @@ def test_xss_strings_are_inert_and_literal(report_page, payloads):
     assert d.find_element(By.ID, "input-text").get_attribute("textContent") == PROMPT
     assert d.find_element(By.ID, "title").text.startswith("</title><script>")
     assert "<img src=x" in d.find_element(By.ID, "summary").text  # the model name, shown as text
-    assert _errors(d) == []
+    assert console_errors(d) == []
 
 
 @pytest.fixture
@@ -132,8 +92,8 @@ def test_viewer_in_browser(viewer, browser):
     browser.get_log("browser")
     browser.find_element(By.CSS_SELECTOR, "a[href='/view/xss.json']").click()
     assert browser.find_elements(By.CSS_SELECTOR, "#top tbody tr")
-    assert [e for e in _errors(browser) if "favicon" not in e["message"]] == []
-    _no_alert(browser)
+    assert [e for e in console_errors(browser) if "favicon" not in e["message"]] == []
+    no_alert(browser)
     for path in [
         "view/..%2fsecret.json",
         "raw/%2e%2e%2fsecret.json",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from test_browser import _errors, browser, pytestmark  # noqa: F401 - its Chromium fixture and skip rule
+from browser_helpers import console_errors, pytestmark  # noqa: F401 - shared Chromium checks
 
 from spectrex import explain
 from spectrex.parts.image import ImageParts
@@ -38,7 +38,7 @@ def joint_page(tmp_path_factory):
     return path
 
 
-def test_joint_report_draws_image_and_marks_cross_modal_pairs(joint_page, browser):  # noqa: F811
+def test_joint_report_draws_image_and_marks_cross_modal_pairs(joint_page, browser):
     browser.get_log("browser")
     browser.get(joint_page.as_uri())
     canvas = browser.find_element(By.ID, "image-canvas")
@@ -54,7 +54,7 @@ def test_joint_report_draws_image_and_marks_cross_modal_pairs(joint_page, browse
     assert canvas.get_attribute("data-drawn") == "Moebius"  # the index switch re-tints the patches
     first = browser.find_element(By.CSS_SELECTOR, "#top tbody tr")
     assert "patch r1c1" in first.text and "word 'animal'" in first.text and "image × question" in first.text
-    assert _errors(browser) == []
+    assert console_errors(browser) == []
     if os.environ.get("SPECTREX_SCREENSHOTS"):  # docs/: python -m pytest … with SPECTREX_SCREENSHOTS=docs
         browser.set_window_size(1200, 1100)
         browser.save_screenshot(os.path.join(os.environ["SPECTREX_SCREENSHOTS"], "report-joint.png"))

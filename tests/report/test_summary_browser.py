@@ -3,39 +3,13 @@
 Skipped, with the reason, without selenium, chromium or chromedriver (as tests/report/test_browser.py).
 """
 
-import shutil
-
 import pytest
+from browser_helpers import console_errors, no_alert, pytestmark  # noqa: F401 - shared Chromium checks
+from selenium.webdriver.common.by import By  # noqa: E402
 from summary_helpers import RECORDS, XSS_ID, XSS_LABEL, XSS_WORD, make_run
 
 from spectrex.cli import main
 from spectrex.report.serve import ResultServer
-
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-
-CHROMIUM = next((p for p in map(shutil.which, ["chromium", "chromium-browser", "google-chrome"]) if p), None)
-DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or DRIVER is None,
-    reason="headless browser tests need chromium and chromedriver (apt-get install chromium chromium-driver)",
-)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900"]:
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture(scope="module")
@@ -45,18 +19,6 @@ def run_dir(tmp_path_factory):
     return root
 
 
-def _errors(driver):
-    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]]
-
-
-def _no_alert(driver):
-    try:
-        alert = driver.switch_to.alert
-    except NoAlertPresentException:
-        return
-    text = alert.text
-    alert.dismiss()
-    raise AssertionError(f"a dialog opened: {text!r}")
 
 
 def _ids(driver):
@@ -64,7 +26,7 @@ def _ids(driver):
 
 
 def _inert(driver):
-    _no_alert(driver)
+    no_alert(driver)
     assert driver.execute_script("return window.__pwned === undefined")
     assert driver.find_elements(By.TAG_NAME, "img") == []
     assert driver.find_elements(By.CSS_SELECTOR, "[onerror]") == []
@@ -73,7 +35,7 @@ def _inert(driver):
 def test_static_summary_page(run_dir, browser):
     browser.get_log("browser")
     browser.get((run_dir / "summary.html").as_uri())
-    assert _errors(browser) == []
+    assert console_errors(browser) == []
     _inert(browser)
     assert len(browser.find_elements(By.TAG_NAME, "script")) == 2
     # the histogram: ten bins holding the four explained records (all at R² = 1)
@@ -112,7 +74,7 @@ def test_static_summary_page(run_dir, browser):
     target.click()
     assert browser.find_elements(By.CSS_SELECTOR, "#top tbody tr")  # the record's report drew
     assert browser.find_element(By.ID, "input-text").get_attribute("textContent") == "really good movie"
-    assert _errors(browser) == []
+    assert console_errors(browser) == []
     _inert(browser)
     browser.find_element(By.CSS_SELECTOR, ".back a").click()  # back to the summary
     assert browser.find_elements(By.CSS_SELECTOR, "#hist-svg rect.bar")
@@ -130,7 +92,7 @@ def test_summary_in_the_viewer(run_dir, browser):
         next(a for a in links if a.text == "r2").click()
         labels = {s.get_attribute("textContent") for s in browser.find_elements(By.CSS_SELECTOR, "#parts .part")}
         assert XSS_WORD + "0" in labels  # the injected word is a literal part label (with its index)
-        assert _errors(browser) == []
+        assert console_errors(browser) == []
         _inert(browser)
         browser.get(srv.url + "files")
         assert browser.find_elements(By.CSS_SELECTOR, "a[href*='/view/records/']")
