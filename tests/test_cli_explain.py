@@ -40,3 +40,36 @@ def test_bad_input_is_a_clear_error(argv, message, capsys):
     assert main(argv) == 2
     out = " ".join(capsys.readouterr().out.split())
     assert "error" in out and message in out
+
+
+def test_cuda_without_a_gpu_is_a_clear_error(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert main(["explain", "a b c", "--model", "tiny-causal-lm", "--target", " x", "--device", "cuda"]) == 2
+    out = " ".join(capsys.readouterr().out.split())
+    assert "sees no CUDA GPU" in out and "--device cpu" in out
+
+
+def test_file_input_template_newlines_and_budget_cap(tmp_path, capsys):
+    doc = tmp_path / "doc.txt"
+    doc.write_text("the movie was great", encoding="utf-8")
+    out_json = tmp_path / "r.json"
+    argv = ["explain", "--file", str(doc), "--model", "tiny-causal-lm", "--target", " x"]
+    argv += ["--template", "Q: {text}\\nA:"]
+    assert main([*argv, "--budget", "1000000", "--json", str(out_json), "-q"]) == 0
+    meta = json.loads(out_json.read_text())["metadata"]
+    assert meta["template"] == "Q: {text}\nA:"  # the typed \n is a new line
+    assert meta["method"] == "exact" and meta["queries"] == 16  # 2^4 masks exist: all queried, not a million
+    assert "1,000,000" in meta["notes"][0]
+    assert main([*argv, "--json", str(tmp_path / "missing" / "r.json")]) == 2  # refused before loading the model
+    assert main(["explain", "text", "--file", str(doc), "--model", "tiny-causal-lm"]) == 2
+
+
+def test_generated_target_starting_on_a_new_line_is_kept():
+    from spectrex.models.hf import first_line
+
+    assert first_line("\n\nMaria Lopez.\nNext question") == "\n\nMaria Lopez."
+    assert first_line(" Paris, France\n") == " Paris, France"
+    assert first_line("\n \n") == "\n \n"  # nothing but blanks: left to the caller's "no continuation" error

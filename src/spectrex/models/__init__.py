@@ -103,12 +103,13 @@ def _load(name: str, key: str, *, target, device, **settings) -> TextScorer:
             raise SpectrexError(f"openai:URL needs an http(s) URL, e.g. openai:http://127.0.0.1:8080; got {url!r}")
         return OpenAICompletionsScorer(url, target=target, model=model or None, **settings)
     if key in ("tiny-causal-lm", "tiny-classifier"):
-        from .hf import CausalLMScorer, ClassifierScorer
+        from .hf import CausalLMScorer, ClassifierScorer, auto_device
         from .tiny import tiny_causal_lm, tiny_classifier
 
-        if key == "tiny-causal-lm":
-            return CausalLMScorer(*tiny_causal_lm(), target=target, model_id=key, **settings)
-        return ClassifierScorer(*tiny_classifier(), target=target, model_id=key, **settings)
+        model, tok = tiny_causal_lm() if key == "tiny-causal-lm" else tiny_classifier()
+        model = model.to(auto_device(device))
+        cls = CausalLMScorer if key == "tiny-causal-lm" else ClassifierScorer
+        return cls(model, tok, target=target, model_id=key, **settings)
     close = difflib.get_close_matches(key, [m.split(":")[0] for m in MODEL_NAMES], n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise SpectrexError(f"unknown model {name!r}.{hint} Choose one of: {', '.join(MODEL_NAMES)}")
