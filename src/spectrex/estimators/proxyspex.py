@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..decoders.proxy import ENERGIES, proxy_decode
+from ..decoders.proxy import ENERGIES, MIN_ROWS, proxy_decode
 from ..design import uniform_masks
 from ..engine import Query
-from ..errors import BudgetError
+from ..errors import BudgetError, ValueFunctionError
 from ..transforms.sparse import SparseTransform
 from .base import Explainer, answered
 
 MIN_BUDGET = 64
 DEFAULT_MAX_ORDER = 5
+
+
+def _answered(masks: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The answered rows, or a clear error when (nearly) all of them were dropped by the engine."""
+    kept_masks, kept_y = answered(masks, y)
+    if len(kept_y) < MIN_ROWS:
+        raise ValueFunctionError(
+            f"ProxySPEX got {len(kept_y)} answered queries out of {len(y)} (the engine dropped the rest, "
+            f"on_error='drop') and needs at least {MIN_ROWS}; fix the model for the failing masks "
+            "(see the engine's warnings) or query with on_error='raise' to see the first failure",
+            rows=np.flatnonzero(~np.isfinite(y))[:100],
+        )
+    return kept_masks, kept_y
 
 
 def default_budget(n: int) -> int:
@@ -110,7 +123,7 @@ class ProxySPEX(Explainer):
             "num_threads": self.num_threads,
         }
         if not self.adaptive:
-            return proxy_decode(*answered(masks, query(masks)), n, order, **kw)
+            return proxy_decode(*_answered(masks, query(masks)), n, order, **kw)
         sizes, size = [], max(MIN_BUDGET, budget // 8)
         while size < budget:
             sizes.append(size)
@@ -119,7 +132,7 @@ class ProxySPEX(Explainer):
         history, best = [], None
         for size in sizes:
             # earlier rows come back from the query's memo (and any engine cache), not the model
-            transform, meta = proxy_decode(*answered(masks[:size], query(masks[:size])), n, order, **kw)
+            transform, meta = proxy_decode(*_answered(masks[:size], query(masks[:size])), n, order, **kw)
             score = meta["holdout_r2"]
             history.append({"queries": size, "holdout_r2": score})
             gain = score - best if best is not None else np.inf
