@@ -151,3 +151,15 @@ def test_residual_screen_is_the_same_in_row_chunks():
     parts = residual_candidates(masks, r, n, chunk=97)
     np.testing.assert_array_equal(whole, parts)
     assert set(bitset.to_indices(whole, n)) == {(1, 5), (7,)}
+
+
+def test_numba_and_lightgbm_proxies_agree():
+    n = 24
+    f = planted(n, 10, 3, 5)
+    a = ProxySPEX(max_order=3, random_state=1).explain(f, n, budget=1200)
+    b = ProxySPEX(max_order=3, random_state=1, proxy="lightgbm").explain(f, n, budget=1200)
+    assert a.metadata["proxy_search"][-1]["rounds"] == b.metadata["proxy_search"][-1]["rounds"]
+    masks = np.random.default_rng(0).random((500, n)) < 0.5
+    np.testing.assert_allclose(a.predict(masks), b.predict(masks), atol=1e-6)
+    with pytest.raises(ValueError, match="proxy must be"):
+        ProxySPEX(proxy="xgboost")

@@ -59,6 +59,9 @@ class ProxySPEX(Explainer):
         Held-out R² gain below which the adaptive budget stops.
     num_threads : int, default 1
         LightGBM and BLAS threads during decoding (fixed so results are deterministic).
+    proxy : {"numba", "lightgbm"}, default "numba"
+        The boosted-tree learner: spectrex's own kernel for binary masks (no heavy imports) or
+        LightGBM with the same settings (the two grow the same trees on these inputs).
     """
 
     name = "proxyspex"
@@ -77,6 +80,7 @@ class ProxySPEX(Explainer):
         adaptive: bool = False,
         tol: float = 0.002,
         num_threads: int = 1,
+        proxy: str = "numba",
     ):
         super().__init__(max_order, index, random_state, engine)
         energies = (energy,) if np.isscalar(energy) else tuple(energy)
@@ -91,6 +95,9 @@ class ProxySPEX(Explainer):
         self.adaptive = bool(adaptive)
         self.tol = float(tol)
         self.num_threads = int(num_threads)
+        if proxy not in ("numba", "lightgbm"):
+            raise ValueError(f"proxy must be 'numba' or 'lightgbm', got {proxy!r}")
+        self.proxy = proxy
 
     def _fit(self, query: Query, n: int, budget: int | None, rng: np.random.Generator) -> tuple[SparseTransform, dict]:
         from threadpoolctl import threadpool_limits
@@ -121,6 +128,7 @@ class ProxySPEX(Explainer):
             "residual": self.residual,
             "seed": seed,
             "num_threads": self.num_threads,
+            "proxy": self.proxy,
         }
         if not self.adaptive:
             return proxy_decode(*_answered(masks, query(masks)), n, order, **kw)
