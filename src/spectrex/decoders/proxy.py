@@ -50,7 +50,7 @@ import numpy as np
 
 from ..transforms import bitset
 from ..transforms.sparse import SparseTransform
-from .refit import CHUNK, GramStats, gram_stats, ridge_gram, standardise
+from .refit import CHUNK, gram_stats, ridge_gram, standardise
 from .trees import paths_fourier, tree_fourier
 
 
@@ -66,7 +66,7 @@ class ProxyFit:
     holdout: np.ndarray | None = None
 
 
-ENERGIES = (0.95, 0.99, 0.999)
+ENERGIES = (0.95, 0.99, 0.999, 0.9999)
 #: fewest answered rows a proxy can be fitted and validated on
 MIN_ROWS = 16
 #: most candidate terms refitted (the Gram matrix is ``s × s``); also at most half the training rows
@@ -98,6 +98,8 @@ def _params(depth: int, learning_rate: float, seed: int, num_threads: int, min_l
 
 #: ``queries × parts`` up to which boosting runs the careful schedule (one round costs ~q·n)
 SMALL_PROBLEM = 131_072
+#: proxies fitted on small problems, one per fold (bagged spectrum, K-fold choice of the energy)
+FOLDS = 5
 
 
 def schedule(q: int, n: int) -> dict:
@@ -129,15 +131,18 @@ def fit_proxy(
     seed: int = 0,
     num_threads: int = 1,
     proxy: str = "numba",
+    fold: tuple[int, int] | None = None,
 ) -> ProxyFit:
     """Fit the boosted-tree proxy with a holdout search over ``depths`` and early stopping.
 
     The proxy only has to find the support (the coefficients are refitted on every query
     afterwards), so the best booster on the holdout is used as is, with no refit on all rows.
     ``min_delta`` is the holdout-MSE gain, relative to the variance of ``y``, that ``patience``
-    rounds must bring for boosting to go on. ``learning_rate``, ``patience`` and ``min_delta``
-    default to :func:`schedule` of the problem's size. ``proxy`` picks the learner: ``"numba"``
-    (default, :mod:`.boost`) or ``"lightgbm"`` (same settings; imports lightgbm and scikit-learn).
+    rounds must bring for boosting to go on. With ``fold = (k, K)`` the holdout is the ``k``-th of
+    ``K`` equal parts of a seeded permutation (instead of a fraction ``holdout``).
+    ``learning_rate``, ``patience`` and ``min_delta`` default to :func:`schedule` of the problem's size.
+    ``proxy`` picks the learner: ``"numba"`` (default, :mod:`.boost`) or ``"lightgbm"`` (same
+    settings; imports lightgbm and scikit-learn).
     """
     y = np.asarray(y, dtype=np.float64)
     q = len(y)
@@ -148,8 +153,13 @@ def fit_proxy(
     min_leaf = max(2, min(20, q // 500))
     rng = np.random.default_rng(seed)
     perm = rng.permutation(q)
-    n_hold = max(1, int(round(holdout * q)))
-    hold, train = np.sort(perm[:n_hold]), np.sort(perm[n_hold:])
+    if fold is not None and fold[1] > 1:
+        parts = np.array_split(perm, fold[1])
+        hold = np.sort(parts[fold[0]])
+        train = np.sort(np.concatenate([p for i, p in enumerate(parts) if i != fold[0]]))
+    else:
+        n_hold = max(1, int(round(holdout * q)))
+        hold, train = np.sort(perm[:n_hold]), np.sort(perm[n_hold:])
     var = float(y.var()) or 1.0
     if proxy == "numba":
         from .boost import boost
@@ -282,11 +292,10 @@ def residual_candidates(
     return bitset.set_bits(np.zeros((hit.size, bitset.n_words(n)), np.uint64), rows[ok], cols[ok])
 
 
-def _holdout_r2(train: GramStats, hold: GramStats) -> float:
-    """Holdout R² of the ridge fit (GCV penalty) on the training statistics, from the statistics alone."""
-    b0, beta, _, _ = ridge_gram(train)
-    sst = hold.sst()
-    return 1.0 - hold.sse(b0, beta) / sst if sst > 0 else float("nan")
+def _ranked(t: SparseTransform) -> np.ndarray:
+    """Positions of ``t``'s non-constant terms by decreasing magnitude (stable)."""
+    nz = np.flatnonzero(t.orders > 0)
+    return nz[np.argsort(-(t.coefs[nz] ** 2), kind="stable")]
 
 
 def _transform(n: int, supports: np.ndarray, b0: float, beta: np.ndarray, loc: float, scale: float) -> SparseTransform:
@@ -308,6 +317,7 @@ def proxy_decode(
     residual: bool = True,
     seed: int = 0,
     num_threads: int = 1,
+    folds: int | None = None,
     **proxy_settings,
 ) -> tuple[SparseTransform, dict]:
     """Masks and values → sparse Fourier transform through the tree proxy.
@@ -330,26 +340,49 @@ def proxy_decode(
     if scale == 0:  # a constant function: nothing to fit
         t = SparseTransform(n, np.zeros((1, bitset.n_words(n)), np.uint64), np.array([loc]), "fourier")
         return t, {"proxy_terms": 0, "kept_terms": 1, "energy": None, "holdout_r2": 1.0, "refit_r2": 1.0}
-    if depths is None:
-        depths = tuple(sorted({max(1, max_order - 2), max_order}))
-    proxy = fit_proxy(masks, z, depths, seed=seed, num_threads=num_threads, **proxy_settings)
-    spectrum = proxy_spectrum(proxy, n, max_order)
-    # candidates: non-constant terms by decreasing magnitude; every energy keeps a prefix of them
-    nz = np.flatnonzero(spectrum.orders > 0)
-    order = nz[np.argsort(-(spectrum.coefs[nz] ** 2), kind="stable")]
-    hold = np.zeros(len(z), dtype=bool)
-    hold[proxy.holdout] = True
-    cap = int(min(MAX_TERMS, max(8, (~hold).sum() // 2)))
+    small = masks.shape[0] * n <= SMALL_PROBLEM
+    if depths is None:  # small problems search every depth from max_order - 3 up
+        depths = tuple(range(max(1, max_order - 3), max_order + 1)) if small else (max(1, max_order - 2), max_order)
+    K = (FOLDS if small else 1) if folds is None else max(1, int(folds))
+    K = min(K, masks.shape[0] // 8) or 1
+    proxies = [
+        fit_proxy(masks, z, depths, seed=seed, num_threads=num_threads, fold=(f, K), **proxy_settings) for f in range(K)
+    ]
+    proxy = proxies[0]
+    spectra = [proxy_spectrum(p, n, max_order) for p in proxies]
+    spectrum = SparseTransform(
+        n, np.concatenate([t.supports for t in spectra]), np.concatenate([t.coefs for t in spectra]) / K, "fourier"
+    )
+    holds = [p.holdout for p in proxies]
+    cap = int(min(MAX_TERMS, max(8, (len(z) - len(holds[0])) // 2)))
     energies = (energy,) if energy is None or np.isscalar(energy) else tuple(energy)
     choices = [(e, None) for e in energies] if top_k is None else [(None, top_k)]
-    counts = [min(_keep_count(spectrum.coefs[order], e, k), cap) for e, k in choices]
-    cand = spectrum.supports[order[: max(counts, default=0)]]
-    st_tr = gram_stats(masks[~hold], cand, n, z[~hold])
-    st_ho = gram_stats(masks[hold], cand, n, z[hold])
-    scores = [_holdout_r2(st_tr.prefix(k), st_ho.prefix(k)) if hold.any() else np.nan for k in counts]
+    # the energy is picked by the refit's held-out R², pooled over the folds: fold f's candidates come
+    # from the proxy that never saw fold f (candidates from the bagged spectrum would leak its rows)
+    sse, sst = np.zeros(len(choices)), 0.0
+    for p, t in zip(proxies, spectra):
+        ranked = _ranked(t)
+        counts = [min(_keep_count(t.coefs[ranked], e, k), cap) for e, k in choices]
+        cand = t.supports[ranked[: max(counts, default=0)]]
+        train = np.ones(len(z), dtype=bool)
+        train[p.holdout] = False
+        st_tr = gram_stats(masks[train], cand, n, z[train])
+        st_ho = gram_stats(masks[p.holdout], cand, n, z[p.holdout])
+        for i, k in enumerate(counts):
+            b0, beta, _, _ = ridge_gram(st_tr.prefix(k))
+            sse[i] += st_ho.prefix(k).sse(b0, beta)
+        sst += st_ho.sst()
+    scores = list(1.0 - sse / sst) if sst > 0 else [float("nan")] * len(choices)
     pick = int(np.nanargmax(scores)) if np.isfinite(scores).any() else 0
-    k = counts[pick]
-    stats = (st_tr + st_ho).prefix(k)
+    if K == 1:  # one proxy: its statistics already cover every row
+        k = counts[pick]
+        total = st_tr + st_ho
+    else:
+        order = _ranked(spectrum)
+        k = min(_keep_count(spectrum.coefs[order], *choices[pick]), cap)
+        cand = spectrum.supports[order[:k]]
+        total = gram_stats(masks, cand, n, z)
+    stats = total.prefix(k)
     b0, beta, alpha, rss = ridge_gram(stats)
     supports = cand[:k]
     meta = {
@@ -357,6 +390,7 @@ def proxy_decode(
         "proxy_rounds": proxy.num_rounds,
         "proxy_holdout_r2": proxy.holdout_r2,
         "proxy_search": proxy.search,
+        "proxy_folds": K,
         "proxy_terms": len(spectrum),
         "kept_terms": k + 1,
         "energy": choices[pick][0],

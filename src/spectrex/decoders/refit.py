@@ -87,6 +87,16 @@ class GramStats:
             self.q + other.q,
         )
 
+    def __sub__(self, other: GramStats) -> GramStats:
+        return GramStats(
+            self.G - other.G,
+            self.Xty - other.Xty,
+            self.col_sum - other.col_sum,
+            self.y_sum - other.y_sum,
+            self.yy - other.yy,
+            self.q - other.q,
+        )
+
     def sse(self, b0: float, beta: np.ndarray) -> float:
         """``Σ (y - b0 - X β)²`` over these rows, from the statistics alone."""
         return float(

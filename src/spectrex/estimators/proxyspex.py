@@ -44,7 +44,7 @@ class ProxySPEX(Explainer):
         See :class:`~spectrex.Explainer`.
     paired : bool, default False
         Query each random mask together with its complement.
-    energy : float or tuple of floats, default (0.95, 0.99, 0.999)
+    energy : float or tuple of floats, default (0.95, 0.99, 0.999, 0.9999)
         Fraction of the proxy's non-constant Fourier energy kept before the refit; with several
         values the best is picked on the proxy's holdout rows.
     top_k : int, optional
