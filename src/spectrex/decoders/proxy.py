@@ -66,7 +66,9 @@ class ProxyFit:
     holdout: np.ndarray | None = None
 
 
-ENERGIES = (0.95, 0.99, 0.999, 0.9999)
+ENERGIES = (0.95, 0.99, 0.999)
+#: small problems also try 0.9999 (a real model's weak tail; cheap there)
+SMALL_ENERGIES = (0.95, 0.99, 0.999, 0.9999)
 #: fewest answered rows a proxy can be fitted and validated on
 MIN_ROWS = 16
 #: most candidate terms refitted (the Gram matrix is ``s × s``); also at most half the training rows
@@ -312,7 +314,7 @@ def proxy_decode(
     max_order: int,
     *,
     depths: tuple[int, ...] | None = None,
-    energy: float | tuple[float, ...] | None = ENERGIES,
+    energy: float | tuple[float, ...] | str = "auto",
     top_k: int | None = None,
     residual: bool = True,
     seed: int = 0,
@@ -322,7 +324,9 @@ def proxy_decode(
 ) -> tuple[SparseTransform, dict]:
     """Masks and values → sparse Fourier transform through the tree proxy.
 
-    ``proxy_settings`` go to :func:`fit_proxy` (``learning_rate``, ``patience``, ``min_delta``, …).
+    ``energy="auto"`` tries :data:`SMALL_ENERGIES` on small problems (``q · n ≤`` :data:`SMALL_PROBLEM`),
+    :data:`ENERGIES` otherwise. ``proxy_settings`` go to :func:`fit_proxy` (``learning_rate``,
+    ``patience``, ``min_delta``, …).
     Returns the transform and metadata (search scores, number of terms at each stage, refit R²).
 
     Raises
@@ -355,7 +359,9 @@ def proxy_decode(
     )
     holds = [p.holdout for p in proxies]
     cap = int(min(MAX_TERMS, max(8, (len(z) - len(holds[0])) // 2)))
-    energies = (energy,) if energy is None or np.isscalar(energy) else tuple(energy)
+    if isinstance(energy, str):  # "auto"
+        energy = SMALL_ENERGIES if small else ENERGIES
+    energies = (energy,) if np.isscalar(energy) else tuple(energy)
     choices = [(e, None) for e in energies] if top_k is None else [(None, top_k)]
     # the energy is picked by the refit's held-out R², pooled over the folds: fold f's candidates come
     # from the proxy that never saw fold f (candidates from the bagged spectrum would leak its rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..decoders.proxy import ENERGIES, MIN_ROWS, proxy_decode
+from ..decoders.proxy import MIN_ROWS, proxy_decode
 from ..design import uniform_masks
 from ..engine import Query
 from ..errors import BudgetError, ValueFunctionError
@@ -44,9 +44,10 @@ class ProxySPEX(Explainer):
         See :class:`~spectrex.Explainer`.
     paired : bool, default False
         Query each random mask together with its complement.
-    energy : float or tuple of floats, default (0.95, 0.99, 0.999, 0.9999)
+    energy : float, tuple of floats or "auto", default "auto"
         Fraction of the proxy's non-constant Fourier energy kept before the refit; with several
-        values the best is picked on the proxy's holdout rows.
+        values the best is picked on the proxy's holdout rows. "auto": (0.95, 0.99, 0.999), plus 0.9999
+        on small problems (queries × parts ≤ 131,072).
     top_k : int, optional
         Keep this many coefficients instead (overrides ``energy``).
     residual : bool, default True
@@ -74,7 +75,7 @@ class ProxySPEX(Explainer):
         engine=None,
         *,
         paired: bool = False,
-        energy: float | tuple[float, ...] = ENERGIES,
+        energy: float | tuple[float, ...] | str = "auto",
         top_k: int | None = None,
         residual: bool = True,
         adaptive: bool = False,
@@ -83,13 +84,17 @@ class ProxySPEX(Explainer):
         proxy: str = "numba",
     ):
         super().__init__(max_order, index, random_state, engine)
-        energies = (energy,) if np.isscalar(energy) else tuple(energy)
-        if not energies or not all(0 < float(e) <= 1 for e in energies):
-            raise ValueError(f"energy must be a fraction in (0, 1] or a tuple of them, got {energy!r}")
+        auto = isinstance(energy, str) and energy == "auto"
+        energies = (0.5,) if auto else (energy,) if np.isscalar(energy) else tuple(energy)
+        if (isinstance(energy, str) and not auto) or not energies or not all(0 < float(e) <= 1 for e in energies):
+            raise ValueError(f"energy must be 'auto', a fraction in (0, 1] or a tuple of them, got {energy!r}")
         if top_k is not None and int(top_k) < 1:
             raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
         self.paired = bool(paired)
-        self.energy = tuple(float(e) for e in energies) if len(energies) > 1 else float(energies[0])
+        if auto:
+            self.energy = "auto"
+        else:
+            self.energy = tuple(float(e) for e in energies) if len(energies) > 1 else float(energies[0])
         self.top_k = top_k
         self.residual = bool(residual)
         self.adaptive = bool(adaptive)
