@@ -144,8 +144,6 @@ def ridge_gram(stats: GramStats, alphas: np.ndarray = ALPHAS) -> tuple[float, np
     The penalty is relative to ``||X_c||²/q`` (as in :func:`ridge_gcv`). Directions whose eigenvalue is
     below ``1e-12`` of the largest are treated as null. Returns ``(b0, beta, alpha, rss)``.
     """
-    from threadpoolctl import threadpool_limits
-
     q = max(stats.q, 1)
     xm, ym = stats.col_sum / q, stats.y_sum / q
     yyc = max(stats.yy - q * ym * ym, 0.0)
@@ -154,8 +152,7 @@ def ridge_gram(stats: GramStats, alphas: np.ndarray = ALPHAS) -> tuple[float, np
         return ym, np.zeros(0), 0.0, yyc
     Gc = stats.G - q * np.outer(xm, xm)
     gc = stats.Xty - q * xm * ym
-    with threadpool_limits(1):  # an s × s problem: BLAS threads only add contention
-        lam, V = np.linalg.eigh(Gc)
+    lam, V = np.linalg.eigh(Gc)  # callers set BLAS threads (ProxySPEX: num_threads)
     g = V.T @ gc
     live = lam > 1e-12 * max(float(lam.max()), 1e-300)
     lam, g, V = lam[live], g[live], V[:, live]
