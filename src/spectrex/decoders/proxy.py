@@ -4,8 +4,8 @@ Steps (Butler et al., 2025, "ProxySPEX"):
 
 1. standardise the values (any finite scale works; the constant function ends here);
 2. fit a boosted-tree proxy on ``(masks, values)`` (:mod:`.boost`, or LightGBM) with a small search:
-   a holdout split (five folds on small problems), two depths (all from ``max_order - 2`` on small
-   ones), early stopping on the holdout; the best booster is used as is (instead of a 40–60-model
+   a holdout split (five folds on small problems), two depths (and those in between, from 3 up, on
+   small ones), early stopping on the holdout; the best booster is used as is (instead of a 40–60-model
    grid with 5-fold cross-validation);
 3. read the proxy's Fourier spectrum exactly out of the trees (:mod:`.trees`), capped at ``max_order``;
 4. keep the coefficients that hold a fraction ``energy`` of the non-constant energy (or the top ``k``),
@@ -361,8 +361,12 @@ def proxy_decode(
         t = SparseTransform(n, np.zeros((1, bitset.n_words(n)), np.uint64), np.array([loc]), "fourier")
         return t, {"proxy_terms": 0, "kept_terms": 1, "energy": None, "holdout_r2": 1.0, "refit_r2": 1.0}
     small = masks.shape[0] * n <= SMALL_PROBLEM
-    if depths is None:  # small problems search every depth from max_order - 2 up
-        depths = tuple(range(max(1, max_order - 2), max_order + 1)) if small else (max(1, max_order - 2), max_order)
+    if depths is None:
+        depths = {max(1, max_order - 2), max_order}
+        if small:  # also the depths in between, from 3 up: a proxy shallower than 3 wins its holdout
+            # on order-3 functions and then misses their order-3 support
+            depths |= set(range(max(3, max_order - 2), max_order + 1))
+        depths = tuple(sorted(depths))
     K = (FOLDS if small else 1) if folds is None else max(1, int(folds))
     K = min(K, masks.shape[0] // 8) or 1
     proxies = [
