@@ -2,8 +2,10 @@
 
 Planted Möbius functions (``spectrex.synthetic.planted``, coefficients N(0, 4)): sparse order ≤ 3 at
 n = 32, 64, 256, the n = 64 one also with Gaussian noise at 10 dB SNR, and a dense order-≤ 2
-function (every single and pair, n = 32). Errors are against the exact indices of the noiseless
-function (its Möbius transform converted exactly):
+function (every single and pair, n = 32); then the toxicity BiLSTM on three short comments (word
+parts, n ≤ 15), enumerated on all 2^n masks once so that its exact indices are known (the inner run
+reads the table). Errors are against the exact indices of the noiseless function (its Möbius
+transform converted exactly):
 
 * ``sv_mae``: mean absolute error of the Shapley values (spectrex: the recovered transform converted;
   shapiq: RegressionMSR, index SV);
@@ -73,31 +75,55 @@ def _shapiq_dense(iv, n: int) -> tuple[np.ndarray, np.ndarray, float]:
     return single, pair[np.triu_indices(n, 1)], empty
 
 
-def _inner(quick: bool) -> None:
+class Table:
+    """A set function given by its values on all ``2^n`` masks (a model enumerated once)."""
+
+    def __init__(self, values: np.ndarray, n: int):
+        self.values, self.n = np.asarray(values, float), n
+        self.weights = 1 << np.arange(n)
+
+    def __call__(self, masks: np.ndarray) -> np.ndarray:
+        return self.values[np.asarray(masks, bool).astype(np.int64) @ self.weights]
+
+
+def _cases(quick: bool, tables: list[Path], planted_too: bool = True):
+    """``(setting name, n, noiseless function, noisy function or None, exact Möbius transform)``."""
+    from spectrex.synthetic import NoisyFunction, planted
+    from spectrex.transforms.wht import exact_mobius
+
+    for s in ([SETTINGS[0], SETTINGS[2]] if quick else SETTINGS) if planted_too else []:
+        f = planted(s["n"], s["k"], s["order"], 0, scale=2.0)
+        noisy = NoisyFunction(f, s["snr_db"], random_state=0) if s["snr_db"] is not None else None
+        yield s["name"], s["n"], f, noisy, f
+    for path in tables:
+        data = np.load(path)
+        n = int(data["n"])
+        yield str(data["name"]), n, Table(data["values"], n), None, exact_mobius(data["values"], n)
+
+
+def _inner(quick: bool, tables: list[Path], planted_too: bool = True) -> None:
     """Runs inside the shapiq 1.6 venv; prints one JSON row per (setting, budget, method)."""
     import copy
 
     from shapiq.approximator import ProxySHAP, RegressionMSR
 
     from spectrex import ProxySPEX
-    from spectrex.synthetic import NoisyFunction, planted
     from spectrex.transforms.indices import convert
 
-    settings = [SETTINGS[0], SETTINGS[2]] if quick else SETTINGS
     budgets = [500, 1000] if quick else BUDGETS
     seed = 0
-    for s in settings:
-        n = s["n"]
-        f = planted(n, s["k"], s["order"], seed, scale=2.0)
-        noisy = NoisyFunction(f, s["snr_db"], random_state=seed) if s["snr_db"] is not None else None
-        sv_true, _ = _pairs(*convert(f, "SV")[:2], n)
-        _, sii_true = _pairs(*convert(f, "SII", 2)[:2], n)
-        _, fb_true = _pairs(*convert(f, "FBII", 2)[:2], n)
+    for name, n, f, noisy, exact in _cases(quick, tables, planted_too):
+        s = {"name": name}
+        sv_true, _ = _pairs(*convert(exact, "SV")[:2], n)
+        _, sii_true = _pairs(*convert(exact, "SII", 2)[:2], n)
+        _, fb_true = _pairs(*convert(exact, "FBII", 2)[:2], n)
         test = np.random.default_rng(10_000).random((10_000, n)) < 0.5
         y_test = f(test)
         sst = float(((y_test - y_test.mean()) ** 2).sum())
 
         for budget in budgets:
+            if budget >= 2**n:
+                continue
 
             def vf(f=f, noisy=noisy):  # the same noise draws for every method
                 g = copy.deepcopy(noisy) if noisy is not None else f
@@ -165,6 +191,66 @@ def _inner(quick: bool) -> None:
             )
 
 
+#: short toxic comments for the enumerated comparison (2^n model calls each: n ≤ 15 words)
+SHORT_TOXIC = [
+    "this is the dumbest thing I have read today, what a pathetic loser you are",
+    "shut up you stupid idiot, nobody here cares about your worthless opinion anyway",
+    "what a moron, go away and stop ruining every single page on this wiki",
+]
+
+
+def toxicity_tables(out: Path) -> list[Path]:
+    """The toxicity BiLSTM on every mask of a few short comments (word parts), saved for the inner run
+    under ``out`` (the benchmark passes ``~/.cache/spectrex/bench``)."""
+    try:
+        from spectrex.models import load_model, make_parts
+        from spectrex.transforms.wht import all_masks
+
+        scorer = load_model("toxicity")
+    except Exception as exc:  # noqa: BLE001 - the real-model part is optional
+        print(f"toxicity tables skipped: {type(exc).__name__}: {exc}")
+        return []
+    paths = []
+    for i, text in enumerate(SHORT_TOXIC):
+        vf = scorer.value_function(make_parts(text, "words"))
+        n = vf.n
+        path = out / f"vs_shapiq16_toxicity_{i}.npz"
+        if not path.exists():
+            values = np.concatenate([vf(m) for m in np.array_split(all_masks(n), max(1, 2**n // 4096))])
+            np.savez(path, values=values, n=n, name=f"toxicity BiLSTM, comment {i} ({n} words, 2^{n} enumerated)")
+        paths.append(path)
+    return paths
+
+
+def summary(rows: list[dict]) -> list[dict]:
+    """One row per (setting, budget): spectrex beside the shapiq method for each measure."""
+    from collections import defaultdict
+
+    groups: dict[tuple, dict] = defaultdict(dict)
+    for r in rows:
+        groups[(r["setting"], r["budget"])][r["method"].split(" (")[0]] = r
+    out = []
+    for (setting, budget), m in groups.items():
+        sp = m.get("spectrex ProxySPEX", {})
+        rm = m.get("shapiq 1.6 RegressionMSR", {})
+        ps = m.get("shapiq 1.6 ProxySHAP", {})
+        out.append(
+            {
+                "setting": setting,
+                "budget": budget,
+                "sv_mae spectrex": sp.get("sv_mae"),
+                "sv_mae RegressionMSR": rm.get("sv_mae"),
+                "sii2_mae spectrex": sp.get("sii2_mae"),
+                "sii2_mae ProxySHAP": ps.get("sii2_mae"),
+                "fbii2_mae spectrex": sp.get("fbii2_mae"),
+                "fbii2_mae ProxySHAP": ps.get("fbii2_mae"),
+                "r2 spectrex": sp.get("r2"),
+                "r2 ProxySHAP FBII-2": ps.get("r2"),
+            }
+        )
+    return out
+
+
 def run(quick: bool, out: Path) -> None:
     from benchmarks.common import write_table
 
@@ -173,8 +259,11 @@ def run(quick: bool, out: Path) -> None:
     if not py or not Path(py).exists():
         print("vs_shapiq16 skipped: set SPECTREX_SHAPIQ16_PYTHON to a python with shapiq 1.6 (see the docstring)")
         return
+    cache = Path.home() / ".cache" / "spectrex" / "bench"
+    cache.mkdir(parents=True, exist_ok=True)
+    tables = [] if quick else toxicity_tables(cache)
     env = {**os.environ, **PIN, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
-    cmd = [py, "-m", "benchmarks.vs_shapiq16", "--inner"] + (["--quick"] if quick else [])
+    cmd = [py, "-m", "benchmarks.vs_shapiq16", "--inner"] + (["--quick"] if quick else []) + [str(t) for t in tables]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     rows = []
     note = (
@@ -190,11 +279,14 @@ def run(quick: bool, out: Path) -> None:
             write_table(rows, out, "vs_shapiq16", title, note)
     if proc.wait():
         raise RuntimeError(f"the shapiq 1.6 run failed (exit {proc.returncode})")
-    write_table(rows, out, "vs_shapiq16", title, note + f" loadavg at end {os.getloadavg()[0]:.2f}.")
+    note += f" loadavg at end {os.getloadavg()[0]:.2f}."
+    write_table(rows, out, "vs_shapiq16", title, note)
+    write_table(summary(rows), out, "vs_shapiq16_summary", "ProxySPEX vs shapiq 1.6: side by side", note)
 
 
 if __name__ == "__main__":
     if "--inner" in sys.argv:
-        _inner("--quick" in sys.argv)
+        tables = [Path(a) for a in sys.argv[1:] if a.endswith(".npz")]
+        _inner("--quick" in sys.argv, tables, planted_too="--models-only" not in sys.argv)
     else:
         run("--quick" in sys.argv, ROOT / "benchmarks" / "results")
