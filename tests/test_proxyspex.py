@@ -98,3 +98,68 @@ def test_residual_candidates_find_missing_terms():
     found = set(bitset.to_indices(residual_candidates(masks, missing(masks) + 0.1 * rng.normal(size=3000), n), n))
     assert found == {(4,), (2, 9)}
     assert residual_candidates(masks, 0.1 * rng.normal(size=3000), n).shape[0] == 0
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200])
+def test_values_of_any_finite_scale(scale):
+    n = 20
+    f = planted(n, 6, 2, 4)
+    scaled = SparseTransform(n, f.supports, f.coefs * scale, f.basis)
+    res = ProxySPEX(max_order=2, random_state=0).explain(scaled, n, budget=1000)
+    assert np.isfinite(res.transform.coefs).all()
+    assert _r2(f, lambda m: res.predict(m) / scale, n) > 0.99
+    # the same masks and fit as the unscaled function, up to the scale
+    base = ProxySPEX(max_order=2, random_state=0).explain(f, n, budget=1000)
+    masks = np.random.default_rng(3).random((200, n)) < 0.5
+    np.testing.assert_allclose(res.predict(masks) / scale, base.predict(masks), rtol=1e-6, atol=1e-9)
+
+
+def test_constant_function_gives_its_constant():
+    n = 10
+    res = ProxySPEX(max_order=2, random_state=0).explain(lambda m: np.full(len(m), 3.5), n, budget=200)
+    assert res.transform.to_dict() == {(): pytest.approx(3.5)}
+
+
+def test_all_rows_dropped_is_a_clear_error():
+    def broken(masks):
+        raise RuntimeError("model down")
+
+    engine = spectrex.QueryEngine(on_error="drop")
+    with pytest.raises(spectrex.ValueFunctionError, match="dropped"):
+        ProxySPEX(max_order=2, random_state=0, engine=engine).explain(broken, 12, budget=200)
+
+
+def test_decoder_refuses_empty_and_non_finite_values():
+    from spectrex.decoders.proxy import proxy_decode
+
+    masks = np.zeros((0, 8), bool)
+    with pytest.raises(ValueError, match="at least"):
+        proxy_decode(masks, np.zeros(0), 8, 2)
+    masks = np.random.default_rng(0).random((100, 8)) < 0.5
+    y = np.ones(100)
+    y[3] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        proxy_decode(masks, y, 8, 2)
+
+
+def test_residual_screen_is_the_same_in_row_chunks():
+    n = 16
+    rng = np.random.default_rng(2)
+    masks = rng.random((1500, n)) < 0.5
+    r = SparseTransform.from_dict({(1, 5): 0.3, (7,): -0.2}, n, "fourier")(masks) + 0.05 * rng.normal(size=1500)
+    whole = residual_candidates(masks, r, n, chunk=10_000)
+    parts = residual_candidates(masks, r, n, chunk=97)
+    np.testing.assert_array_equal(whole, parts)
+    assert set(bitset.to_indices(whole, n)) == {(1, 5), (7,)}
+
+
+def test_numba_and_lightgbm_proxies_agree():
+    n = 24
+    f = planted(n, 10, 3, 5)
+    a = ProxySPEX(max_order=3, random_state=1).explain(f, n, budget=1200)
+    b = ProxySPEX(max_order=3, random_state=1, proxy="lightgbm").explain(f, n, budget=1200)
+    assert a.metadata["proxy_search"][-1]["rounds"] == b.metadata["proxy_search"][-1]["rounds"]
+    masks = np.random.default_rng(0).random((500, n)) < 0.5
+    np.testing.assert_allclose(a.predict(masks), b.predict(masks), atol=1e-6)
+    with pytest.raises(ValueError, match="proxy must be"):
+        ProxySPEX(proxy="xgboost")

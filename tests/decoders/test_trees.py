@@ -84,3 +84,39 @@ def test_constant_model_and_bad_feature_count():
     assert got.to_dict() == pytest.approx({(): 2.5})
     with pytest.raises(ValueError, match="splits on feature"):
         tree_fourier(_booster(8, 3, 5, 0), 3)
+
+
+def test_numba_booster_spectrum_equals_its_predictions():
+    from spectrex.decoders.boost import boost
+    from spectrex.decoders.trees import paths_fourier
+    from spectrex.synthetic import planted
+
+    n = 12
+    rng = np.random.default_rng(0)
+    f = planted(n, 8, 3, 1)
+    X = rng.random((800, n)) < 0.5
+    Xh = rng.random((200, n)) < 0.5
+    ens = boost(X, f(X), Xh, f(Xh), 3, learning_rate=0.5, max_rounds=60, patience=60, min_delta=0.0)
+    assert ens.best_iteration > 10
+    spectrum = paths_fourier(*ens.paths(), n)
+    every = np.array(np.meshgrid(*[[0, 1]] * n)).reshape(n, -1).T.astype(bool)  # all 2^n masks
+    np.testing.assert_allclose(spectrum(every), ens.predict(every), atol=1e-9)
+    # the holdout error it reports is the error of the kept rounds
+    assert ens.holdout_sse == pytest.approx(float(((f(Xh) - ens.predict(Xh)) ** 2).sum()), rel=1e-9)
+    # capping the order truncates the spectrum exactly
+    capped = paths_fourier(*ens.paths(), n, 2)
+    full = spectrum.to_dict()
+    assert capped.to_dict() == pytest.approx({k: v for k, v in full.items() if len(k) <= 2})
+
+
+def test_numba_booster_stops_early_and_is_deterministic():
+    from spectrex.decoders.boost import boost
+
+    rng = np.random.default_rng(1)
+    X = rng.random((500, 8)) < 0.5
+    y = X[:, 0] * 2.0 + X[:, 1] * X[:, 2]
+    a = boost(X, y, X[:100], y[:100], 3, max_rounds=500, patience=5, min_delta=1e-6)
+    b = boost(X, y, X[:100], y[:100], 3, max_rounds=500, patience=5, min_delta=1e-6)
+    assert a.feature.shape[0] < 500
+    np.testing.assert_array_equal(a.feature, b.feature)
+    np.testing.assert_array_equal(a.value, b.value)

@@ -200,9 +200,21 @@ def tree_fourier(model, n: int, max_order: int | None = None, *, num_iteration: 
     tree = parse_lightgbm(model)
     if tree["feature"].size and tree["feature"].max() >= n:
         raise ValueError(f"the model splits on feature {int(tree['feature'].max())} but n = {n}")
-    F, S, d = _combine_repeats(*_leaf_paths(tree))
+    return paths_fourier(*_leaf_paths(tree), tree["leaf_value"], n, max_order)
+
+
+def paths_fourier(
+    F: np.ndarray, A: np.ndarray, leaf_value: np.ndarray, n: int, max_order: int | None = None
+) -> SparseTransform:
+    """Exact Fourier transform of ``Σ_leaves value · [m reaches the leaf]`` from the leaves' root paths.
+
+    ``F (L, D)`` are the features on each leaf's path (-1 padding) and ``A (L, D)`` the values that
+    reach the leaf (bit 0: ``m_i = 0``, bit 1: ``m_i = 1``; 3 = no constraint); terms of order above
+    ``max_order`` are never formed.
+    """
+    F, S, d = _combine_repeats(np.asarray(F, np.int64), np.asarray(A, np.int64))
     live = d >= 0
-    F, S, d, value = F[live], S[live], d[live], tree["leaf_value"][live]
+    F, S, d, value = F[live], S[live], d[live], np.asarray(leaf_value, np.float64)[live]
     base = value * np.exp2(-d.astype(np.float64))
     D = F.shape[1]
     top = D if max_order is None else min(int(max_order), D)

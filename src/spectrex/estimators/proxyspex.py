@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..decoders.proxy import ENERGIES, proxy_decode
+from ..decoders.proxy import MIN_ROWS, proxy_decode
 from ..design import uniform_masks
 from ..engine import Query
-from ..errors import BudgetError
+from ..errors import BudgetError, ValueFunctionError
 from ..transforms.sparse import SparseTransform
 from .base import Explainer, answered
 
 MIN_BUDGET = 64
 DEFAULT_MAX_ORDER = 5
+
+
+def _answered(masks: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The answered rows, or a clear error when (nearly) all of them were dropped by the engine."""
+    kept_masks, kept_y = answered(masks, y)
+    if len(kept_y) < MIN_ROWS:
+        raise ValueFunctionError(
+            f"ProxySPEX got {len(kept_y)} answered queries out of {len(y)} (the engine dropped the rest, "
+            f"on_error='drop') and needs at least {MIN_ROWS}; fix the model for the failing masks "
+            "(see the engine's warnings) or query with on_error='raise' to see the first failure",
+            rows=np.flatnonzero(~np.isfinite(y))[:100],
+        )
+    return kept_masks, kept_y
 
 
 def default_budget(n: int) -> int:
@@ -31,9 +44,10 @@ class ProxySPEX(Explainer):
         See :class:`~spectrex.Explainer`.
     paired : bool, default False
         Query each random mask together with its complement.
-    energy : float or tuple of floats, default (0.95, 0.99, 0.999)
+    energy : float, tuple of floats or "auto", default "auto"
         Fraction of the proxy's non-constant Fourier energy kept before the refit; with several
-        values the best is picked on the proxy's holdout rows.
+        values the best is picked on the proxy's holdout rows. "auto": (0.95, 0.99, 0.999), plus 0.9999
+        on small problems (queries × parts ≤ 131,072).
     top_k : int, optional
         Keep this many coefficients instead (overrides ``energy``).
     residual : bool, default True
@@ -46,6 +60,9 @@ class ProxySPEX(Explainer):
         Held-out R² gain below which the adaptive budget stops.
     num_threads : int, default 1
         LightGBM and BLAS threads during decoding (fixed so results are deterministic).
+    proxy : {"numba", "lightgbm"}, default "numba"
+        The boosted-tree learner: spectrex's own kernel for binary masks (no heavy imports) or
+        LightGBM with the same settings (the two grow the same trees on these inputs).
     """
 
     name = "proxyspex"
@@ -58,22 +75,26 @@ class ProxySPEX(Explainer):
         engine=None,
         *,
         paired: bool = False,
-        energy: float | tuple[float, ...] = ENERGIES,
+        energy: float | tuple[float, ...] | str = "auto",
         top_k: int | None = None,
         residual: bool = True,
         adaptive: bool = False,
         tol: float = 0.002,
         num_threads: int = 1,
+        proxy: str = "numba",
     ):
         super().__init__(max_order, index, random_state, engine)
-        energies = (energy,) if np.isscalar(energy) else tuple(energy)
-        if not energies or not all(0 < float(e) <= 1 for e in energies):
-            raise ValueError(f"energy must be a fraction in (0, 1] or a tuple of them, got {energy!r}")
+        auto = isinstance(energy, str) and energy == "auto"
+        energies = (0.5,) if auto else (energy,) if np.isscalar(energy) else tuple(energy)
+        if (isinstance(energy, str) and not auto) or not energies or not all(0 < float(e) <= 1 for e in energies):
+            raise ValueError(f"energy must be 'auto', a fraction in (0, 1] or a tuple of them, got {energy!r}")
         if top_k is not None and int(top_k) < 1:
             raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
-        # stored as given (scikit-learn's clone checks that), read through _energies
+        if proxy not in ("numba", "lightgbm"):
+            raise ValueError(f"proxy must be 'numba' or 'lightgbm', got {proxy!r}")
+        # stored as given (scikit-learn's clone checks that); energies are normalised where they are used
         self.paired, self.energy, self.top_k, self.residual = paired, energy, top_k, residual
-        self.adaptive, self.tol, self.num_threads = adaptive, tol, num_threads
+        self.adaptive, self.tol, self.num_threads, self.proxy = adaptive, tol, num_threads, proxy
 
     def _fit(self, query: Query, n: int, budget: int | None, rng: np.random.Generator) -> tuple[SparseTransform, dict]:
         from threadpoolctl import threadpool_limits
@@ -98,16 +119,20 @@ class ProxySPEX(Explainer):
         # every mask is drawn before any query: the design never depends on the model
         masks = uniform_masks(n, budget, rng, paired=self.paired)[:budget]
         seed = int(rng.integers(2**31 - 1))
-        energies = (self.energy,) if np.isscalar(self.energy) else tuple(self.energy)
+        energy = self.energy
+        if not isinstance(energy, str):  # "auto" passes through; one fraction or a tuple of them
+            energies = (energy,) if np.isscalar(energy) else tuple(energy)
+            energy = tuple(float(e) for e in energies) if len(energies) > 1 else float(energies[0])
         kw = {
-            "energy": tuple(float(e) for e in energies) if len(energies) > 1 else float(energies[0]),
+            "energy": energy,
             "top_k": self.top_k,
             "residual": self.residual,
             "seed": seed,
             "num_threads": self.num_threads,
+            "proxy": self.proxy,
         }
         if not self.adaptive:
-            return proxy_decode(*answered(masks, query(masks)), n, order, **kw)
+            return proxy_decode(*_answered(masks, query(masks)), n, order, **kw)
         sizes, size = [], max(MIN_BUDGET, budget // 8)
         while size < budget:
             sizes.append(size)
@@ -116,7 +141,7 @@ class ProxySPEX(Explainer):
         history, best = [], None
         for size in sizes:
             # earlier rows come back from the query's memo (and any engine cache), not the model
-            transform, meta = proxy_decode(*answered(masks[:size], query(masks[:size])), n, order, **kw)
+            transform, meta = proxy_decode(*_answered(masks[:size], query(masks[:size])), n, order, **kw)
             score = meta["holdout_r2"]
             history.append({"queries": size, "holdout_r2": score})
             gain = score - best if best is not None else np.inf

@@ -1,0 +1,146 @@
+"""ProxySPEX on the real offline models: held-out R², algorithm seconds against model seconds.
+
+Models: the toxicity BiLSTM (toxic logit, ~2 ms per text) and Gemma 3 270M zero-shot sentiment
+(``spectrex.models.SENTIMENT``: log P(" positive") − log P(" negative")), word parts, three inputs
+each. Budgets 500 / 1,000 / 2,000; R² on 500 fresh uniform masks no explanation saw. The masks of
+a budget are the first rows of the next budget's (same seed), and Gemma's answers are kept in a
+query cache (``$SPECTREX_BENCH_CACHE``, default ``~/.cache/spectrex/bench/proxyspex_models.sqlite``),
+so a rerun — e.g. with another spectrex on ``PYTHONPATH`` for a before/after table — costs no model
+time. The toxicity model runs uncached so its ``model_s`` is the model's real time.
+
+``python -m benchmarks proxyspex_models [--quick]`` (``--quick``: toxicity only, budgets 500 and 1,000).
+Set ``SPECTREX_BENCH_LABEL`` to name the spectrex being measured in the table (default: its version
+and the path it was imported from). Tables: ``proxyspex_models`` (one row per run) and
+``proxyspex_models_summary`` (mean R² per model and budget).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import write_table
+
+TOXIC_TEXTS = [
+    "you are a complete idiot and everyone here knows it, so stop editing this page before you ruin it",
+    "thanks for fixing the article, but honestly your last edit was stupid and I hate how you talk to people",
+    "this is the dumbest thing I have read today, what a pathetic loser you are",
+]
+REVIEWS = [
+    "The acting was wonderful and the music moving, but the plot was dull and far too long.",
+    "I expected a boring film, yet it turned out clever, funny and surprisingly touching.",
+    "the movie was slow and far too long , but the acting was superb and the ending truly moving",
+]
+BUDGETS = [500, 1000, 2000]
+N_TEST = 500
+
+
+def _label() -> str:
+    import spectrex
+
+    return (
+        os.environ.get("SPECTREX_BENCH_LABEL") or f"spectrex {spectrex.__version__} ({Path(spectrex.__file__).parent})"
+    )
+
+
+def _cache_path() -> Path:
+    default = Path.home() / ".cache" / "spectrex" / "bench" / "proxyspex_models.sqlite"
+    path = Path(os.environ.get("SPECTREX_BENCH_CACHE", default))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def tasks(quick: bool):
+    """``(model, input index, value function, engine)`` per model and input."""
+    from spectrex import QueryEngine
+    from spectrex.models import SENTIMENT, load_model, make_parts
+
+    tox = load_model("toxicity")
+    for i, text in enumerate(TOXIC_TEXTS):
+        yield "toxicity BiLSTM", i, tox.value_function(make_parts(text, "words")), QueryEngine()
+    if quick:
+        return
+    gemma = load_model("gemma-3-270m", **SENTIMENT)
+    engine = QueryEngine(cache=_cache_path())
+    for i, text in enumerate(REVIEWS):
+        yield "Gemma 3 270M sentiment", i, gemma.value_function(make_parts(text, "words")), engine
+
+
+def measure(quick: bool, save=lambda rows: None, **settings) -> list[dict]:
+    from spectrex import ProxySPEX
+    from spectrex.synthetic import planted
+
+    label = _label()
+    rows = []
+    # one small explanation first: numba kernels loaded and first calls made (cold start is
+    # measured by proxyspex_speed), so algorithm_s below is the warm cost
+    ProxySPEX(random_state=0, **settings).explain(planted(16, 4, 2, 0), 16, 300)
+    budgets = BUDGETS[:2] if quick else BUDGETS
+    for model, i, vf, engine in tasks(quick):
+        test = np.random.default_rng(10_000 + i).random((N_TEST, vf.n)) < 0.5
+        query = engine.bind(vf, vf.n)
+        y_test = np.asarray(query(test), float)
+        query.close()
+        for budget in budgets:
+            c0 = time.process_time()
+            res = ProxySPEX(random_state=0, engine=engine, **settings).explain(vf, vf.n, budget)
+            cpu = time.process_time() - c0
+            pred = res.predict(test)
+            r2 = 1 - float(((y_test - pred) ** 2).sum()) / float(((y_test - y_test.mean()) ** 2).sum())
+            t = res.metadata.get("timings", {})
+            rows.append(
+                {
+                    "spectrex": label,
+                    "model": model,
+                    "input": i,
+                    "n": vf.n,
+                    "budget": budget,
+                    "r2": r2,
+                    "algorithm_s": float(t.get("algorithm_s", float("nan"))),
+                    "model_s": float(t.get("model_s", float("nan"))),
+                    "cached": int(res.metadata.get("queries_cached", 0)),
+                    "cpu_s_total": cpu,
+                    "terms": len(res.transform),
+                    "loadavg": os.getloadavg()[0],
+                }
+            )
+            print(rows[-1], flush=True)
+            save(rows)
+    return rows
+
+
+def summary(rows: list[dict]) -> list[dict]:
+    groups = defaultdict(list)
+    for r in rows:
+        groups[(r["spectrex"], r["model"], r["budget"])].append(r)
+    return [
+        {
+            "spectrex": k[0],
+            "model": k[1],
+            "budget": k[2],
+            "inputs": len(rs),
+            "mean_r2": float(np.mean([r["r2"] for r in rs])),
+            "min_r2": float(np.min([r["r2"] for r in rs])),
+            "mean_algorithm_s": float(np.mean([r["algorithm_s"] for r in rs])),
+            "mean_model_s": float(np.mean([r["model_s"] for r in rs])),
+        }
+        for k, rs in groups.items()
+    ]
+
+
+def run(quick: bool, out: Path) -> None:
+    note = (
+        f"R² on {N_TEST} fresh uniform masks per input. algorithm_s excludes the time inside the model; "
+        "model_s is the model's time for the queries not answered by the cache (Gemma's answers are cached, "
+        "so a rerun reports ~0). Default ProxySPEX settings, random_state 0."
+    )
+
+    def save(rows):
+        write_table(rows, out, "proxyspex_models", "ProxySPEX on the real models", note)
+        write_table(summary(rows), out, "proxyspex_models_summary", "ProxySPEX on the real models: means", note)
+
+    measure(quick, save)
