@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -91,8 +92,20 @@ def test_every_readme_example_runs(tmp_path, monkeypatch):
 
 
 def _serves(cmd: str, env: dict) -> None:
-    """Start a long-running command, wait until it says where it serves, then stop it."""
-    proc = subprocess.Popen(cmd, shell=True, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    """Start a long-running command, wait until it says where it serves, then stop it.
+
+    When its default port (8000) is taken by something else on this machine, it is given a free one
+    (``--port 0``) rather than failing for a reason that is not the README's.
+    """
+    import socket
+
+    with socket.socket() as probe:
+        busy = probe.connect_ex(("127.0.0.1", 8000)) == 0
+    if busy and "--port" not in cmd:
+        cmd = cmd.split("#", 1)[0].rstrip() + " --port 0"
+    proc = subprocess.Popen(
+        cmd, shell=True, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     try:
         deadline, seen = time.monotonic() + 60, ""
         while time.monotonic() < deadline and "http://" not in seen:
@@ -101,6 +114,6 @@ def _serves(cmd: str, env: dict) -> None:
                 break
             seen += line
         assert "http://" in seen, f"{cmd} did not start serving: {seen[-1000:]}"
-    finally:
-        proc.terminate()
+    finally:  # the whole process group: the shell and the server it started
+        os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)
