@@ -56,9 +56,9 @@ def test_cli_cache_flag(tmp_path, capsys):
     path = tmp_path / "demo.db"
     assert main(["demo", "--n", "6", "--k", "4", "--cache", str(path), "--batch-size", "8"]) == 0
     first = capsys.readouterr().out
-    assert "queries: 64" in first and path.exists()
+    assert "64 queries" in first and path.exists()
     assert main(["demo", "--n", "6", "--k", "4", "--cache", str(path)]) == 0
-    assert "queries: 0 (+64 cached)" in capsys.readouterr().out
+    assert "0 queries (+64 cached)" in capsys.readouterr().out
     assert main(["demo", "--n", "6", "--batch-size", "many"]) == 2
     assert "--batch-size" in capsys.readouterr().out
 
