@@ -30,7 +30,7 @@ from ..design.spex import SpexDesign
 from ..transforms import bitset
 from ..transforms.sparse import SparseTransform
 from ..transforms.wht import fwht
-from .refit import ALPHAS
+from .refit import ALPHAS, GramStats, ridge_gram
 
 ZERO, SINGLETON, MULTITON = 0, 1, 2
 
@@ -357,43 +357,16 @@ def ridge_gcv_gram(
     *,
     intercept_col: int = 0,
 ) -> tuple[np.ndarray, float, float]:
-    """Ridge with the penalty picked by GCV (as :func:`spectrex.decoders.refit.ridge_gcv`) from sufficient statistics.
-
-    ``G = XᵀX``, ``Xty = Xᵀy``, ``col_sum`` = column sums of ``X``, ``y_sum``, ``yy = yᵀy``, ``q`` rows;
-    column ``intercept_col`` is the all-ones column of the empty set and is not penalised. One ``s × s``
-    eigendecomposition of the centred Gram matrix serves every penalty; directions with eigenvalues below
-    ``1e-12`` of the largest are treated as null (pseudo-inverse). Returns ``(beta, alpha, rss)`` with
-    ``alpha`` relative to ``||X||²/q`` and the in-sample residual sum of squares.
-    """
-    s = G.shape[0]
-    others = np.delete(np.arange(s), intercept_col)
-    xm, ym = col_sum[others] / q, y_sum / q
-    Gc = G[np.ix_(others, others)] - q * np.outer(xm, xm)
-    gc = Xty[others] - q * xm * ym
-    yyc = max(yy - q * ym * ym, 0.0)
-    beta = np.zeros(s)
-    if len(others) == 0:
-        beta[intercept_col] = ym
-        return beta, 0.0, yyc
+    """:func:`spectrex.decoders.refit.ridge_gram` on statistics whose column ``intercept_col`` is the
+    all-ones column of the empty set (unpenalised). Returns ``(beta, alpha, rss)`` with the intercept in
+    ``beta[intercept_col]``."""
+    others = np.delete(np.arange(G.shape[0]), intercept_col)
+    stats = GramStats(G[np.ix_(others, others)], Xty[others], col_sum[others], y_sum, yy, q)
     with threadpool_limits(1):  # an s × s problem: BLAS threads only add contention
-        lam, V = np.linalg.eigh(Gc)
-    g = V.T @ gc
-    live = lam > 1e-12 * max(float(lam.max()), 1e-300)
-    lam, g, V = lam[live], g[live], V[:, live]
-    Uy2 = g**2 / lam
-    resid0 = max(yyc - float(Uy2.sum()), 0.0)
-    scale = float(lam.sum() / q) or 1.0
-    best, best_alpha, best_rss = np.inf, 0.0, yyc
-    for a in alphas * scale:
-        shrink = lam / (lam + a * q)
-        rss = float(((1 - shrink) ** 2 * Uy2).sum()) + resid0
-        gcv = rss / max(q - float(shrink.sum()), 1e-9) ** 2
-        if gcv < best:
-            best, best_alpha, best_rss = gcv, a, rss
-    coef = V @ (g / (lam + best_alpha * q))
-    beta[others] = coef
-    beta[intercept_col] = ym - xm @ coef
-    return beta, best_alpha / scale, best_rss
+        b0, coef, alpha, rss = ridge_gram(stats, alphas)
+    beta = np.zeros(G.shape[0])
+    beta[others], beta[intercept_col] = coef, b0
+    return beta, alpha, rss
 
 
 def _pack_parts(parts: np.ndarray, n: int) -> np.ndarray:
