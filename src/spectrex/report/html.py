@@ -293,10 +293,8 @@ max-width:320px}.badge{font-size:10px;background:#eef0f4;border-radius:8px;paddi
 .back{margin:8px 24px}.err{color:#b00020}svg text{font:11px system-ui,sans-serif}
 """
 
-_JS = r"""
-"use strict";
-(function () {
-  const data = JSON.parse(document.getElementById("spectrex-data").textContent);
+#: DOM helpers shared by every page's script (text only through textContent)
+JS_HELPERS = r"""
   const $ = (id) => document.getElementById(id);
   const SVG = "http://www.w3.org/2000/svg";
   const el = (tag, text, cls) => {
@@ -310,6 +308,16 @@ _JS = r"""
     for (const k in attrs) e.setAttribute(k, String(attrs[k]));
     return e;
   };
+"""
+
+_JS = (
+    r"""
+"use strict";
+(function () {
+  const data = JSON.parse(document.getElementById("spectrex-data").textContent);
+"""
+    + JS_HELPERS
+    + r"""
   const fmt = (v) => (v === null || v === undefined) ? "—" : (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3)
     ? v.toExponential(3) : v.toFixed(4));
   const colour = (v, scale) => {
@@ -487,3 +495,4 @@ _JS = r"""
   }
 })();
 """
+)

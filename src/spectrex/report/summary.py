@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .html import _embed_json
+from .html import JS_HELPERS, _embed_json
 
 #: histogram bins of the held-out R² (values below 0 go to the first bin)
 R2_BINS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -273,23 +273,14 @@ th[aria-sort=descending]::after{content:" ▼"}.hint{color:#6b7489;margin:4px 0}
 .status-invalid,.status-error{color:#b00020}svg text{font:11px system-ui,sans-serif}
 """
 
-_JS = r"""
+_JS = (
+    r"""
 "use strict";
 (function () {
   const data = JSON.parse(document.getElementById("spectrex-summary").textContent);
-  const $ = (id) => document.getElementById(id);
-  const SVG = "http://www.w3.org/2000/svg";
-  const el = (tag, text, cls) => {
-    const e = document.createElement(tag);
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    if (cls) e.className = cls;
-    return e;
-  };
-  const svg = (tag, attrs) => {
-    const e = document.createElementNS(SVG, tag);
-    for (const k in attrs) e.setAttribute(k, String(attrs[k]));
-    return e;
-  };
+"""
+    + JS_HELPERS
+    + r"""
   const fmt = (v, d) => (v === null || v === undefined) ? "—" : Number(v).toFixed(d === undefined ? 3 : d);
   const pct = (v) => (v === null || v === undefined) ? "—" : (100 * v).toFixed(1) + " %";
   // links are built by spectrex from safe file names; anything else is shown as text, never followed
@@ -417,3 +408,4 @@ _JS = r"""
   drawIndex();
 })();
 """
+)
