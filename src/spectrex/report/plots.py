@@ -304,7 +304,7 @@ def plot_joint(
         spot[int(c)] = (0.33, y)
     pairs = [
         t
-        for t in result.to(index, max_order=2).top(len(result.transform) + 100, order=2)
+        for t in result.to(index, max_order=2).top(len(result.transform), order=2)
         if len(parts.spans(t.parts)) == 2
     ][:k]
     peak = max([abs(t.value) for t in pairs] + [1e-300])
@@ -321,14 +321,11 @@ def plot_joint(
             alpha=0.8,
         )
         fig.add_artist(line)
-        ax_t.annotate(
-            f"{t.value:+.2f}",
-            spot[b],
-            xytext=(-40, 8),
-            textcoords="offset points",
-            fontsize=8,
-            color=_POS if t.value > 0 else _NEG,
-        )
+        # the value at the line's middle (figure coordinates), on white so crossing lines stay readable
+        ends = np.array([ax_i.transData.transform(centre[a]), ax_t.transData.transform(spot[b])])
+        mx, my = fig.transFigure.inverted().transform(ends.mean(axis=0))
+        fig.text(mx, my, f"{t.value:+.2f}", fontsize=8, ha="center", va="center", color=line.get_edgecolor(),
+                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})  # fmt: skip
     fig.suptitle(f"top {len(pairs)} patch × word interactions ({index})", fontsize=11)
     return _done(fig)
 
