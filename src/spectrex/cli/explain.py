@@ -87,6 +87,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         settings["contrast"] = args.contrast
     if args.device:
         settings["device"] = args.device
+    settings.update(_served_settings(args))
     with console.status(f"loading {args.model} …"):
         scorer = load_model(args.model, target=target, **settings)
     engine = _engine(args)
@@ -122,9 +123,25 @@ def run(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _served_settings(args) -> dict:
+    """--echo/--no-echo, --timeout and --concurrency: for openai: models only."""
+    given = {k: getattr(args, k, None) for k in ("echo", "timeout", "concurrency")}
+    given = {k: v for k, v in given.items() if v is not None}
+    if given and not args.model.lower().startswith("openai:"):
+        flags = ", ".join("--" + k for k in given)
+        raise ValueError(f"{flags} apply to served models only (--model openai:URL); leave them out for {args.model}")
+    if given.get("timeout") is not None and not given["timeout"] > 0:
+        raise ValueError(f"--timeout must be a positive number of seconds, got {given['timeout']}")
+    if given.get("concurrency") is not None and given["concurrency"] < 1:
+        raise ValueError(f"--concurrency must be at least 1 (requests in flight), got {given['concurrency']}")
+    return given
+
+
 def _what(meta: dict) -> str:
     target = meta.get("target")
     if isinstance(target, str) and meta.get("model") != "toxic-comment-classifier-0.3.0":
+        if isinstance(meta.get("contrast"), str):
+            return f"log P({json.dumps(target)} | text) − log P({json.dumps(meta['contrast'])} | text)"
         return f"log P({json.dumps(target)} | text)"
     return f"{target!r} score" if target is not None else "score"
 
@@ -174,6 +191,18 @@ def add_parser(sub) -> None:
     p.add_argument("--json", default=None, metavar="PATH", help="save the full result as JSON")
     p.add_argument("--seed", type=int, default=0, help="random seed of the masks (0)")
     p.add_argument("--device", default=None, help="cuda, cpu, … (default: a GPU when there is one)")
+    served = p.add_argument_group("served models (openai:URL)")
+    served.add_argument(
+        "--echo",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="score the target inside the echoed prompt (exact; default: when the server supports it); "
+        "--no-echo reads the next token's top alternatives (one-token targets)",
+    )
+    served.add_argument("--timeout", type=float, default=None, help="seconds per request attempt (60)")
+    served.add_argument(
+        "--concurrency", type=int, default=None, help="requests in flight at once (4; raise it for vLLM or hosted APIs)"
+    )
     try:
         from .engine_args import add_engine_args
     except ImportError:

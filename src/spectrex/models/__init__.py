@@ -45,7 +45,8 @@ def _gemma(device=None, **settings) -> TextScorer:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from .gemma import NAME, ensure_converted
+    from ._identity import package_version
+    from .gemma import NAME, PACKAGE, ensure_converted
     from .hf import CausalLMScorer, _default_dtype, auto_device
 
     def note(msg: str) -> None:
@@ -58,7 +59,8 @@ def _gemma(device=None, **settings) -> TextScorer:
     tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, dtype=_default_dtype(device))
     torch.set_grad_enabled(False)
-    return CausalLMScorer(model.to(device), tok, model_id=NAME, **settings)
+    weights = f"{PACKAGE}=={package_version(PACKAGE)}"
+    return CausalLMScorer(model.to(device), tok, model_id=NAME, weights_id=weights, **settings)
 
 
 def load_model(name: str = DEFAULT_MODEL, *, target=None, device: str | None = None, **settings) -> TextScorer:
@@ -193,6 +195,8 @@ def explain_text(
     )
     meta = result.metadata
     meta.update(model=scorer.model_id, target=getattr(scorer, "target", None), fingerprint=vf.fingerprint)
+    if getattr(scorer, "contrast", None) is not None:
+        meta["contrast"] = scorer.contrast
     meta.update(parts=tp.unit, masking=vf.masking, full_value=full_value)
     if holdout > 0:
         rng = np.random.default_rng(None if random_state is None else random_state + 7919)
