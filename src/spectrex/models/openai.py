@@ -25,9 +25,9 @@ variable (``OPENAI_API_KEY`` by default) at request time; it is never stored, lo
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
