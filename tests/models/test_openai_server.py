@@ -158,3 +158,16 @@ def test_nothing_already_queried_is_lost_when_the_server_fails(tmp_path):
     stored = r.metadata["queries_cached"]
     assert stored >= 16 and resent == 1 + 32 - stored  # the full-text check + only what was not stored
     assert r[(1, 3)] == pytest.approx(3.0, abs=1e-9)
+
+
+def test_an_empty_prompt_is_refused_with_the_remedy():
+    with MimicServer("llama") as url:
+        s = OpenAICompletionsScorer(url, target=" positive", timeout=5)  # template "{text}": nothing left
+        with pytest.raises(ServerError, match="prompt is empty.*--template"):
+            s.score([""])
+
+
+def test_trailing_space_of_a_cut_text_does_not_merge_with_the_target():
+    with MimicServer("llama") as url:
+        s = OpenAICompletionsScorer(url, target=" positive", timeout=5)
+        assert s.score(["a good "])[0] == pytest.approx(direct_logprob("a good", " positive"), abs=1e-12)

@@ -143,6 +143,7 @@ class OpenAICompletionsScorer(TextScorer):
             "template": self.template,
             "top_logprobs": self.top_logprobs if self.mode == "next" else None,
             "max_new_tokens": self.max_new_tokens,
+            "join": "rstrip-before-space",
         }
 
     def model_identity(self) -> dict[str, Any]:
@@ -241,8 +242,15 @@ class OpenAICompletionsScorer(TextScorer):
             return self._pool
 
     def logprob(self, prompt: str, continuation: str) -> float:
-        """log P(continuation | prompt) from the server (one request, retried by itself)."""
+        """log P(continuation | prompt) from the server (one request, retried by itself).
+
+        A prompt ending in white space before a continuation starting with white space (a text
+        whose last parts were removed, then " Paris") loses its trailing white space: two spaces
+        would be tokenized as one token straddling the prompt and the continuation.
+        """
         self.probe()
+        if continuation[:1].isspace():
+            prompt = prompt.rstrip()
         return self._echo(prompt, continuation) if self.mode == "echo" else self._next(prompt, continuation)
 
     def score(self, texts: list[str]) -> np.ndarray:
@@ -292,6 +300,12 @@ class OpenAICompletionsScorer(TextScorer):
         if not isinstance(offsets, list) or not isinstance(values, list) or len(offsets) != len(values):
             raise RetryableError(f"the server's echoed log-probabilities from {self.base} are incomplete")
         start, end = len(prompt), len(full)
+        if start == 0:
+            raise ServerError(
+                "the prompt is empty (every part removed and the template adds no text), and a server gives no "
+                "log-probability for a prompt's first token; use a --template with fixed text around {text} "
+                "(e.g. 'Text: {text}'), or --on-error drop to leave this mask out"
+            )
         if start not in offsets:
             raise ServerError(
                 f"the server tokenized the end of the prompt and the start of the target {continuation!r} into "
