@@ -106,7 +106,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
         )
     except KeyboardInterrupt:
         if args.cache:
-            console.print(f"[yellow]interrupted; the answers received so far are kept in {args.cache}[/]")
+            stored = getattr(engine, "stored_answers", None)
+            count = f"{stored:,} answers received in this run are" if stored is not None else "the answers are"
+            console.print(
+                f"[yellow]interrupted: {count} stored in {args.cache}; run the same command again to go on "
+                "(stored answers are not asked again)[/]"
+            )
         raise
     finally:
         close = getattr(engine, "close", None)
