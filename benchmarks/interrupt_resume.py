@@ -29,6 +29,8 @@ REVIEW = (
 
 CHILD = textwrap.dedent(
     """
+    import signal
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started from a background job
     import sys, time
     from spectrex.cli import main
     from spectrex.models import hf

@@ -97,6 +97,8 @@ def test_a_damaged_file_never_says_delete(tmp_path):
 
 CHILD = textwrap.dedent(
     """
+    import signal
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started from a background job
     import sys, time, json
     import numpy as np
     from spectrex.engine import QueryEngine

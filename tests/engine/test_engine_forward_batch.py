@@ -77,6 +77,8 @@ def test_text_models_run_one_forward_pass_per_engine_batch():
 
 CHILD = textwrap.dedent(
     """
+    import signal
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started from a background job
     import sys, time
     import numpy as np
     from spectrex.engine import QueryEngine

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from .checks import check_output
 from .output import print_result
 
 #: the built-in example: a question whose answer needs two of three documents
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.device:
         settings["device"] = args.device
     settings.update(_served_settings(args))
+    check_output(args.json, "--json")  # before any model is loaded or queried
     with console.status(f"loading {args.model} …"):
         scorer = load_model(args.model, target=target, **settings)
     engine = _engine(args)

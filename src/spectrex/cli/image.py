@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from .checks import check_output, int_at_least
 from .output import print_result
 
 BUNDLED = ("chelsea", "coffee", "astronaut", "rocket")
@@ -29,6 +30,8 @@ def parse_grid(text: str) -> tuple[int, int]:
         rows, cols = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"--grid takes ROWSxCOLS, e.g. 3x3; got {text!r}") from None
+    if rows < 1 or cols < 1:
+        raise argparse.ArgumentTypeError(f"--grid needs at least 1 row and 1 column, e.g. 3x3; got {text!r}")
     return rows, cols
 
 
@@ -36,9 +39,12 @@ def parse_fill(text: str):
     if text in ("blur", "mean"):
         return text
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--fill is blur, mean or a grey level in [0, 1]; got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"--fill is blur, mean or a grey level in [0, 1]; got {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -46,6 +52,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from ..models.vision import ImageClassifierValue
     from ..parts.image import ImageParts
 
+    check_output(args.out, "--out")  # before the model runs
+    check_output(args.json, "--json")
     image = read_image(args.path)
     grid = None if args.superpixels else args.grid
     parts = ImageParts(image, grid=grid, superpixels=args.superpixels, fill=args.fill)
@@ -77,13 +85,15 @@ def add_parser(sub) -> None:
     p.add_argument("path", metavar="PATH", help="image file, or chelsea / coffee / … (scikit-image's photos)")
     p.add_argument("--class", dest="class_", type=int, default=None, help="ImageNet class index (default: top class)")
     p.add_argument("--grid", type=parse_grid, default=(3, 3), help="patch grid ROWSxCOLS (default 3x3)")
-    p.add_argument("--superpixels", type=int, default=None, help="use about N SLIC superpixels instead of a grid")
+    p.add_argument(
+        "--superpixels", type=int_at_least(2), default=None, help="use about N SLIC superpixels instead of a grid"
+    )
     p.add_argument("--fill", type=parse_fill, default="blur", help="blur (default), mean, or a grey level in [0, 1]")
     p.add_argument("--method", default="auto", help="exact, spex, proxyspex, … (default auto: exact for ≤ 10 parts)")
     p.add_argument("--budget", type=int, default=None, help="most model queries to spend")
     p.add_argument("--index", default="FSII", help="interaction index to show and draw (default FSII, order ≤ 2)")
     p.add_argument("--out", default=None, help="PNG to write (default: <image name>-class<N>.png)")
     p.add_argument("--json", default=None, help="also write the full result as JSON here")
-    p.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default 32)")
+    p.add_argument("--batch-size", type=int_at_least(1), default=32, help="images per forward pass (default 32)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=run)

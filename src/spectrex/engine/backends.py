@@ -415,7 +415,11 @@ class RayBackend(Backend):
     max_restarts : int, default 3
         Replacement actors started per worker slot when an actor dies; the batches it held are re-run.
     init_kwargs : dict, optional
-        Passed to ``ray.init`` if Ray is not initialised yet (e.g. ``{"address": "auto"}``).
+        Passed to ``ray.init`` if Ray is not initialised yet. Without an ``address`` a new local
+        Ray instance is started on this machine — never a cluster found through ``RAY_ADDRESS`` or a
+        stale address file, which would receive the model. To join a real cluster, say so:
+        ``{"address": "auto"}`` (the one this machine belongs to) or ``{"address": "ray://HOST:10001"}``;
+        or call ``ray.init(...)`` yourself first.
     """
 
     name = "ray"
@@ -449,6 +453,7 @@ class RayBackend(Backend):
         ray = _import_ray()
         if not ray.is_initialized():
             kwargs = dict(self.init_kwargs or {})
+            kwargs.setdefault("address", "local")  # a fresh local instance unless told where the cluster is
             # workers must import this very spectrex (a source checkout may not be installed)
             src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
             env = kwargs.setdefault("runtime_env", {}).setdefault("env_vars", {})
@@ -590,6 +595,10 @@ class RayBackend(Backend):
 
 def make_backend(spec, workers: int | None = None) -> Backend:
     """A back-end from a name (``"local"``, ``"threads"``, ``"async"``, ``"ray"``) or an instance."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1):
+        raise ValueError(
+            f"workers must be a positive integer (threads / concurrent calls / Ray actors), got {workers!r}"
+        )
     if isinstance(spec, Backend):
         return spec
     if spec is None or spec == "local":

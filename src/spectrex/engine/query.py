@@ -465,6 +465,8 @@ class QueryEngine:
         self.max_batch_size = int(max_batch_size)
         self.cache_path = None if cache is None or isinstance(cache, QueryCache) else Path(cache)
         self._cache = cache if isinstance(cache, QueryCache) else None
+        if cache_key is not None:
+            resolve_fingerprint(None, cache_key)  # checks its type now, not at the first bind
         self.cache_key = cache_key
         self.backend = make_backend(backend, workers)
         self.progress = progress

@@ -175,6 +175,10 @@ def explain_text(
     from ..api import explain
     from ..engine import QueryEngine
 
+    if isinstance(holdout, bool) or not isinstance(holdout, (int, np.integer)) or holdout < 0 or holdout == 1:
+        raise ValueError(
+            f"holdout must be 0 (no faithfulness check) or at least 2 random masks (R² needs two), got {holdout!r}"
+        )
     scorer = load_model(model) if isinstance(model, str) else model
     tp = make_parts(text, parts, getattr(scorer, "tokenizer", None))
     vf = TextValueFunction(scorer, tp, masking, replacement)

@@ -263,11 +263,13 @@ class ClassifierScorer(TextScorer):
         if isinstance(target, str) and not target.isdigit():
             names = {str(v).lower(): int(k) for k, v in (self.model.config.id2label or {}).items()}
             if target.lower() not in names:
-                raise ValueError(f"unknown class {target!r}; the model's classes are: {', '.join(names)}")
+                raise ValueError(f"unknown class {target!r}; choose one of the model's classes: {', '.join(names)}")
             return names[target.lower()]
         idx = int(target)
         if not 0 <= idx < n_classes:
-            raise ValueError(f"class index {idx} is out of range: the model has {n_classes} classes")
+            raise ValueError(
+                f"class index {idx} is out of range: the model has {n_classes} classes; pass 0 to {n_classes - 1}"
+            )
         return idx
 
     def settings(self) -> dict[str, Any]:
