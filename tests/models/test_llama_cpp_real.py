@@ -50,7 +50,9 @@ def server(tmp_path_factory):
     gguf = gguf_pkg.assemble(output_path=folder / gguf_pkg.MODEL_NAME)
     log = (folder / "server.log").open("w")
     cmd = [PY, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(PORT)]
-    proc = subprocess.Popen([*cmd, "--logits_all", "true", "--n_ctx", "512", "--n_batch", "1"], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [*cmd, "--logits_all", "true", "--n_ctx", "512", "--n_batch", "1"], stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:

@@ -181,6 +181,11 @@ def explain_text(
         )
     scorer = load_model(model) if isinstance(model, str) else model
     tp = make_parts(text, parts, getattr(scorer, "tokenizer", None))
+    note = scorer.context_note(tp.text) if hasattr(scorer, "context_note") else None
+    if note:
+        import warnings
+
+        warnings.warn(note, UserWarning, stacklevel=2)
     vf = TextValueFunction(scorer, tp, masking, replacement)
     engine = engine if engine is not None else QueryEngine()
     t0 = time.perf_counter()

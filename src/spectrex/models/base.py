@@ -75,6 +75,20 @@ class TextScorer(ABC):
         """
         return {"model": self.model_identity(), "settings": self.settings()}
 
+    def context_note(self, text: str) -> str | None:
+        """A warning when ``text`` is longer than the model reads (what is dropped), else None."""
+        tok = self.tokenizer
+        limit = getattr(tok, "model_max_length", None) if tok is not None else None
+        if not isinstance(limit, int) or limit <= 0 or limit > 10**7:
+            return None
+        n_tokens = len(tok(text, add_special_tokens=False)["input_ids"])
+        if n_tokens <= limit:
+            return None
+        return (
+            f"the text is {n_tokens:,} tokens but {self.model_id} reads at most {limit:,}: the last "
+            f"{n_tokens - limit:,} tokens are cut off or rejected, so parts there cannot matter; explain a shorter text"
+        )
+
     def prepare(self, text: str) -> None:  # noqa: B027 - optional hook
         """Called once with the full text before any masked text is scored."""
 
