@@ -112,7 +112,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
             count = f"{stored:,} answers received in this run are" if stored is not None else "the answers are"
             console.print(
                 f"[yellow]interrupted: {count} stored in {args.cache}; run the same command again to go on "
-                "(stored answers are not asked again)[/]"
+                "(stored answers are not asked again)[/]",
+                soft_wrap=True,
             )
         raise
     finally:
