@@ -11,6 +11,7 @@ depends on which earlier prompt shared its prefix (the reused KV cache was compu
 0.2 nats apart on this model), so no two runs — and no oracle — could agree to 1e-3.
 """
 
+import functools
 import importlib.util
 import os
 import shutil
@@ -77,12 +78,17 @@ def _post(payload):
     return httpx.post(URL + "/v1/completions", json={"temperature": 0, **payload}, timeout=120).json()
 
 
-def direct_logprob(prompt: str, target: str) -> float:
-    """log P(target | prompt) from the server's echoed tokens, counted (no text offsets)."""
-    n_prompt = (
+@functools.cache
+def _prompt_tokens(prompt: str) -> int:
+    return (
         len(_post({"prompt": prompt, "max_tokens": 1, "echo": True, "logprobs": 1})["choices"][0]["logprobs"]["tokens"])
         - 1
     )
+
+
+def direct_logprob(prompt: str, target: str) -> float:
+    """log P(target | prompt) from the server's echoed tokens, counted (no text offsets)."""
+    n_prompt = _prompt_tokens(prompt)
     lp = _post({"prompt": prompt + target, "max_tokens": 1, "echo": True, "logprobs": 1})["choices"][0]["logprobs"]
     values = lp["token_logprobs"][n_prompt:-1]  # the target's tokens; the last one is the generated token
     assert "".join(lp["tokens"][n_prompt:-1]) == target
@@ -125,12 +131,12 @@ def test_sentiment_values_match_direct_computation_on_20_masks(server, tmp_path)
     from spectrex.engine import QueryEngine
     from spectrex.models import SENTIMENT, explain_text, load_model
 
-    text = "a slow plot but wonderful actors"
+    text = "slow plot but wonderful actors"
     scorer = load_model(f"openai:{server}", timeout=120, **SENTIMENT)
     cache = tmp_path / "answers.sqlite"
     result = explain_text(text, scorer, method="exact", holdout=0, engine=QueryEngine(cache=cache))
-    assert result.metadata["queries"] == 2**6  # every mask, each asked once
-    masks = np.random.default_rng(0).random((20, 6)) < 0.5
+    assert result.metadata["queries"] == 2**5  # every mask, each asked once
+    masks = np.random.default_rng(0).random((20, 5)) < 0.5
     from spectrex.models.base import TextValueFunction
     from spectrex.parts import split_text
 
@@ -141,7 +147,7 @@ def test_sentiment_values_match_direct_computation_on_20_masks(server, tmp_path)
 
     never.fingerprint = vf.fingerprint
     with QueryEngine(cache=cache) as engine:
-        stored = engine.bind(never, 6)(masks)  # the values the explanation was fitted on
+        stored = engine.bind(never, 5)(masks)  # the values the explanation was fitted on
     direct = []
     for prompt in (SENTIMENT["template"].format(text=t) for t in vf.texts(masks)):
         direct.append(direct_logprob(prompt, " positive") - direct_logprob(prompt, " negative"))
