@@ -1,3 +1,5 @@
+import pytest
+
 from spectrex.cli import main
 
 
@@ -12,5 +14,14 @@ def test_demo_runs_and_prints_table(capsys):
 
 
 def test_bad_input_is_a_clear_error(capsys):
-    assert main(["demo", "--n", "0"]) == 2
-    assert "error" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:  # refused while parsing the options, before any work
+        main(["demo", "--n", "0"])
+    assert info.value.code == 2 and "error: argument --n: must be at least 1" in capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback(capsys):
+    assert main(["demo", "--method", "magic"]) == 2
+    assert "Traceback" not in capsys.readouterr().out
+    assert main(["demo", "--method", "magic", "--debug"]) == 2
+    out = capsys.readouterr().out
+    assert "Traceback" in out and out.count("error:") == 1

@@ -23,3 +23,16 @@ class BudgetError(SpectrexError, ValueError):
 
 class CacheError(SpectrexError):
     """A query cache that cannot be used (corrupt, or written by an incompatible version)."""
+
+
+class PartialResultError(SpectrexError):
+    """A value function answered some rows of a batch and not others.
+
+    The query engine keeps ``values`` where they are finite and re-sends only the failed rows
+    (``errors`` maps a row of the batch to what went wrong with it).
+    """
+
+    def __init__(self, message: str, values, errors: dict):
+        super().__init__(message)
+        self.values = values
+        self.errors = dict(errors)

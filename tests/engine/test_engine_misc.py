@@ -49,7 +49,8 @@ def test_auto_batch_starts_large_on_a_gpu(monkeypatch):
     assert QueryEngine().resolve_batch_size() == 1024
     assert QueryEngine(max_batch_size=4096).resolve_batch_size() == 4096
     assert QueryEngine(batch_size=64).resolve_batch_size() == 64
-    assert QueryEngine(backend="threads").resolve_batch_size() == 256  # remote models: no GPU sizing
+    assert QueryEngine(backend="threads").resolve_batch_size() == 8  # remote models: no GPU sizing
+    assert QueryEngine(backend="threads").auto_limit() == 256 and QueryEngine().auto_limit() == 1024
 
 
 def test_cli_cache_flag(tmp_path, capsys):
@@ -68,4 +69,5 @@ def test_metadata_is_json_friendly(tmp_path):
     r = spectrex.explain(f, 6, method="exact", cache=tmp_path / "m.db", cache_key="planted-6")
     meta = json.loads(r.to_json())["metadata"]
     assert meta["queries"] == 64 and meta["queries_cached"] == 0 and meta["queries_dropped"] == 0
-    assert meta["engine"]["backend"] == "local" and meta["engine"]["batch_size"] == 256
+    assert meta["engine"]["backend"] == "local" and meta["engine"]["batch_size"] == "auto"
+    assert 8 < meta["engine"]["largest_batch"] <= 256  # grown from 8 while batches were quick

@@ -54,7 +54,8 @@ def test_batch_size_validation():
         QueryEngine(on_error="ignore")
     with pytest.raises(ValueError, match="unknown backend"):
         QueryEngine(backend="gpu-cluster")
-    assert QueryEngine().resolve_batch_size() == 256  # no GPU here: auto = 256
+    assert QueryEngine().resolve_batch_size() == 8  # no GPU here: auto starts at 8 …
+    assert QueryEngine().auto_limit() == 256  # … and grows up to 256 while batches are quick
 
 
 class OutOfMemoryError(RuntimeError):

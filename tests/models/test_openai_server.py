@@ -1,160 +1,173 @@
-"""The OpenAI-compatible scorer against a tiny /v1/completions server started on 127.0.0.1 by the test."""
+"""The OpenAI-compatible scorer computes exactly log P(target | prompt) on servers with llama.cpp and vLLM semantics."""
 
-import json
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
 
 import numpy as np
 import pytest
 
 pytest.importorskip("httpx")
 
-from spectrex.models import load_model  # noqa: E402
-from spectrex.models.openai import OpenAICompletionsScorer, RetryableError, ServerError  # noqa: E402
+from openai_mimic import MimicServer, direct_logprob, free_port, token_logprob  # noqa: E402
+
+from spectrex.engine import QueryEngine  # noqa: E402
+from spectrex.errors import SpectrexError  # noqa: E402
+from spectrex.models import explain_text, load_model  # noqa: E402
+from spectrex.models.openai import (  # noqa: E402
+    OpenAICompletionsScorer,
+    RetryableError,
+    ServerError,
+    TargetNotRankedError,
+)
 from spectrex.parts import split_text  # noqa: E402
 
-
-def toy_logprob(prompt: str) -> float:
-    """The fake model's log P(target | prompt): the words 'good' and 'great' together help a lot."""
-    words = set(prompt.split())
-    return -5.0 + 1.0 * ("good" in words) + 3.0 * ("good" in words and "great" in words)
-
-
-class Handler(BaseHTTPRequestHandler):
-    mode = "ok"
-    seen: list = []
-    fail_after: int | None = None  # answer 503 once this many prompts were scored
-
-    def log_message(self, *args):  # quiet
-        pass
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        Handler.seen.append({"auth": self.headers.get("Authorization"), **body})
-        if self.path != "/v1/completions":
-            return self._send(404, {"error": "not found"})
-        if Handler.mode == "busy":
-            return self._send(503, {"error": "overloaded"})
-        if Handler.fail_after is not None and sum(1 for r in Handler.seen if r.get("echo")) > Handler.fail_after:
-            return self._send(503, {"error": "went down"})
-        prompt = body["prompt"]
-        if Handler.mode == "nologprobs" or not body.get("logprobs") and body.get("logprobs") != 0:
-            return self._send(200, {"choices": [{"text": " ok", "logprobs": None}]})
-        if body.get("echo"):
-            # prompt = text + " TARGET": two tokens for the target (" TAR", "GET") after the text
-            cut = prompt.rindex(" TARGET")
-            text = prompt[:cut]
-            v = toy_logprob(text)
-            lp = {
-                "tokens": [text, " TAR", "GET"],
-                "text_offset": [0, cut, cut + 4],
-                "token_logprobs": [None, v - 0.5, 0.5],
-            }
-        else:
-            lp = {"tokens": [" T"], "top_logprobs": [{" T": toy_logprob(prompt), " X": -0.1}]}
-        self._send(200, {"choices": [{"text": " TARGET", "logprobs": lp}]})
-
-    def _send(self, code, payload):
-        data = json.dumps(payload).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-@pytest.fixture
-def server():
-    Handler.mode, Handler.seen, Handler.fail_after = "ok", [], None
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 TEXT = "a good and great film"
+TEMPLATE = "Review: {text}\nSentiment:"
+MASKS = np.array([[1, 1, 1, 1, 1], [1, 0, 1, 1, 1], [1, 1, 1, 0, 1], [0, 0, 0, 0, 0], [0, 1, 0, 1, 0]], bool)
 
 
-@pytest.mark.parametrize("echo", [True, False])
-def test_scores_follow_the_server(server, echo, monkeypatch):
-    monkeypatch.setenv("SPECTREX_TEST_KEY", "sk-secret")
-    s = load_model(f"openai:{server}", target=" TARGET", echo=echo, api_key_env="SPECTREX_TEST_KEY", timeout=5)
-    parts = split_text(TEXT, "words")
-    vf = s.value_function(parts)
-    masks = np.array([[1, 1, 1, 1, 1], [1, 0, 1, 1, 1], [1, 1, 1, 0, 1], [0, 0, 0, 0, 0]], bool)
-    np.testing.assert_allclose(vf(masks), [-1.0, -5.0, -4.0, -5.0])
-    assert all(r["auth"] == "Bearer sk-secret" for r in Handler.seen)
-    assert "sk-secret" not in repr(vars(s)) and "sk-secret" not in vf.fingerprint
+def _oracle(vf, target, contrast=None):
+    prompts = [TEMPLATE.format(text=t) for t in vf.texts(MASKS)]
+    v = np.array([direct_logprob(p, target) for p in prompts])
+    return v - np.array([direct_logprob(p, contrast) for p in prompts]) if contrast else v
 
 
-def test_explanation_finds_the_pair(server):
-    from spectrex.models import explain_text
+@pytest.mark.parametrize("flavor", ["llama", "vllm"])
+@pytest.mark.parametrize(
+    ("target", "contrast"), [(" positive", None), (" Paris London the", None), (" positive", " negative")]
+)
+def test_value_is_the_exact_log_probability(flavor, target, contrast):
+    with MimicServer(flavor) as url:
+        s = load_model(f"openai:{url}", target=target, contrast=contrast, template=TEMPLATE, timeout=5)
+        vf = s.value_function(split_text(TEXT, "words"))
+        assert s.mode == "echo" and s.served_model == "toy-7b"
+        np.testing.assert_allclose(vf(MASKS), _oracle(vf, target, contrast), rtol=0, atol=1e-12)
+    s.close()
 
-    s = OpenAICompletionsScorer(server, target=" TARGET", timeout=5)
-    r = explain_text(TEXT, s, method="exact", holdout=16)
-    assert r[(1,)] == pytest.approx(1.0) and r[(1, 3)] == pytest.approx(3.0)
+
+def test_requests_never_ask_for_unlimited_tokens_and_send_integer_logprobs():
+    srv = MimicServer("llama")
+    with srv as url:
+        s = OpenAICompletionsScorer(url, target=" positive", template=TEMPLATE, timeout=5)
+        s.value_function(split_text(TEXT, "words"))(MASKS)
+    sent = [r for r in srv.requests if "prompt" in r]
+    assert sent and all(r["max_tokens"] >= 1 for r in sent)
+    assert all(isinstance(r.get("logprobs"), int) and not isinstance(r["logprobs"], bool) for r in sent)
+
+
+def test_without_echo_the_value_is_the_exact_alternative_never_a_prefix():
+    with MimicServer("noecho") as url:
+        s = OpenAICompletionsScorer(url, target=" positive", template=TEMPLATE, timeout=5)
+        vf = s.value_function(split_text(TEXT, "words"))
+        assert s.mode == "next"
+        prompts = [TEMPLATE.format(text=t) for t in vf.texts(MASKS)]
+        want = [token_logprob(p, " positive") for p in prompts]
+        np.testing.assert_allclose(vf(MASKS), want, atol=1e-12)  # not log P(" ") = -0.2, a prefix of the target
+        multi = OpenAICompletionsScorer(url, target=" positive review", template=TEMPLATE, timeout=5)
+        with pytest.raises(TargetNotRankedError, match="not one of the server's top .* floor would not be an answer"):
+            multi.score(["good"])
+        few = OpenAICompletionsScorer(url, target=" London", template=TEMPLATE, top_logprobs=2, timeout=5)
+        with pytest.raises(TargetNotRankedError, match="top 2"):
+            few.score(["good great"])
+
+
+def test_echo_required_but_unsupported_is_refused_with_the_reason():
+    with MimicServer("noecho") as url:
+        s = OpenAICompletionsScorer(url, target=" positive", echo=True, timeout=5)
+        with pytest.raises(ServerError, match="cannot score a given target exactly.*does not echo.*--no-echo"):
+            s.probe()
+
+
+def test_a_target_merging_with_the_prompt_is_refused():
+    with MimicServer("llama") as url:
+        s = OpenAICompletionsScorer(url, target="y", template="{text} x", timeout=5)  # "x" + "y" is one token "xy"
+        with pytest.raises(ServerError, match="into one token"):
+            s.score(["good"])
+
+
+def test_explanation_finds_the_pair():
+    with MimicServer("vllm") as url:
+        s = OpenAICompletionsScorer(url, target=" positive", template=TEMPLATE, timeout=5)
+        r = explain_text(TEXT, s, method="exact", holdout=16)
+    assert r[(1, 3)] == pytest.approx(3.0, abs=1e-9) and r[(1,)] == pytest.approx(1.0 - 0.01, abs=1e-9)
     assert "faithfulness" not in r.metadata  # exact: every mask queried, nothing held out
 
 
-def test_target_generated_from_full_prompt(server):
-    s = OpenAICompletionsScorer(server, timeout=5)
-    s.value_function(split_text(TEXT, "words"))
-    assert s.target == " ok"  # the fake server generates " ok" when no logprobs are asked for
+def test_target_generated_from_the_full_prompt():
+    with MimicServer("llama") as url:
+        s = OpenAICompletionsScorer(url, template=TEMPLATE, max_new_tokens=3, timeout=5)
+        s.value_function(split_text(TEXT, "words"))
+    assert s.target == " the the the"
 
 
-def test_server_down_is_retryable_and_clear():
-    s = OpenAICompletionsScorer(f"http://127.0.0.1:{_free_port()}", target=" x", timeout=2)
-    with pytest.raises(RetryableError, match="cannot reach the model server"):
-        s.score(["hello"])
+def test_api_key_is_sent_but_never_kept(monkeypatch):
+    monkeypatch.setenv("SPECTREX_TEST_KEY", "sk-secret")
+    srv = MimicServer("llama")
+    seen = []
+    with srv as url:
+        s = OpenAICompletionsScorer(url, target=" positive", api_key_env="SPECTREX_TEST_KEY", timeout=5)
+        orig = s.client._headers
+        s.client._headers = lambda: (seen.append(orig()), orig())[1]
+        vf = s.value_function(split_text(TEXT, "words"))
+    assert seen and all(h == {"Authorization": "Bearer sk-secret"} for h in seen)
+    assert (
+        "sk-secret" not in repr(vars(s))
+        and "sk-secret" not in repr(vars(s.client))
+        and "sk-secret" not in vf.fingerprint
+    )
 
 
-def test_busy_server_is_retryable(server):
-    Handler.mode = "busy"
-    with pytest.raises(RetryableError, match="HTTP 503"):
-        OpenAICompletionsScorer(server, target=" x", timeout=5).score(["hi"])
+def test_model_name_is_checked_against_the_server():
+    with MimicServer("llama", model_name="toy-7b") as url:
+        with pytest.raises(ServerError, match=r"serves toy-7b, not 'other'.*#toy-7b"):
+            load_model(f"openai:{url}#other", target=" x", timeout=5).probe()
+        s = load_model(f"openai:{url}#toy-7b", target=" x", timeout=5)
+        s.probe()
+        assert s.served_model == "toy-7b"
 
 
-def test_no_logprobs_is_a_clear_error(server):
-    Handler.mode = "nologprobs"
-    with pytest.raises(ServerError, match="no log-probabilities"):
-        OpenAICompletionsScorer(server, target=" x", timeout=5).score(["hi"])
+def test_dead_server_ends_with_a_clear_error_within_the_deadline():
+    s = OpenAICompletionsScorer(f"http://127.0.0.1:{free_port()}", target=" x", timeout=1, deadline=2)
+    t0 = time.monotonic()
+    with pytest.raises(
+        RetryableError, match=r"cannot reach it, connection failed .* attempt\(s\) over .*deadline 2 s.*running"
+    ):
+        s.probe()
+    assert time.monotonic() - t0 < 2 + 1.5  # the deadline (plus one attempt's timeout at most)
 
 
-def test_nothing_already_queried_is_lost_when_the_server_fails(server, tmp_path):
-    import inspect
-
-    from spectrex.engine import QueryEngine
-    from spectrex.errors import SpectrexError
-    from spectrex.models import explain_text
-
-    if "cache" not in inspect.signature(QueryEngine.__init__).parameters:
-        pytest.skip("this version of the query engine has no on-disk cache")
-    from spectrex.engine import LocalBackend, RetryPolicy
-
+def test_nothing_already_queried_is_lost_when_the_server_fails(tmp_path):
+    srv = MimicServer("llama")
     cache = tmp_path / "answers.sqlite"
-    s = OpenAICompletionsScorer(server, target=" TARGET", timeout=5)
+    with srv as url:
+        s = OpenAICompletionsScorer(url, target=" positive", template=TEMPLATE, timeout=2, deadline=1.5)
 
-    def engine():
-        quick = LocalBackend(retry=RetryPolicy(max_retries=1, base_delay=0.01, jitter=False))
-        return QueryEngine(batch_size=4, cache=cache, backend=quick)
+        def fail_later(masks, _orig=s.score):
+            if srv.completion_requests() > 20:
+                srv.down = True
+            return _orig(masks)
 
-    Handler.fail_after = 21  # the server goes down after the first call (full text) and 20 masks
-    with pytest.raises(SpectrexError, match="stored in the cache"):
-        explain_text(TEXT, s, method="exact", holdout=0, engine=engine())
-    Handler.seen, Handler.fail_after = [], None  # the server is back
-    r = explain_text(TEXT, s, method="exact", holdout=0, engine=engine())
-    # the rerun asks only the full-text check and the 2^5 - 20 masks that were not stored
-    assert len([q for q in Handler.seen if q.get("echo")]) == 1 + 2**5 - 20
-    assert r[(1, 3)] == pytest.approx(3.0)
+        s.score = fail_later
+        with pytest.raises(SpectrexError, match="stored in the cache"):
+            explain_text(TEXT, s, method="exact", holdout=0, engine=QueryEngine(batch_size=4, cache=cache))
+        srv.down = False
+        s.score = OpenAICompletionsScorer.score.__get__(s)
+        before = srv.completion_requests()
+        engine = QueryEngine(batch_size=4, cache=cache)
+        r = explain_text(TEXT, s, method="exact", holdout=0, engine=engine)
+        resent = srv.completion_requests() - before
+    stored = r.metadata["queries_cached"]
+    assert stored >= 16 and resent == 1 + 32 - stored  # the full-text check + only what was not stored
+    assert r[(1, 3)] == pytest.approx(3.0, abs=1e-9)
+
+
+def test_an_empty_prompt_is_refused_with_the_remedy():
+    with MimicServer("llama") as url:
+        s = OpenAICompletionsScorer(url, target=" positive", timeout=5)  # template "{text}": nothing left
+        with pytest.raises(ServerError, match="prompt is empty.*--template"):
+            s.score([""])
+
+
+def test_trailing_space_of_a_cut_text_does_not_merge_with_the_target():
+    with MimicServer("llama") as url:
+        s = OpenAICompletionsScorer(url, target=" positive", timeout=5)
+        assert s.score(["a good "])[0] == pytest.approx(direct_logprob("a good", " positive"), abs=1e-12)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import json
+import os
 import sys
 from importlib import import_module
 
@@ -21,9 +24,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Explain what a model does with its input by finding the interactions between input parts.",
     )
     parser.add_argument("--version", action="version", version=f"spectrex {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         import_module(f"{__name__}.{name}").add_parser(sub)
+    for command in sub.choices.values():  # --debug also after the sub-command
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
@@ -34,16 +40,50 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     was_quiet = talk.is_quiet()
     talk.set_quiet(was_quiet or getattr(args, "quiet", False))
+    debug = bool(getattr(args, "debug", False)) or os.environ.get("SPECTREX_DEBUG") == "1"
     try:
         return int(args.run(args, console) or 0)
-    except (SpectrexError, ValueError, TypeError, FileNotFoundError) as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        return 2
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
         return 130
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line (the traceback with --debug)
+        if debug:
+            console.print_exception()
+        console.print(f"[bold red]error:[/] {error_line(exc)}", soft_wrap=True, markup=True, highlight=False)
+        return 2 if _expected(exc) else 1
     finally:
         talk.set_quiet(was_quiet)
+
+
+def _expected(exc: BaseException) -> bool:
+    return isinstance(exc, (SpectrexError, ValueError, TypeError, OSError, LookupError))
+
+
+def error_line(exc: BaseException) -> str:
+    """One line saying what went wrong and what to do (the message's lines joined; markup escaped)."""
+    from rich.markup import escape
+
+    if isinstance(exc, OSError) and not isinstance(exc, SpectrexError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        text = f"{exc.strerror}{where}"
+        if exc.errno == errno.EADDRINUSE:
+            text += ": another program uses this port; pick another with --port (0 picks a free one)"
+        elif exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            text += ": check the path"
+        elif exc.errno in (errno.EACCES, errno.EPERM):
+            text += ": check the permissions, or choose another path"
+        elif exc.errno == errno.ENOSPC:
+            text += ": free some disk space, or write elsewhere"
+    elif isinstance(exc, json.JSONDecodeError):
+        text = f"the file is not valid JSON ({exc}); pass a result written by spectrex (--json, Interactions.to_json)"
+    elif _expected(exc):
+        text = str(exc) or type(exc).__name__
+    else:
+        text = (
+            f"unexpected {type(exc).__name__}: {exc}. This is a bug in spectrex: run again with --debug and "
+            "report the traceback"
+        )
+    return escape(" ".join(line.strip() for line in text.splitlines() if line.strip()))
 
 
 if __name__ == "__main__":

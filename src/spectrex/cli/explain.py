@@ -7,7 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .output import check_output_path, print_result
+from .checks import check_output
+from .output import print_result
 
 #: the built-in example: a question whose answer needs two of three documents
 EXAMPLE = {
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return run_dataset(args, console)
     from ..models import explain_text, load_model
 
-    check_output_path(args.json, "--json")
+    check_output(args.json, "--json")  # before any model is loaded or queried
     settings: dict = {}
     text = _input_text(args)
     if text is None and not args.doc:
@@ -107,8 +108,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
         settings["contrast"] = unescape(args.contrast)
     if args.device:
         settings["device"] = args.device
+    settings.update(_served_settings(args))
     t0 = time.perf_counter()
-    scorer = load_model(args.model, target=target, **settings)
+    scorer = load_model(args.model, target=target, **settings)  # its own spinner
     load_s = time.perf_counter() - t0
     engine = _engine(args)
     try:
@@ -126,9 +128,13 @@ def run(args: argparse.Namespace, console: Console) -> int:
         )
     except KeyboardInterrupt:
         if args.cache:
-            stored = _stored_answers(args.cache)
-            console.print(f"[yellow]interrupted; {stored} answers are stored in {args.cache}: run the same command "
-                          "again to resume without re-sending them[/]")
+            stored = getattr(engine, "stored_answers", None)
+            count = f"{stored:,} answers received in this run are" if stored is not None else "the answers are"
+            console.print(
+                f"[yellow]interrupted: {count} stored in {args.cache}; run the same command again to go on "
+                "(stored answers are not asked again)[/]",
+                soft_wrap=True,
+            )
         raise
     finally:
         engine.close()
@@ -140,15 +146,18 @@ def run(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _stored_answers(path: str) -> str:
-    """How many answers a cache file holds (read-only; '?' when it cannot be read)."""
-    import sqlite3
-
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            return f"{db.execute('SELECT COUNT(*) FROM queries').fetchone()[0]:,}"
-    except sqlite3.Error:
-        return "?"
+def _served_settings(args) -> dict:
+    """--echo/--no-echo, --timeout and --concurrency: for openai: models only."""
+    given = {k: getattr(args, k, None) for k in ("echo", "timeout", "concurrency")}
+    given = {k: v for k, v in given.items() if v is not None}
+    if given and not args.model.lower().startswith("openai:"):
+        flags = ", ".join("--" + k for k in given)
+        raise ValueError(f"{flags} apply to served models only (--model openai:URL); leave them out for {args.model}")
+    if given.get("timeout") is not None and not given["timeout"] > 0:
+        raise ValueError(f"--timeout must be a positive number of seconds, got {given['timeout']}")
+    if given.get("concurrency") is not None and given["concurrency"] < 1:
+        raise ValueError(f"--concurrency must be at least 1 (requests in flight), got {given['concurrency']}")
+    return given
 
 
 def add_parser(sub) -> None:
@@ -204,6 +213,18 @@ def add_parser(sub) -> None:
     p.add_argument("--json", default=None, metavar="PATH", help="save the full result as JSON")
     p.add_argument("--seed", type=int, default=0, help="random seed of the masks (0)")
     p.add_argument("--device", default=None, help="cuda, cpu, … (default: a GPU when there is one)")
+    served = p.add_argument_group("served models (openai:URL)")
+    served.add_argument(
+        "--echo",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="score the target inside the echoed prompt (exact; default: when the server supports it); "
+        "--no-echo reads the next token's top alternatives (one-token targets)",
+    )
+    served.add_argument("--timeout", type=float, default=None, help="seconds per request attempt (60)")
+    served.add_argument(
+        "--concurrency", type=int, default=None, help="requests in flight at once (4; raise it for vLLM or hosted APIs)"
+    )
     from .engine_args import add_engine_args
 
     add_engine_args(p)

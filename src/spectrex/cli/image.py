@@ -8,7 +8,8 @@ from pathlib import Path
 from rich.console import Console
 
 from ..parts.image import BUNDLED, read_image  # noqa: F401 - re-exported for the CLI's help
-from .output import check_output_path, print_result
+from .checks import check_output, int_at_least
+from .output import print_result
 
 
 def parse_grid(text: str) -> tuple[int, int]:
@@ -16,6 +17,8 @@ def parse_grid(text: str) -> tuple[int, int]:
         rows, cols = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"--grid takes ROWSxCOLS, e.g. 3x3; got {text!r}") from None
+    if rows < 1 or cols < 1:
+        raise argparse.ArgumentTypeError(f"--grid needs at least 1 row and 1 column, e.g. 3x3; got {text!r}")
     return rows, cols
 
 
@@ -23,9 +26,12 @@ def parse_fill(text: str):
     if text in ("blur", "mean"):
         return text
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--fill is blur, mean or a grey level in [0, 1]; got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"--fill is blur, mean or a grey level in [0, 1]; got {text!r}")
+    return value
 
 
 def run_question(args: argparse.Namespace, console: Console) -> int:
@@ -37,7 +43,7 @@ def run_question(args: argparse.Namespace, console: Console) -> int:
     from .engine_args import engine_from_args
 
     for flag, path in (("--json", args.json), ("--out", args.out), ("--report", args.report)):
-        check_output_path(path, flag)  # before any (paid) query
+        check_output(path, flag)  # before any (paid) query
     if not args.answer:
         raise ValueError(
             "--question needs --answer, the answer whose log-probability is explained, e.g. --answer ' cat'"
@@ -83,7 +89,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.question:
         return run_question(args, console)
     for flag, path in (("--json", args.json), ("--out", args.out)):
-        check_output_path(path, flag)
+        check_output(path, flag)
     from ..api import explain
     from ..models.vision import ImageClassifierValue, class_index, class_name
     from ..parts.image import ImageParts
@@ -127,7 +133,9 @@ def add_parser(sub) -> None:
         "--class", dest="class_", default=None, help="ImageNet class: index or name, e.g. 281 or 'tabby' (default: top)"
     )
     p.add_argument("--grid", type=parse_grid, default=(3, 3), help="patch grid ROWSxCOLS (default 3x3)")
-    p.add_argument("--superpixels", type=int, default=None, help="use about N SLIC superpixels instead of a grid")
+    p.add_argument(
+        "--superpixels", type=int_at_least(2), default=None, help="use about N SLIC superpixels instead of a grid"
+    )
     p.add_argument("--fill", type=parse_fill, default="blur", help="blur (default), mean, or a grey level in [0, 1]")
     p.add_argument("--method", default="auto", help="exact, spex, proxyspex, … (default auto: exact for ≤ 10 parts)")
     p.add_argument("--budget", type=int, default=None, help="most model queries to spend")

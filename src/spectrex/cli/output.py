@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -63,14 +62,3 @@ def _table(console: Console, title: str, what: str, rows: list[tuple[str, float]
     for label, value in rows:
         table.add_row(label, f"{value:+.4f}")
     console.print(table)
-
-
-def check_output_path(path: str | None, flag: str) -> None:
-    """Refuse an output path that cannot be written, before any (paid) query is made."""
-    if path is None:
-        return
-    parent = Path(path).expanduser().resolve().parent
-    if not parent.is_dir():
-        raise FileNotFoundError(f"{flag} {path}: the folder {parent} does not exist; create it first")
-    if Path(path).is_dir():
-        raise ValueError(f"{flag} {path} is a folder; give a file name, e.g. {Path(path) / 'result.json'}")

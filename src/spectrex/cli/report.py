@@ -7,6 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from .checks import check_output, check_result_file
+
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from ..report.html import render_report
@@ -14,7 +16,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
     src = Path(args.result)
     if not src.is_file():
         raise FileNotFoundError(f"no result file at {src}; write one with result.to_json('{src.name}')")
+    check_result_file(src)
     out = Path(args.output) if args.output else src.with_suffix(".html")
+    check_output(out, "-o/--output")
     cf = None if args.counterfactual_k <= 0 else args.counterfactual_k
     render_report(src, out, k=args.k, max_order=args.max_order, counterfactual_k=cf)
     console.print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB, self-contained: open it in any browser)")

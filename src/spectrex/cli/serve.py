@@ -6,6 +6,8 @@ import argparse
 
 from rich.console import Console
 
+from .checks import int_at_least
+
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from ..report.serve import ResultServer
@@ -25,6 +27,6 @@ def add_parser(sub) -> None:
     p = sub.add_parser("serve", help="browse every result JSON in a folder (local, read-only)")
     p.add_argument("dir", nargs="?", default=".", help="folder holding result JSON files (default: here)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--port", type=int_at_least(0, 65535), default=8000, help="port (default 8000; 0 picks a free one)")
     p.add_argument("--verbose", action="store_true", help="log every request")
     p.set_defaults(run=run)

@@ -48,11 +48,15 @@ class RetryableError(SpectrexError):
         What happened.
     retry_after : float, optional
         Seconds the server asked us to wait (e.g. from a ``Retry-After`` header).
+    exhausted : bool, default False
+        The value function already retried this itself (e.g. per HTTP request, up to its deadline):
+        back-ends do not retry it again; the engine retries the batch whole once, then reports it.
     """
 
-    def __init__(self, message: str, retry_after: float | None = None):
+    def __init__(self, message: str, retry_after: float | None = None, exhausted: bool = False):
         super().__init__(message)
         self.retry_after = retry_after
+        self.exhausted = bool(exhausted)
 
 
 class WorkerLostError(SpectrexError):
@@ -66,7 +70,12 @@ def _status_code(exc: BaseException) -> int | None:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """Whether a failure is transient: :class:`RetryableError`, a timeout, a connection error, HTTP 429 or 5xx."""
+    """Whether a failure is transient: :class:`RetryableError`, a timeout, a connection error, HTTP 429 or 5xx.
+
+    A :class:`RetryableError` marked ``exhausted`` (retried by the value function itself) is not.
+    """
+    if getattr(exc, "exhausted", False):
+        return False
     if isinstance(exc, (RetryableError, TimeoutError, ConnectionError)):
         return True
     httpx = sys.modules.get("httpx")
@@ -154,6 +163,12 @@ class Backend:
     def __init__(self, retry: RetryPolicy | None = None) -> None:
         self.retry = RetryPolicy() if retry is None else retry
         self._retries: list = []
+        self._leftover: list[Outcome] = []
+
+    def drain(self) -> list[Outcome]:
+        """Outcomes that finished after the engine stopped reading (an interrupt): kept, not lost."""
+        out, self._leftover = self._leftover, []
+        return out
 
     @property
     def retries(self) -> int:
@@ -244,6 +259,7 @@ class ThreadBackend(Backend):
         it = iter(batches)
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="spectrex-query")
         pending: dict = {}
+        self._leftover = []
         try:
             # keep at most 2x workers batches submitted: bounded memory, workers never idle
             for bid, masks in it:
@@ -260,7 +276,11 @@ class ThreadBackend(Backend):
                         pending[pool.submit(call_with_retry, fn, nxt[1], self.retry, self._retries)] = nxt[0]
         finally:
             # the engine stopped early (error, interrupt): drop what has not started, wait for the rest
+            # and keep what they answered (drain) so that an interrupt loses no received answer
             pool.shutdown(wait=True, cancel_futures=True)
+            for fut, bid in pending.items():
+                if fut.done() and not fut.cancelled():
+                    self._leftover.append((bid, fut.result()))
 
     def describe(self) -> dict:
         return {"backend": self.name, "max_workers": self.concurrency, "retries": self.retries}
@@ -306,13 +326,14 @@ class AsyncBackend(Backend):
         batches = list(batches)
         results: queue.Queue = queue.Queue()
         stop = threading.Event()
+        self._leftover = []
 
         async def main():
             sem = asyncio.Semaphore(self.concurrency)
 
             async def task(bid, masks):
                 out = await self._one(fn, masks, sem, stop)
-                if not stop.is_set():
+                if out is not None or not stop.is_set():
                     results.put((bid, out))
 
             await asyncio.gather(*(task(b, m) for b, m in batches))
@@ -338,6 +359,13 @@ class AsyncBackend(Backend):
         finally:
             stop.set()
             thread.join()
+            while True:  # answers that arrived after the engine stopped reading: kept for drain()
+                try:
+                    item = results.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None and item[0] is not None:
+                    self._leftover.append(item)
 
     def describe(self) -> dict:
         return {"backend": self.name, "concurrency": self.concurrency, "retries": self.retries}
@@ -387,7 +415,11 @@ class RayBackend(Backend):
     max_restarts : int, default 3
         Replacement actors started per worker slot when an actor dies; the batches it held are re-run.
     init_kwargs : dict, optional
-        Passed to ``ray.init`` if Ray is not initialised yet (e.g. ``{"address": "auto"}``).
+        Passed to ``ray.init`` if Ray is not initialised yet. Without an ``address`` a new local
+        Ray instance is started on this machine — never a cluster found through ``RAY_ADDRESS`` or a
+        stale address file, which would receive the model. To join a real cluster, say so:
+        ``{"address": "auto"}`` (the one this machine belongs to) or ``{"address": "ray://HOST:10001"}``;
+        or call ``ray.init(...)`` yourself first.
     """
 
     name = "ray"
@@ -421,6 +453,7 @@ class RayBackend(Backend):
         ray = _import_ray()
         if not ray.is_initialized():
             kwargs = dict(self.init_kwargs or {})
+            kwargs.setdefault("address", "local")  # a fresh local instance unless told where the cluster is
             # workers must import this very spectrex (a source checkout may not be installed)
             src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
             env = kwargs.setdefault("runtime_env", {}).setdefault("env_vars", {})
@@ -562,6 +595,10 @@ class RayBackend(Backend):
 
 def make_backend(spec, workers: int | None = None) -> Backend:
     """A back-end from a name (``"local"``, ``"threads"``, ``"async"``, ``"ray"``) or an instance."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1):
+        raise ValueError(
+            f"workers must be a positive integer (threads / concurrent calls / Ray actors), got {workers!r}"
+        )
     if isinstance(spec, Backend):
         return spec
     if spec is None or spec == "local":

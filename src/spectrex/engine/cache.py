@@ -6,7 +6,11 @@ settings; a hash of the prompt); the mask is the bit-packed row of :mod:`spectre
 Writes are committed one batch at a time, so a process killed with SIGKILL loses at most the batch
 in flight, and a later run with the same cache re-queries nothing that was stored.
 
-The file holds model inputs (prompts), so it is created readable and writable by its owner only.
+The file holds model inputs (prompts), so it and its ``-wal`` / ``-shm`` companions are readable
+and writable by their owner only. Any number of processes may open one new file at once (the
+schema is created inside one write transaction). Failures are told apart — a full disk, a lock held
+too long by another process, a damaged file — and no message tells a user to delete a file that
+another run may be writing.
 """
 
 from __future__ import annotations
@@ -23,22 +27,44 @@ from ..errors import CacheError
 #: bump when the layout changes; a file with another version is refused, never misread
 SCHEMA_VERSION = 1
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS namespaces (
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS namespaces (
     id INTEGER PRIMARY KEY,
     function TEXT NOT NULL,
     input TEXT NOT NULL,
     n INTEGER NOT NULL,
     UNIQUE (function, input, n)
-);
-CREATE TABLE IF NOT EXISTS queries (
+)""",
+    """CREATE TABLE IF NOT EXISTS queries (
     ns INTEGER NOT NULL,
     mask BLOB NOT NULL,
     value REAL NOT NULL,
     PRIMARY KEY (ns, mask)
-) WITHOUT ROWID;
-"""
+) WITHOUT ROWID""",
+)
+
+
+class CacheFullError(CacheError):
+    """The disk (or the file's size limit) is full: nothing more can be stored."""
+
+
+class CacheLockedError(CacheError):
+    """Another process held the cache's lock for longer than the wait allowed."""
+
+
+class CacheCorruptError(CacheError):
+    """The file is damaged or is not a spectrex cache."""
+
+
+def _private(path: Path) -> None:
+    """Make ``path`` 0600 if it exists, is ours and is readable by others (best effort otherwise)."""
+    try:
+        st = path.stat()
+        if st.st_mode & 0o077 and st.st_uid == os.getuid():
+            os.chmod(path, 0o600)
+    except (OSError, AttributeError):
+        pass
 
 
 def fingerprint(*parts) -> str:
@@ -68,15 +94,20 @@ class QueryCache:
     ----------
     path : str or Path
         The cache file; created (mode 0600) if missing.
+    timeout : float, default 30
+        Seconds to wait for another process's lock before giving up.
 
     Raises
     ------
     CacheError
-        When the file is not a spectrex cache, is corrupt, or was written by an incompatible version.
+        When the file is not a spectrex cache, is corrupt, or was written by an incompatible version
+        (:class:`CacheCorruptError`), the disk is full (:class:`CacheFullError`), or another process
+        keeps it locked (:class:`CacheLockedError`).
     """
 
-    def __init__(self, path) -> None:
+    def __init__(self, path, timeout: float = 30.0) -> None:
         self.path = Path(path).expanduser()
+        self.timeout = float(timeout)
         self._conn: sqlite3.Connection | None = None
         self._open()
 
@@ -86,44 +117,60 @@ class QueryCache:
             raise CacheError(f"cache path {self.path} is a directory; pass a file path such as {self.path}/queries.db")
         if not self.path.parent.exists():
             raise CacheError(f"the folder of cache file {self.path} does not exist; create it first")
-        created = False
         if not self.path.exists():
             # create it ourselves so the mode is 0600 from the first byte (sqlite would use 0644);
             # sqlite gives its -wal and -shm files the mode of the database file
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
                 os.close(fd)
-                created = True
             except FileExistsError:
-                pass
+                pass  # another process made it a moment ago
+            except OSError as exc:
+                raise CacheError(
+                    f"cannot create cache file {self.path} ({exc}); check the folder's permissions"
+                ) from None
+        _private(self.path)  # before sqlite makes -wal/-shm with the file's mode
         try:
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
             self._conn = conn
-            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise CacheError(f"could not switch cache {self.path} to WAL mode (got {mode!r})")
             # WAL + NORMAL: a commit survives a killed process (not necessarily a power cut), and costs no fsync
             conn.execute("PRAGMA synchronous = NORMAL")
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            tables = self._tables()
             if not tables:
-                conn.executescript(_SCHEMA)
-                conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-                conn.execute("INSERT INTO meta VALUES ('application', 'spectrex')")
-            else:
-                self._check_version(tables)
-        except sqlite3.DatabaseError as exc:
+                # one write transaction: of N processes opening a new file at once, one creates the
+                # schema and the others find it (no UNIQUE-constraint race)
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in _SCHEMA:
+                        conn.execute(statement)
+                    conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                    conn.execute("INSERT OR IGNORE INTO meta VALUES ('application', 'spectrex')")
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                tables = self._tables()
+            self._check_version(tables)
+        except CacheError:
             self.close()
-            raise CacheError(
-                f"cache file {self.path} is corrupt or is not a spectrex cache ({exc}); "
-                "delete it (or pass another path) and the queries will be made again"
-            ) from exc
-        if created or (self.path.stat().st_mode & 0o077):
-            os.chmod(self.path, 0o600)
+            raise
+        except sqlite3.Error as exc:
+            self.close()
+            raise self._error(exc, "open") from exc
+        for suffix in ("-wal", "-shm"):
+            _private(self.path.with_name(self.path.name + suffix))
+
+    def _tables(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
     def _check_version(self, tables: set[str]) -> None:
         if "meta" not in tables:
-            raise CacheError(
+            raise CacheCorruptError(
                 f"{self.path} is a SQLite file but not a spectrex query cache (no 'meta' table); "
                 "pass a new file path for the cache"
             )
@@ -132,12 +179,15 @@ class QueryCache:
         if version != str(SCHEMA_VERSION):
             raise CacheError(
                 f"cache {self.path} was written with cache schema version {version}, but this spectrex reads "
-                f"version {SCHEMA_VERSION}; delete the file or point --cache/cache= at a new one "
-                "(the stored queries will be made again)"
+                f"version {SCHEMA_VERSION}; point --cache/cache= at a new file (the stored queries will be made "
+                "again), or use the spectrex version that wrote it"
             )
         missing = {"namespaces", "queries"} - tables
         if missing:
-            raise CacheError(f"cache {self.path} is incomplete (missing tables {sorted(missing)}); delete it")
+            raise CacheCorruptError(
+                f"cache {self.path} is incomplete (missing tables {sorted(missing)}); pass a new cache path "
+                "(or, once no other spectrex run uses it, move this file aside)"
+            )
 
     # -- use -------------------------------------------------------------------------------------
     @property
@@ -155,22 +205,25 @@ class QueryCache:
             row = self.conn.execute(
                 "SELECT id FROM namespaces WHERE function = ? AND input = ? AND n = ?", (function, input, int(n))
             ).fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise self._corrupt(exc) from exc
+        except sqlite3.Error as exc:
+            raise self._error(exc, "write") from exc
         return int(row[0])
 
     def load(self, ns: int, words: int) -> tuple[np.ndarray, np.ndarray]:
         """Every stored (mask bits, value) of a namespace: ``(m, words)`` uint64 rows and ``(m,)`` floats."""
         try:
             rows = self.conn.execute("SELECT mask, value FROM queries WHERE ns = ?", (ns,)).fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise self._corrupt(exc) from exc
+        except sqlite3.Error as exc:
+            raise self._error(exc, "read") from exc
         width = 8 * words
         if not rows:
             return np.zeros((0, words), dtype=np.uint64), np.zeros(0)
         masks, values = zip(*rows)
         if any(len(m) != width for m in masks):
-            raise CacheError(f"cache {self.path} holds masks of the wrong width for this key; it is corrupt, delete it")
+            raise CacheCorruptError(
+                f"cache {self.path} holds masks of the wrong width for this key, so it is damaged; pass a new "
+                "cache path (or, once no other spectrex run uses it, move this file aside)"
+            )
         bits = np.frombuffer(b"".join(masks), dtype="<u8").reshape(len(rows), words).astype(np.uint64)
         return bits, np.asarray(values, dtype=np.float64)
 
@@ -189,21 +242,48 @@ class QueryCache:
                 conn.executemany("INSERT OR REPLACE INTO queries (ns, mask, value) VALUES (?, ?, ?)", rows)
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # a failed COMMIT (disk full) may have rolled back already
+                    conn.execute("ROLLBACK")
                 raise
-        except sqlite3.DatabaseError as exc:
-            raise self._corrupt(exc) from exc
+        except sqlite3.Error as exc:
+            raise self._error(exc, "write") from exc
 
     def count(self, ns: int | None = None) -> int:
         """Number of stored queries (in one namespace, or in all)."""
-        if ns is None:
-            return int(self.conn.execute("SELECT COUNT(*) FROM queries").fetchone()[0])
-        return int(self.conn.execute("SELECT COUNT(*) FROM queries WHERE ns = ?", (ns,)).fetchone()[0])
+        try:
+            if ns is None:
+                return int(self.conn.execute("SELECT COUNT(*) FROM queries").fetchone()[0])
+            return int(self.conn.execute("SELECT COUNT(*) FROM queries WHERE ns = ?", (ns,)).fetchone()[0])
+        except sqlite3.Error as exc:
+            raise self._error(exc, "read") from exc
 
-    def _corrupt(self, exc: Exception) -> CacheError:
+    def _error(self, exc: sqlite3.Error, action: str) -> CacheError:
+        """A :class:`CacheError` that says which failure this is and what to do about it."""
+        name = str(getattr(exc, "sqlite_errorname", "") or "")
+        text = str(exc).lower()
+        kept = " The answers stored before are kept." if action == "write" else ""
+        if name.startswith("SQLITE_FULL") or "full" in text:
+            return CacheFullError(
+                f"the disk holding cache {self.path} is full ({exc}); free some space or point --cache/cache= at "
+                f"a file on another disk, then run again.{kept}"
+            )
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+            return CacheLockedError(
+                f"cache {self.path} stayed locked by another process for more than {self.timeout:g} s ({exc}); "
+                f"wait for the other spectrex run to finish, or give this run its own cache file.{kept}"
+            )
+        if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text or "not a database" in text:
+            return CacheCorruptError(
+                f"cache {self.path} is damaged or is not a spectrex cache ({exc}); pass a new cache path. Once "
+                f"no other spectrex run uses it, you may move it aside (mv {self.path} {self.path}.bad)."
+            )
+        if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
+            return CacheError(
+                f"cannot {action} cache {self.path} ({exc}); check that you may write the file and its folder"
+            )
         return CacheError(
-            f"cache file {self.path} could not be read or written ({exc}); if it is corrupt, delete it "
-            "(the stored queries will be made again)"
+            f"cache {self.path} could not be {'read' if action == 'read' else 'written'} ({exc}); check the disk "
+            f"and the file's permissions, or pass another cache path.{kept}"
         )
 
     def close(self) -> None:

@@ -21,15 +21,20 @@ from pathlib import Path
 import numpy as np
 
 from ..contract import check_masks, check_shape
-from ..errors import CacheError, ValueFunctionError
+from ..errors import CacheError, PartialResultError, ValueFunctionError
 from ..transforms import bitset
 from .backends import Backend, LocalBackend, WorkerLostError, is_retryable, make_backend
 from .cache import QueryCache
 from .progress import Progress
 
-#: batch size of ``batch_size="auto"`` without a GPU, and the starting size with one
+#: ``batch_size="auto"``: the largest batch without a GPU, the first batch without one, the first with one
 DEFAULT_BATCH = 256
+AUTO_CPU_START = 8
 AUTO_GPU_START = 1024
+#: ``"auto"`` doubles the batch while one takes less than GROW_BELOW seconds and halves it above
+#: SHRINK_ABOVE, so that answers reach the cache every few seconds whatever the model's speed
+GROW_BELOW = 1.0
+SHRINK_ABOVE = 4.0
 
 ON_ERROR = ("raise", "drop")
 
@@ -161,6 +166,9 @@ class Query:
         self._memo = _Memo(self.words)
         self.backend: Backend = engine.backend
         self.batch_size = engine.resolve_batch_size(value_fn)
+        self._auto = engine.batch_size == "auto"
+        self._cap = engine.auto_limit() if self._auto else self.batch_size
+        self.largest_batch = 0
         self.progress = Progress(engine.progress)
         self.cache: QueryCache | None = None
         self._ns: int | None = None
@@ -199,28 +207,47 @@ class Query:
         """Answer unique, unknown masks; store good answers batch by batch; handle failures."""
         m = masks.shape[0]
         out = np.full(m, np.nan)
-        bs = self.batch_size
-        starts = range(0, m, bs)
         self.progress.expect(m)
         suspect: list[np.ndarray] = []
         errors: dict[int, BaseException] = {}
         stop = False
-        gen = self.backend.run(self.value_fn, ((i, masks[lo : lo + bs]) for i, lo in enumerate(starts)))
-        t0 = time.perf_counter()
+        spans: dict[int, tuple[int, int]] = {}
+
+        def batches():
+            # cut lazily: under batch_size="auto" each batch's size follows how long the last one took
+            lo, bid = 0, 0
+            while lo < m:
+                hi = min(m, lo + self.batch_size)
+                spans[bid] = (lo, hi)
+                yield bid, masks[lo:hi]
+                lo, bid = hi, bid + 1
+
+        gen = self.backend.run(self.value_fn, batches())
+        t0 = last = time.perf_counter()
         new_keys, new_vals = [], []
         try:
             for bid, result in gen:
-                lo = bid * bs
-                idx = np.arange(lo, min(lo + bs, m))
+                now = time.perf_counter()
+                lo, hi = spans[bid]
+                idx = np.arange(lo, hi)
                 self.stats.batches += 1
+                self.largest_batch = max(self.largest_batch, idx.size)
                 if isinstance(result, BaseException):
                     if isinstance(result, (KeyboardInterrupt, SystemExit)):
                         raise result
+                    if isinstance(result, PartialResultError) and self._partial(
+                        result, idx, bits, out, new_keys, new_vals, suspect, errors
+                    ):
+                        continue
                     for i in idx:
                         errors[int(i)] = result
                     # a server that kept failing is not the rows' fault: retry the batch whole, once;
                     # anything else may be one bad row: retry each row alone, once, to name it
-                    whole = is_retryable(result) or isinstance(result, WorkerLostError)
+                    whole = (
+                        is_retryable(result)
+                        or isinstance(result, WorkerLostError)
+                        or getattr(result, "exhausted", False)
+                    )
                     suspect.extend([idx] if whole else np.split(idx, idx.size))
                     if self.engine.on_error == "raise":
                         stop = True  # retry and report what failed; send nothing new
@@ -232,6 +259,13 @@ class Query:
                 self._accept(good, vals[ok], bits, out, new_keys, new_vals)
                 if not ok.all():
                     suspect.extend(np.split(idx[~ok], (~ok).sum()))
+                self._resize(now - last, idx.size)
+                last = now
+        except KeyboardInterrupt:
+            # keep every answer that reached us, also those of batches finished while stopping
+            gen.close()
+            self._keep_drained(spans, bits, out, new_keys, new_vals)
+            raise
         finally:
             gen.close()
             self.stats.model_seconds += time.perf_counter() - t0
@@ -240,12 +274,48 @@ class Query:
             self._retry(suspect, masks, bits, out, errors, origin, stopped_early=stop)
         return out
 
+    def _resize(self, seconds: float, size: int) -> None:
+        """``batch_size="auto"``: grow while batches are quick, shrink when one is slow (commits stay frequent)."""
+        if not self._auto or size < self.batch_size:
+            return
+        if seconds < GROW_BELOW and self.batch_size < self._cap:
+            self.batch_size = min(self._cap, 2 * self.batch_size)
+        elif seconds > SHRINK_ABOVE and self.batch_size > 1:
+            self.batch_size = max(1, self.batch_size // 2)
+
+    def _partial(self, result, idx, bits, out, new_keys, new_vals, suspect, errors) -> bool:
+        """A batch that was partly answered: keep the answers, queue each failed row for one retry alone."""
+        vals = np.asarray(result.values, dtype=np.float64).reshape(-1)
+        if vals.shape[0] != idx.size:
+            return False
+        ok = np.isfinite(vals)
+        self._accept(idx[ok], vals[ok], bits, out, new_keys, new_vals)
+        for j in np.flatnonzero(~ok):
+            errors[int(idx[j])] = result.errors.get(int(j), result)
+            suspect.append(idx[j : j + 1])
+        return True
+
+    def _keep_drained(self, spans, bits, out, new_keys, new_vals) -> None:
+        for bid, result in self.backend.drain():
+            if bid not in spans or isinstance(result, BaseException) and not isinstance(result, PartialResultError):
+                continue
+            lo, hi = spans[bid]
+            idx = np.arange(lo, hi)
+            try:
+                vals = result.values if isinstance(result, PartialResultError) else result
+                vals = _shape_checked(vals, idx.size, self.value_fn)
+            except Exception:  # noqa: BLE001 - a malformed late answer is simply not kept
+                continue
+            ok = np.isfinite(vals)
+            self._accept(idx[ok], vals[ok], bits, out, new_keys, new_vals)
+
     def _accept(self, idx, vals, bits, out, new_keys, new_vals) -> None:
         if idx.size == 0:
             return
         out[idx] = vals
         if self.cache is not None:
             self.cache.store(self._ns, bits[idx], vals)  # committed now: a kill loses only the batch in flight
+            self.engine.stored_answers += int(idx.size)
         new_keys.append(_as_keys(bits[idx]))
         new_vals.append(vals)
         self.stats.sent += idx.size
@@ -262,6 +332,16 @@ class Query:
         try:
             for g, result in gen:
                 rows = groups[g]
+                if isinstance(result, PartialResultError):
+                    v = np.asarray(result.values, dtype=np.float64).reshape(-1)
+                    if v.shape[0] == rows.size:
+                        ok = np.isfinite(v)
+                        self._accept(rows[ok], v[ok], bits, out, new_keys, new_vals)
+                        for j in np.flatnonzero(~ok):
+                            err = result.errors.get(int(j), result)
+                            bad[int(rows[j])] = f"raised {type(err).__name__}: {err}"
+                            errors[int(rows[j])] = err
+                        continue
                 if isinstance(result, BaseException):
                     if isinstance(result, (KeyboardInterrupt, SystemExit)):
                         raise result
@@ -310,7 +390,7 @@ class Query:
         self.progress.close()
 
     def describe(self) -> dict:
-        d = {"batch_size": self.batch_size, **self.backend.describe()}
+        d = {"batch_size": self.engine.batch_size, "largest_batch": self.largest_batch, **self.backend.describe()}
         if self.cache is not None:
             d["cache"] = str(self.cache.path)
         return d
@@ -338,8 +418,11 @@ class QueryEngine:
     Parameters
     ----------
     batch_size : int or "auto", default "auto"
-        Masks per call of the value function. ``"auto"``: 256 without a GPU; with torch on a GPU,
-        start at ``max_batch_size`` and halve on CUDA out-of-memory until a batch fits.
+        Masks per call of the value function — for the text models, exactly one forward pass.
+        ``"auto"``: without a GPU, start at 8 masks and double while a batch takes under a second
+        (up to 256), halving when one takes over 4 s, so answers reach the cache every few seconds;
+        with torch on a GPU, start at ``max_batch_size`` and halve on CUDA out-of-memory until a
+        batch fits (and when a batch takes over 4 s).
     cache : str, Path or QueryCache, optional
         SQLite file of answers shared across runs (see :mod:`spectrex.engine.cache`).
     cache_key : str or (str, str), optional
@@ -382,10 +465,14 @@ class QueryEngine:
         self.max_batch_size = int(max_batch_size)
         self.cache_path = None if cache is None or isinstance(cache, QueryCache) else Path(cache)
         self._cache = cache if isinstance(cache, QueryCache) else None
+        if cache_key is not None:
+            resolve_fingerprint(None, cache_key)  # checks its type now, not at the first bind
         self.cache_key = cache_key
         self.backend = make_backend(backend, workers)
         self.progress = progress
         self.on_error = on_error
+        #: answers this engine wrote to its cache (what an interrupted run keeps)
+        self.stored_answers = 0
         Progress(progress)  # validate now, not mid-run
 
     @property
@@ -405,6 +492,12 @@ class QueryEngine:
             return self.batch_size
         if isinstance(self.backend, LocalBackend) and _cuda_in_use():
             return self.max_batch_size  # the local back-end halves it on out-of-memory
+        return AUTO_CPU_START
+
+    def auto_limit(self) -> int:
+        """The largest batch ``batch_size="auto"`` grows to."""
+        if isinstance(self.backend, LocalBackend) and _cuda_in_use():
+            return self.max_batch_size
         return DEFAULT_BATCH
 
     def bind(self, value_fn, n: int) -> Query:

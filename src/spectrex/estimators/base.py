@@ -82,6 +82,11 @@ class Explainer(ABC):
         type(self)(**self.get_params(deep=False))  # the constructor's checks, also for values given to set_params
         n = check_n(n)
         budget = check_budget(budget)
+        if isinstance(labels, (str, bytes)):
+            raise TypeError(
+                f"labels must be a list with one string per part, not one string ({labels!r}); e.g. labels=[...]"
+            )
+        self._check_memory(n, budget)
         own_engine = self.engine is None
         engine = QueryEngine() if own_engine else self.engine
         try:
@@ -114,6 +119,18 @@ class Explainer(ABC):
             **info,
         }
         return Interactions(transform, self.index, self._view_order(transform), labels, metadata)
+
+    def _check_memory(self, n: int, budget: int | None) -> None:
+        """Refuse a design that would not fit in memory, before any mask is made (see :mod:`spectrex.bounds`)."""
+        import sys
+
+        from ..bounds import check_design
+
+        if budget is None:  # the method's default budget, when its module says what it is
+            default = getattr(sys.modules.get(type(self).__module__), "default_budget", None)
+            budget = default(n) if callable(default) else None
+        if budget is not None:
+            check_design(n, int(budget), type(self).__name__, pairwise=self.name in ("lasso2", "faithbanzhaf"))
 
     def _view_order(self, transform: SparseTransform) -> int | None:
         return self.max_order

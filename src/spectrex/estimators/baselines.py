@@ -22,6 +22,7 @@ import numpy as np
 from ..contract import check_budget
 from ..decoders import baselines as dec
 from ..engine import Query
+from ..errors import BudgetError
 from ..transforms import bitset
 from ..transforms.sparse import SparseTransform
 from ..transforms.wht import all_masks
@@ -215,6 +216,12 @@ class LIME(_FirstOrder):
     def _fit(self, query: Query, n: int, budget: int | None, rng: np.random.Generator) -> tuple[SparseTransform, dict]:
         self._order()
         budget = self._budget(n, budget)
+        if budget < n + 1:  # a weighted least-squares fit of n + 1 values needs at least that many samples
+            raise BudgetError(
+                f"LIME fits one weight per part plus an intercept, so it needs a budget of at least n + 1 = {n + 1} "
+                f"for n = {n} parts, but the budget is {budget}; raise the budget (default: {max(1000, 20 * n):,})",
+                minimum=n + 1,
+            )
         masks = dec.lime_masks(n, budget, rng)
         masks, y = answered(masks, query(masks))
         b, beta = dec.weighted_linear(masks, y, dec.lime_kernel(masks, self.width), self.ridge)

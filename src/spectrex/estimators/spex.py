@@ -73,17 +73,38 @@ class SPEX(Explainer):
 
     def minimum_budget(self, n: int) -> int:
         """Fewest queries SPEX accepts for ``n`` parts at this order."""
-        return minimum_budget(int(n), self.order, self.groups)
+        return self._supported(int(n), lambda t: minimum_budget(int(n), t, self.groups))
 
     def plan(self, n: int, budget: int | None = None) -> SpexDesign:
         """The design SPEX will query for ``n`` parts and ``budget`` (``plan(...).n_queries`` = queries used).
 
         Raises :class:`~spectrex.BudgetError` naming the minimum when the budget is too small.
         """
-        return spex_design(int(n), budget, self.order, self.random_state, groups=self.groups)
+        return self._supported(int(n), lambda t: spex_design(int(n), budget, t, self.random_state, groups=self.groups))
+
+    def _supported(self, n: int, build):
+        """``build(order)``, or a clear error naming the largest order the BCH design supports for ``n``."""
+        try:
+            return build(self.order)
+        except (OverflowError, ValueError) as exc:
+            if isinstance(exc, ValueError) and "BCH" not in str(exc) and "GF(" not in str(exc):
+                raise
+        top = 0
+        for t in range(min(self.order - 1, 16), 0, -1):
+            try:
+                minimum_budget(n, t, self.groups)
+            except (OverflowError, ValueError):
+                continue
+            top = t
+            break
+        raise ValueError(
+            f"SPEX max_order = {self.order} is beyond what its BCH code design supports for n = {n} parts"
+            + (f"; use max_order ≤ {top}" if top else "; use fewer parts")
+            + " (or method='proxyspex', which has no such limit)"
+        )
 
     def _fit(self, query: Query, n: int, budget: int | None, rng: np.random.Generator) -> tuple[SparseTransform, dict]:
-        design = spex_design(n, budget, self.order, rng, groups=self.groups)
+        design = self._supported(n, lambda t: spex_design(n, budget, t, rng, groups=self.groups))
         log.info(
             "SPEX: %s queries (%d groups × %d delays × 2^%d) for n = %d at max_order = %d",
             f"{design.n_queries:,}",

@@ -46,7 +46,8 @@ def _gemma(device=None, **settings) -> TextScorer:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from .gemma import NAME, ensure_converted
+    from ._identity import package_version
+    from .gemma import NAME, PACKAGE, ensure_converted
     from .hf import CausalLMScorer, _default_dtype, auto_device
 
     folder = ensure_converted(progress=console.note)
@@ -54,7 +55,8 @@ def _gemma(device=None, **settings) -> TextScorer:
     tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, dtype=_default_dtype(device))
     torch.set_grad_enabled(False)
-    return CausalLMScorer(model.to(device), tok, model_id=NAME, **settings)
+    weights = f"{PACKAGE}=={package_version(PACKAGE)}"
+    return CausalLMScorer(model.to(device), tok, model_id=NAME, weights_id=weights, **settings)
 
 
 def load_model(name: str = DEFAULT_MODEL, *, target=None, device: str | None = None, **settings) -> TextScorer:
@@ -175,9 +177,18 @@ def explain_text(
     from ..api import explain
     from ..engine import QueryEngine
 
+    if isinstance(holdout, bool) or not isinstance(holdout, (int, np.integer)) or holdout < 0 or holdout == 1:
+        raise ValueError(
+            f"holdout must be 0 (no faithfulness check) or at least 2 random masks (R² needs two), got {holdout!r}"
+        )
     scorer = load_model(model) if isinstance(model, str) else model
     t0 = time.perf_counter()  # from here on: the target's generation, queries, holdout
     tp = make_parts(text, parts, getattr(scorer, "tokenizer", None))
+    note = scorer.context_note(tp.text) if hasattr(scorer, "context_note") else None
+    if note:
+        import warnings
+
+        warnings.warn(note, UserWarning, stacklevel=2)
     vf = TextValueFunction(scorer, tp, masking, replacement)
     engine = engine if engine is not None else QueryEngine()
     # one direct call on the full text first: a model or server that cannot answer at all (down, no

@@ -25,6 +25,22 @@ def _hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
+def check_template(template) -> str:
+    """A prompt template with one ``{text}`` and no other replacement field (literal braces doubled)."""
+    if not isinstance(template, str) or "{text}" not in template:
+        raise ValueError(
+            f"template must be a string containing '{{text}}' where the (masked) text goes; got {template!r}"
+        )
+    try:
+        template.format(text="")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(
+            f"template {template!r} has braces other than {{text}} ({type(exc).__name__}: {exc}); "
+            'write literal braces twice, e.g. \'{{"q": "{text}"}}\''
+        ) from None
+    return template
+
+
 class TextScorer(ABC):
     """A model that gives one float per text.
 
@@ -45,6 +61,33 @@ class TextScorer(ABC):
     def settings(self) -> dict[str, Any]:
         """What (besides the model) decides the scores; part of the fingerprint."""
         return {}
+
+    def model_identity(self) -> dict[str, Any]:
+        """What identifies the model itself: its id, plus (in subclasses) a weights hash, a package
+        version, the server's own model name, the dtype and device class."""
+        return {"id": self.model_id}
+
+    def identity(self) -> dict[str, Any]:
+        """Everything that can change this scorer's answers (model and scoring settings).
+
+        :class:`TextValueFunction` hashes this, with the text, parts and masking, into its
+        ``fingerprint``: the one place a text value function's cache identity is computed.
+        """
+        return {"model": self.model_identity(), "settings": self.settings()}
+
+    def context_note(self, text: str) -> str | None:
+        """A warning when ``text`` is longer than the model reads (what is dropped), else None."""
+        tok = self.tokenizer
+        limit = getattr(tok, "model_max_length", None) if tok is not None else None
+        if not isinstance(limit, int) or limit <= 0 or limit > 10**7:
+            return None
+        n_tokens = len(tok(text, add_special_tokens=False)["input_ids"])
+        if n_tokens <= limit:
+            return None
+        return (
+            f"the text is {n_tokens:,} tokens but {self.model_id} reads at most {limit:,}: the last "
+            f"{n_tokens - limit:,} tokens are cut off or rejected, so parts there cannot matter; explain a shorter text"
+        )
 
     def prepare(self, text: str) -> None:  # noqa: B027 - optional hook
         """Called once with the full text before any masked text is scored."""
@@ -82,7 +125,8 @@ class TextValueFunction:
     Attributes
     ----------
     fingerprint : str
-        Hash of the model id, scoring settings, text, parts and masking.
+        Hash of the scorer's :meth:`TextScorer.identity` (model identity and every scoring
+        setting), the text, its parts and the masking.
     n : int
         Number of parts.
     labels : list of str
@@ -104,8 +148,7 @@ class TextValueFunction:
         scorer.prepare(parts.text)
         self.fingerprint = _hash(
             {
-                "model": scorer.model_id,
-                "settings": scorer.settings(),
+                **scorer.identity(),
                 "pieces": parts.pieces,
                 "prefix": parts.prefix,
                 "masking": self.masking,

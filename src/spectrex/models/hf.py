@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import SpectrexError
-from .base import TextScorer
+from ._identity import folder_identity
+from .base import TextScorer, check_template
 
 
 def auto_device(device: str | None = None) -> str:
@@ -53,8 +54,22 @@ def _default_dtype(device: str):
     return torch.bfloat16 if device.startswith("cuda") else torch.float32
 
 
-def _default_batch(device: str) -> int:
-    return 256 if device.startswith("cuda") else 32
+def _device_class(device: str) -> str:
+    """``"cuda"`` for ``"cuda:1"``: answers depend on the kind of device, not on which one."""
+    return str(device).split(":")[0]
+
+
+def _torch_identity(model, model_id: str, weights: str | None) -> dict[str, Any]:
+    """Model identity of a torch model: id, weights hash (or the hub revision), dtype, device class."""
+    param = next(model.parameters())
+    config = getattr(model, "config", None)
+    revision = getattr(config, "_commit_hash", None) if config is not None else None
+    return {
+        "id": model_id,
+        "weights": weights or revision,
+        "dtype": str(param.dtype),
+        "device": _device_class(str(param.device)),
+    }
 
 
 class CausalLMScorer(TextScorer):
@@ -75,9 +90,14 @@ class CausalLMScorer(TextScorer):
     max_new_tokens : int, default 12
         Length limit of a generated target (generation also stops at a new line).
     batch_size : int, optional
-        Prompts per forward pass (default 256 on a GPU, 32 on CPU).
+        Most prompts per forward pass. Default: none — each call is one forward pass, so the query
+        engine's batch (``batch_size="auto"``: grown on CPU while a pass is quick, halved on a GPU
+        out-of-memory error) is exactly what reaches the model.
     model_id : str, optional
         Name used in fingerprints (default: the model's ``name_or_path``).
+    weights_id : str, optional
+        What identifies the weights in fingerprints (a folder hash, a package version); default:
+        the hub revision when the config has one.
 
     Notes
     -----
@@ -96,13 +116,14 @@ class CausalLMScorer(TextScorer):
         max_new_tokens: int = 12,
         batch_size: int | None = None,
         model_id: str | None = None,
+        weights_id: str | None = None,
     ) -> None:
-        if "{text}" not in template:
-            raise ValueError("template must contain '{text}' where the (masked) text goes")
+        check_template(template)
         self.model, self.tokenizer = model, tokenizer
         self.device = str(next(model.parameters()).device)
         self.template, self.contrast, self.max_new_tokens = template, contrast, int(max_new_tokens)
-        self.batch_size = int(batch_size or _default_batch(self.device))
+        self.batch_size = _check_batch(batch_size)
+        self.weights_id = weights_id
         self.model_id = model_id or str(getattr(model.config, "name_or_path", "") or type(model).__name__)
         self.target = target
         if target is not None and target == "":
@@ -114,7 +135,16 @@ class CausalLMScorer(TextScorer):
 
     # -- settings ---------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
-        return {"kind": "causal-lm", "target": self.target, "contrast": self.contrast, "template": self.template}
+        return {
+            "kind": "causal-lm",
+            "target": self.target,
+            "contrast": self.contrast,
+            "template": self.template,
+            "max_new_tokens": self.max_new_tokens,
+        }
+
+    def model_identity(self) -> dict[str, Any]:
+        return _torch_identity(self.model, self.model_id, self.weights_id)
 
     def prepare(self, text: str) -> None:
         if self.target is None:
@@ -170,8 +200,9 @@ class CausalLMScorer(TextScorer):
         order = np.argsort([len(p) for p in prompts], kind="stable")  # similar lengths share a batch
         result = np.empty((len(texts), len(next_ids))) if next_ids is not None else np.empty(len(texts))
         target = torch.tensor(target_ids, device=self.device, dtype=torch.long)
-        for lo in range(0, len(texts), self.batch_size):
-            rows = order[lo : lo + self.batch_size]
+        step = self.batch_size or max(1, len(texts))
+        for lo in range(0, len(texts), step):
+            rows = order[lo : lo + step]
             seqs = [prompts[r] + target_ids for r in rows]
             width = max(len(s) for s in seqs)
             ids = torch.full((len(seqs), width), tok.pad_token_id, dtype=torch.long)
@@ -211,9 +242,11 @@ class ClassifierScorer(TextScorer):
         Logits are additive and unbounded, which suits a sparse additive explanation best;
         probabilities saturate near 0 and 1.
     batch_size : int, optional
-        Texts per forward pass (default 256 on a GPU, 32 on CPU).
+        Most texts per forward pass (default: each call is one pass; see :class:`CausalLMScorer`).
     max_length : int, optional
         Truncate longer inputs (default: the model's limit).
+    weights_id : str, optional
+        What identifies the weights in fingerprints (see :class:`CausalLMScorer`).
     """
 
     OUTPUTS = ("logit", "probability", "log-odds")
@@ -227,12 +260,14 @@ class ClassifierScorer(TextScorer):
         batch_size: int | None = None,
         max_length: int | None = None,
         model_id: str | None = None,
+        weights_id: str | None = None,
     ) -> None:
         if output not in self.OUTPUTS:
             raise ValueError(f"unknown output {output!r}; choose one of: {', '.join(self.OUTPUTS)}")
         self.model, self.tokenizer, self.output = model, tokenizer, output
         self.device = str(next(model.parameters()).device)
-        self.batch_size = int(batch_size or _default_batch(self.device))
+        self.batch_size = _check_batch(batch_size)
+        self.weights_id = weights_id
         self.max_length = max_length
         self.model_id = model_id or str(getattr(model.config, "name_or_path", "") or type(model).__name__)
         self.target = self._class_index(target) if target is not None else None
@@ -247,15 +282,20 @@ class ClassifierScorer(TextScorer):
         if isinstance(target, str) and not target.isdigit():
             names = {str(v).lower(): int(k) for k, v in (self.model.config.id2label or {}).items()}
             if target.lower() not in names:
-                raise ValueError(f"unknown class {target!r}; the model's classes are: {', '.join(names)}")
+                raise ValueError(f"unknown class {target!r}; choose one of the model's classes: {', '.join(names)}")
             return names[target.lower()]
         idx = int(target)
         if not 0 <= idx < n_classes:
-            raise ValueError(f"class index {idx} is out of range: the model has {n_classes} classes")
+            raise ValueError(
+                f"class index {idx} is out of range: the model has {n_classes} classes; pass 0 to {n_classes - 1}"
+            )
         return idx
 
     def settings(self) -> dict[str, Any]:
-        return {"kind": "classifier", "target": self.target, "output": self.output}
+        return {"kind": "classifier", "target": self.target, "output": self.output, "max_length": self.max_length}
+
+    def model_identity(self) -> dict[str, Any]:
+        return _torch_identity(self.model, self.model_id, self.weights_id)
 
     def prepare(self, text: str) -> None:
         if self.target is None:
@@ -266,9 +306,10 @@ class ClassifierScorer(TextScorer):
         import torch
 
         out = []
-        for lo in range(0, len(texts), self.batch_size):
+        step = self.batch_size or max(1, len(texts))
+        for lo in range(0, len(texts), step):
             enc = self.tokenizer(
-                texts[lo : lo + self.batch_size],
+                texts[lo : lo + step],
                 return_tensors="pt",
                 padding=True,
                 truncation=True,
@@ -306,8 +347,21 @@ def load_hf(path: str | Path, device: str | None = None, dtype=None, **settings)
     device = auto_device(device)
     dtype = dtype or _default_dtype(device)
     tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    # the folder path alone does not name the model: a folder re-saved with other weights must not
+    # be served the old answers, so the fingerprint carries a hash of what is in it
+    weights = folder_identity(path)
     if "SequenceClassification" in arch:
         model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True, dtype=dtype)
-        return ClassifierScorer(model.to(device), tok, model_id=str(path), **settings)
+        return ClassifierScorer(model.to(device), tok, model_id=str(path), weights_id=weights, **settings)
     model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=dtype)
-    return CausalLMScorer(model.to(device), tok, model_id=str(path), **settings)
+    return CausalLMScorer(model.to(device), tok, model_id=str(path), weights_id=weights, **settings)
+
+
+def _check_batch(batch_size) -> int | None:
+    if batch_size is None:
+        return None
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(
+            f"batch_size must be a positive integer (or None: one forward pass per call), got {batch_size!r}"
+        )
+    return int(batch_size)

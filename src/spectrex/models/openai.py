@@ -1,47 +1,48 @@
-"""Models behind an OpenAI-compatible HTTP server (llama.cpp's server, vLLM, …) through ``/v1/completions``.
+"""Models behind an OpenAI-compatible server (vLLM, llama-cpp-python, a hosted API) via ``/v1/completions``.
 
-The score of a masked text is log P(target | prompt), read from the server's per-token
-``logprobs``. Two ways to get them:
+The score of a masked text is exactly log P(target | prompt) (minus log P(contrast | prompt) with a
+contrast), read from the server's own token log-probabilities. A probe at start-up asks the server
+what it supports and picks the mode, or refuses with the reason:
 
-- ``echo=True`` (vLLM, the OpenAI legacy API): send prompt + target with ``max_tokens=0`` and
-  ``echo``; the server returns the log-probability of every prompt token, and the target's tokens
-  are the ones whose text offsets fall after the prompt. Exact for multi-token targets.
-- ``echo=False`` (servers without echo, e.g. llama.cpp): ask for one generated token with
-  ``logprobs=K`` and read the target's first token among the top-K alternatives (a target missing
-  from the top K gets ``floor``). Exact only for one-token targets such as " positive".
+- ``echo`` (exact for any target): send prompt + target with ``echo`` and a one-token generation
+  budget (``max_tokens: 0`` means *unlimited* on llama.cpp, so it is never sent); the target's
+  tokens are the echoed tokens whose ``text_offset`` lies inside the target, the generated token
+  is ignored. A prompt whose last characters merge with the target into one token is refused.
+- ``next`` (servers without echo): one generated token with ``logprobs=K``; the value is the
+  log-probability of the alternative that *equals* the target (never a prefix match). Exact for
+  a target that is one token; when the target is not among the K alternatives the row fails with
+  that reason (a floor is not an answer).
 
-The API key is read from an environment variable (``OPENAI_API_KEY`` by default) at request time;
-it is never stored on the object, logged, or part of the fingerprint, so it never reaches a cache.
-Failures worth retrying (connection refused, timeouts, HTTP 429 and 5xx) raise
-:class:`RetryableError` so that the query engine's retry policy applies; everything queried before
-a failure stays in the engine's cache.
+Requests are the unit of retry (:mod:`spectrex.models._http`): a batch's requests go out
+concurrently over one pooled client (``concurrency`` at a time), each retried by itself; only a
+request that exhausts its retries fails its row, and the query engine keeps every other answer.
+
+The fingerprint holds the URL, the server's own model id (``/v1/models``, else the ``model``
+field of an answer), the mode and every scoring setting. The API key is read from an environment
+variable (``OPENAI_API_KEY`` by default) at request time; it is never stored, logged or hashed.
 """
 
 from __future__ import annotations
 
 import math
-import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from ..errors import SpectrexError
-from .base import TextScorer
+from ..errors import PartialResultError, SpectrexError
+from ._http import JSONClient, RequestPolicy, RetryableError, ServerError
+from .base import TextScorer, check_template
 
-try:  # the query engine's retryable error, when this version has one
-    from ..engine import RetryableError  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - older engine
+__all__ = ["OpenAICompletionsScorer", "RetryableError", "ServerError", "TargetNotRankedError"]
 
-    class RetryableError(SpectrexError):
-        """A failure worth retrying (server down or overloaded, timeout)."""
-
-        def __init__(self, message: str, retry_after: float | None = None):
-            super().__init__(message)
-            self.retry_after = retry_after
+ECHO_MODES = ("auto", True, False)
 
 
-class ServerError(SpectrexError):
-    """The server answered, but not with what spectrex needs (no log-probabilities, bad request, …)."""
+class TargetNotRankedError(ServerError):
+    """Without echo, the target was not among the server's top alternatives: its log-probability is unknown."""
 
 
 class OpenAICompletionsScorer(TextScorer):
@@ -51,21 +52,31 @@ class OpenAICompletionsScorer(TextScorer):
     ----------
     url : str
         Server base URL, e.g. ``http://127.0.0.1:8080`` or ``http://host:8000/v1``.
-    target : str
-        The continuation to score (generated once from the full prompt when omitted).
+    target : str, optional
+        The continuation to score (generated once, greedily, from the full prompt when omitted).
     model : str, optional
-        The ``model`` field of the request (servers with one model ignore it).
+        The ``model`` field of the request (default: the server's only model).
     template : str, default "{text}"
         The prompt; ``{text}`` is replaced by the masked text.
-    echo : bool, default True
-        Score the target inside an echoed prompt (exact); ``False`` reads the top-``top_logprobs``
-        alternatives of the next token (one-token targets).
+    contrast : str, optional
+        A second continuation whose log-probability is subtracted.
+    echo : {"auto", True, False}, default "auto"
+        ``"auto"``: the exact echo mode when the server supports it, else the next-token mode;
+        ``True``: echo or refuse; ``False``: the next-token mode (one-token targets).
+    top_logprobs : int, default 20
+        Alternatives asked for in the next-token mode.
     api_key_env : str, default "OPENAI_API_KEY"
         Environment variable holding the API key (none sent when it is unset).
     timeout : float, default 60
-        Seconds per request.
-    floor : float, default -30
-        Log-probability given to a target missing from the top alternatives (``echo=False``).
+        Seconds per attempt of one request.
+    concurrency : int, default 4
+        Requests in flight at once (4 suits a local server; raise it for vLLM or a hosted API).
+    max_retries : int, default 8
+        Retries of one request after a transient failure.
+    deadline : float, default 300
+        Seconds one request may take over all its attempts and waits.
+    max_new_tokens : int, default 12
+        Length limit of a generated target.
     """
 
     def __init__(
@@ -74,115 +85,278 @@ class OpenAICompletionsScorer(TextScorer):
         target: str | None = None,
         model: str | None = None,
         template: str = "{text}",
-        echo: bool = True,
+        contrast: str | None = None,
+        echo: bool | str = "auto",
         top_logprobs: int = 20,
         api_key_env: str = "OPENAI_API_KEY",
         timeout: float = 60.0,
-        floor: float = -30.0,
+        concurrency: int = 4,
+        max_retries: int = 8,
+        deadline: float = 300.0,
         max_new_tokens: int = 12,
     ) -> None:
-        import httpx
-
-        if "{text}" not in template:
-            raise ValueError("template must contain '{text}' where the (masked) text goes")
+        check_template(template)
+        for name, value in (("target", target), ("contrast", contrast)):
+            if value is not None and (not isinstance(value, str) or value == ""):
+                raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+        if echo not in ECHO_MODES or isinstance(echo, str) and echo != "auto":
+            raise ValueError(f"echo must be 'auto', True or False, got {echo!r}")
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be a positive integer (requests in flight), got {concurrency!r}")
+        if isinstance(top_logprobs, bool) or not isinstance(top_logprobs, int) or not 1 <= top_logprobs <= 100:
+            raise ValueError(f"top_logprobs must be an integer from 1 to 100, got {top_logprobs!r}")
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
         base = url.rstrip("/")
-        self.endpoint = base + ("/completions" if base.endswith("/v1") else "/v1/completions")
-        self.model_id = f"openai:{base}" + (f"#{model}" if model else "")
-        self.model, self.target, self.template, self.echo = model, target, template, bool(echo)
-        self.top_logprobs, self.floor, self.max_new_tokens = int(top_logprobs), float(floor), int(max_new_tokens)
+        self.base = base[: -len("/v1")] if base.endswith("/v1") else base
+        self.model_id = f"openai:{self.base}" + (f"#{model}" if model else "")
+        self.model, self.target, self.contrast, self.template = model, target, contrast, template
+        self.echo = echo
+        self.top_logprobs, self.max_new_tokens = int(top_logprobs), int(max_new_tokens)
+        self.concurrency = int(concurrency)
+        self.policy = RequestPolicy(timeout=float(timeout), max_retries=int(max_retries), deadline=float(deadline))
+        self.client = JSONClient(self.base, self.policy, api_key_env, pool_size=self.concurrency)
         self.api_key_env = api_key_env
-        self._client = httpx.Client(timeout=timeout)
+        #: what the probe found: "echo" or "next"; the server's own model id
+        self.mode: str | None = None
+        self.served_model: str | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
+    # -- pickling (Ray): the connection pool and threads stay behind --------------------------------
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_pool"], state["_pool_lock"] = None, None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._pool_lock = threading.Lock()
+
+    # -- identity -----------------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
-        return {"kind": "openai-completions", "target": self.target, "template": self.template, "echo": self.echo}
+        return {
+            "kind": "openai-completions",
+            "mode": self.mode,
+            "target": self.target,
+            "contrast": self.contrast,
+            "template": self.template,
+            "top_logprobs": self.top_logprobs if self.mode == "next" else None,
+            "max_new_tokens": self.max_new_tokens,
+            "join": "rstrip-before-space",
+        }
 
-    # -- HTTP -------------------------------------------------------------------------------
-    def _post(self, payload: dict) -> dict:
-        import httpx
+    def model_identity(self) -> dict[str, Any]:
+        self.probe()
+        return {"id": self.model_id, "url": self.base, "request_model": self.model, "served_model": self.served_model}
 
-        headers = {}
-        key = os.environ.get(self.api_key_env)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
+    # -- HTTP ---------------------------------------------------------------------------------------
+    def _complete(self, payload: dict, what: str = "completion request") -> dict:
         if self.model:
             payload = {"model": self.model, **payload}
-        try:
-            resp = self._client.post(self.endpoint, json=payload, headers=headers)
-        except (httpx.ConnectError, httpx.TimeoutException, httpx.RemoteProtocolError) as exc:
-            raise RetryableError(
-                f"cannot reach the model server at {self.endpoint} ({type(exc).__name__}); "
-                "check that it is running and the URL is right — answers already received are kept in the cache"
-            ) from None
-        if resp.status_code == 429 or resp.status_code >= 500:
-            after = resp.headers.get("retry-after")
-            raise RetryableError(
-                f"the model server answered HTTP {resp.status_code}; retrying may help",
-                retry_after=float(after) if after and after.replace(".", "", 1).isdigit() else None,
-            )
-        if resp.status_code in (401, 403):
+        data = self.client.request("POST", "/v1/completions", payload, what=what)
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise ServerError(
-                f"the model server refused the request (HTTP {resp.status_code}); "
-                f"set the API key in the environment variable {self.api_key_env}"
+                f"the model server at {self.base} answered without `choices`; is it an OpenAI-compatible "
+                "/v1/completions endpoint?"
             )
-        if resp.status_code >= 400:
-            raise ServerError(f"the model server rejected the request (HTTP {resp.status_code}): {resp.text[:300]}")
-        try:
-            return resp.json()
-        except ValueError:
-            raise ServerError(f"the model server at {self.endpoint} did not answer with JSON") from None
+        if self.served_model is None and isinstance(data.get("model"), str):
+            self.served_model = data["model"]
+        return data
 
-    # -- scoring ----------------------------------------------------------------------------
-    def prepare(self, text: str) -> None:
-        if self.target is None:
-            data = self._post(
-                {"prompt": self.template.format(text=text), "max_tokens": self.max_new_tokens, "temperature": 0}
+    def probe(self) -> None:
+        """Ask the server once for its model id and whether it echoes prompt log-probabilities; pick the mode."""
+        if self.mode is not None:
+            return
+        # the first contact fails fast when nothing listens (a typo in the URL, a server not started)
+        first = replace(self.policy, max_retries=min(self.policy.max_retries, 3))
+        try:
+            listing = self.client.request("GET", "/v1/models", what="model listing", policy=first)
+        except ServerError:
+            listing = {}  # no /v1/models: the `model` field of an answer names the model instead
+        ids = [d.get("id") for d in listing.get("data") or [] if isinstance(d, dict) and isinstance(d.get("id"), str)]
+        if self.model and ids and self.model not in ids:
+            raise ServerError(
+                f"the server at {self.base} serves {', '.join(ids[:5])}, not {self.model!r}; "
+                f"use openai:{self.base}#{ids[0]}"
             )
-            new = data["choices"][0].get("text", "")
+        if len(ids) > 1 and not self.model:
+            raise ServerError(
+                f"the server at {self.base} serves several models ({', '.join(ids[:5])}); name one: "
+                f"openai:{self.base}#{ids[0]}"
+            )
+        self.served_model = self.model or (ids[0] if ids else None)
+        reason = None
+        if self.echo is not False:
+            probe_text = "Hello, world"
+            data = self._complete(
+                {"prompt": probe_text, "max_tokens": 1, "echo": True, "logprobs": 1, "temperature": 0},
+                what="start-up probe",
+            )
+            reason = _echo_problem(data, probe_text)
+            if reason is None:
+                self.mode = "echo"
+                return
+            if self.echo is True:
+                raise ServerError(
+                    f"the model server at {self.base} cannot score a given target exactly: {reason}. "
+                    "Start it with prompt log-probabilities on (llama-cpp-python: --logits_all true), or pass "
+                    "--no-echo / echo=False to read the next token's top alternatives (exact for one-token targets)"
+                )
+        data = self._complete(
+            {"prompt": "Hello", "max_tokens": 1, "logprobs": self.top_logprobs, "temperature": 0},
+            what="start-up probe",
+        )
+        lp = (data["choices"][0].get("logprobs") or {}) if isinstance(data["choices"][0], dict) else {}
+        tops = lp.get("top_logprobs") if isinstance(lp, dict) else None
+        if not tops or not isinstance(tops[0], dict) or not tops[0]:
+            raise ServerError(
+                f"the model server at {self.base} returns no log-probabilities"
+                + (f" and {reason}" if reason else "")
+                + "; spectrex needs /v1/completions with `logprobs` (vLLM, llama-cpp-python's server)"
+            )
+        self.mode = "next"
+
+    # -- scoring ------------------------------------------------------------------------------------
+    def prepare(self, text: str) -> None:
+        self.probe()
+        if self.target is None:
+            data = self._complete(
+                {"prompt": self._prompt(text), "max_tokens": self.max_new_tokens, "temperature": 0},
+                what="target generation",
+            )
+            new = data["choices"][0].get("text") or ""
             new = new.split("\n")[0] if new.strip() else new
             if not new.strip():
                 raise SpectrexError("the server generated no continuation for this text; pass a target explicitly")
             self.target = new
 
+    def _prompt(self, text: str) -> str:
+        return self.template.format(text=text)
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="spectrex-http")
+            return self._pool
+
+    def logprob(self, prompt: str, continuation: str) -> float:
+        """log P(continuation | prompt) from the server (one request, retried by itself).
+
+        A prompt ending in white space before a continuation starting with white space (a text
+        whose last parts were removed, then " Paris") loses its trailing white space: two spaces
+        would be tokenized as one token straddling the prompt and the continuation.
+        """
+        self.probe()
+        if continuation[:1].isspace():
+            prompt = prompt.rstrip()
+        return self._echo(prompt, continuation) if self.mode == "echo" else self._next(prompt, continuation)
+
     def score(self, texts: list[str]) -> np.ndarray:
         if self.target is None:
             raise SpectrexError("no target yet: pass target=… or bind the model to a text first")
-        prompts = [self.template.format(text=t) for t in texts]
-        return np.array([self._score_echo(p) if self.echo else self._score_next(p) for p in prompts])
+        self.probe()
+        prompts = [self._prompt(t) for t in texts]
+        conts = [self.target] + ([self.contrast] if self.contrast is not None else [])
+        jobs = [(r, c) for r in range(len(prompts)) for c in range(len(conts))]
+        if len(jobs) == 1:
+            futures = None
+            results = [self._safe(prompts[0], conts[0])]
+        else:
+            pool = self._executor()
+            futures = [pool.submit(self._safe, prompts[r], conts[c]) for r, c in jobs]
+            results = [f.result() for f in futures]
+        parts = np.full((len(prompts), len(conts)), np.nan)
+        errors: dict[int, BaseException] = {}
+        for (r, c), res in zip(jobs, results):
+            if isinstance(res, BaseException):
+                errors.setdefault(r, res)
+            else:
+                parts[r, c] = res
+        values = parts[:, 0] - parts[:, 1] if len(conts) == 2 else parts[:, 0]
+        if errors:
+            if len(errors) == len(prompts):
+                raise next(iter(errors.values()))
+            values[list(errors)] = np.nan
+            first = next(iter(errors.values()))
+            raise PartialResultError(
+                f"{len(errors)} of {len(prompts)} requests failed ({type(first).__name__}: {first})", values, errors
+            )
+        return values
 
-    def _logprobs(self, data: dict) -> dict:
+    def _safe(self, prompt: str, continuation: str):
         try:
-            lp = data["choices"][0]["logprobs"]
-        except (KeyError, IndexError, TypeError):
-            lp = None
-        if not lp:
-            raise ServerError(
-                f"the model server at {self.endpoint} returned no log-probabilities; spectrex needs a server whose "
-                "/v1/completions supports `logprobs` (llama.cpp server, vLLM…)"
-                + (", and `echo` — or use echo=False for one-token targets" if self.echo else "")
-            )
-        return lp
+            return self.logprob(prompt, continuation)
+        except Exception as exc:  # noqa: BLE001 - the row's outcome; the engine names and retries it
+            return exc
 
-    def _score_echo(self, prompt: str) -> float:
-        data = self._post({"prompt": prompt + self.target, "max_tokens": 0, "echo": True, "logprobs": 0})
-        lp = self._logprobs(data)
-        offsets, values = lp.get("text_offset"), lp.get("token_logprobs")
-        if not offsets or values is None:
+    def _echo(self, prompt: str, continuation: str) -> float:
+        full = prompt + continuation
+        data = self._complete({"prompt": full, "max_tokens": 1, "echo": True, "logprobs": 1, "temperature": 0})
+        lp = data["choices"][0].get("logprobs")
+        offsets = lp.get("text_offset") if isinstance(lp, dict) else None
+        values = lp.get("token_logprobs") if isinstance(lp, dict) else None
+        if not isinstance(offsets, list) or not isinstance(values, list) or len(offsets) != len(values):
+            raise RetryableError(f"the server's echoed log-probabilities from {self.base} are incomplete")
+        start, end = len(prompt), len(full)
+        if start == 0:
             raise ServerError(
-                "the server's echoed logprobs lack text_offset/token_logprobs (echo unsupported?); use echo=False"
+                "the prompt is empty (every part removed and the template adds no text), and a server gives no "
+                "log-probability for a prompt's first token; use a --template with fixed text around {text} "
+                "(e.g. 'Text: {text}'), or --on-error drop to leave this mask out"
             )
-        picked = [v for o, v in zip(offsets, values) if o >= len(prompt) and v is not None]
-        if not picked:
-            raise ServerError("the echoed log-probabilities do not cover the target; use echo=False")
+        if start not in offsets:
+            raise ServerError(
+                f"the server tokenized the end of the prompt and the start of the target {continuation!r} into "
+                "one token, so log P(target | prompt) is not defined token by token; start the target with a "
+                "space or end the template with a separator"
+            )
+        picked = [v for o, v in zip(offsets, values) if start <= o < end]
+        if not picked or any(not isinstance(v, (int, float)) or not math.isfinite(v) for v in picked):
+            raise ServerError(
+                f"the server returned no log-probability for a token of the target {continuation!r}; "
+                "an empty prompt has no first-token probability — keep at least the template's text"
+            )
         return float(sum(picked))
 
-    def _score_next(self, prompt: str) -> float:
-        data = self._post({"prompt": prompt, "max_tokens": 1, "logprobs": self.top_logprobs, "temperature": 0})
-        lp = self._logprobs(data)
-        tops = lp.get("top_logprobs") or [{}]
-        first = tops[0] or {}
-        best = [v for tok, v in first.items() if tok and self.target.startswith(tok)]
-        value = max(best) if best else self.floor
-        return float(value) if math.isfinite(value) else self.floor
+    def _next(self, prompt: str, continuation: str) -> float:
+        data = self._complete({"prompt": prompt, "max_tokens": 1, "logprobs": self.top_logprobs, "temperature": 0})
+        lp = data["choices"][0].get("logprobs") or {}
+        tops = lp.get("top_logprobs") if isinstance(lp, dict) else None
+        first = tops[0] if isinstance(tops, list) and tops and isinstance(tops[0], dict) else None
+        if first is None:
+            raise RetryableError(f"the server at {self.base} answered without top log-probabilities")
+        value = first.get(continuation)
+        if value is None:
+            chosen, chosen_lp = (lp.get("tokens") or [None])[0], (lp.get("token_logprobs") or [None])[0]
+            if chosen == continuation:
+                value = chosen_lp
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise TargetNotRankedError(
+                f"the target {continuation!r} is not one of the server's top {len(first)} next tokens for this "
+                "prompt, so its log-probability is unknown (a floor would not be an answer); use a server with "
+                "echo (exact for any target), a one-token target, or a larger top_logprobs"
+            )
+        return float(value)
 
     def close(self) -> None:
-        self._client.close()
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+        self.client.close()
+
+
+def _echo_problem(data: dict, prompt: str) -> str | None:
+    """Why an echo answer cannot give prompt log-probabilities (None when it can)."""
+    lp = data["choices"][0].get("logprobs")
+    if not isinstance(lp, dict):
+        return "it returned no log-probabilities for an echoed prompt"
+    offsets, values = lp.get("text_offset"), lp.get("token_logprobs")
+    if not isinstance(offsets, list) or not isinstance(values, list) or len(offsets) != len(values):
+        return "its echoed log-probabilities lack text_offset / token_logprobs"
+    inside = [v for o, v in zip(offsets, values) if o < len(prompt)]
+    if len(inside) < 2 or not any(isinstance(v, (int, float)) for v in inside[1:]):
+        return "it does not echo the prompt's tokens with their log-probabilities"
+    return None

@@ -119,6 +119,8 @@ class ImageParts:
         value = np.asarray(fill, dtype=np.float32).reshape(-1)
         if value.size not in (1, 3):
             raise ValueError(f"a fill colour is one float or an RGB triple; got {fill!r}")
+        if not np.all(np.isfinite(value)) or value.min() < 0 or value.max() > 1:
+            raise ValueError(f"a fill colour takes values in [0, 1] (0 black, 1 white); got {fill!r}")
         return np.broadcast_to(np.resize(value, 3), self.image.shape).astype(np.float32)
 
     def compose(self, masks) -> np.ndarray:

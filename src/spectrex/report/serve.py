@@ -5,6 +5,12 @@
 path is decoded once, then refused (403) when it is absolute, holds ``..``, a backslash or a
 NUL, or resolves (symlinks followed) outside the folder; anything else missing is a 404.
 In a dataset run's folder (it holds ``index.jsonl``) ``/`` shows the run's summary and ``/files`` the list.
+
+Hardening: the ``Host`` header must name the bound address (or ``localhost``) unless the viewer
+was bound to every interface — a web page cannot reach it through DNS rebinding; only spectrex
+results are served, ``/raw/`` streams them in chunks under :data:`RAW_MAX_BYTES`, pages are
+rendered only under :data:`VIEW_MAX_BYTES`; idle connections are closed after
+``idle_timeout`` seconds; HTTP/0.9 requests (a body without headers) are refused.
 """
 
 from __future__ import annotations
@@ -20,7 +26,23 @@ from urllib.parse import quote, unquote, urlsplit
 
 from .html import render_report
 
-MAX_BYTES = 256 * 1024 * 1024  # larger files are not results we can render in a page
+#: ``/raw/`` streams results up to this size, ``CHUNK`` bytes at a time; larger files are not listed
+RAW_MAX_BYTES = MAX_BYTES = 1024 * 1024 * 1024
+#: ``/view/`` renders results up to this size (rendering holds a few copies in memory)
+VIEW_MAX_BYTES = 32 * 1024 * 1024
+CHUNK = 1024 * 1024
+#: results up to this size have their metadata shown in the listing
+SUMMARY_MAX_BYTES = 8 * 1024 * 1024
+_MARK = b"spectrex.interactions/"
+
+
+def _is_result(path: Path) -> bool:
+    """Whether a file looks like a spectrex result (its first 4 KiB name the format)."""
+    try:
+        with path.open("rb") as fh:
+            return _MARK in fh.read(4096)
+    except OSError:
+        return False
 
 
 def _results(root: Path) -> list[tuple[str, dict]]:
@@ -31,14 +53,17 @@ def _results(root: Path) -> list[tuple[str, dict]]:
             real = path.resolve(strict=True)
             if not real.is_relative_to(root) or not real.is_file() or real.stat().st_size > MAX_BYTES:
                 continue
-            with real.open("rb") as fh:
-                head = fh.read(4096)
-            if b"spectrex.interactions/" not in head:  # cheap check before parsing whole files
+            if not _is_result(real):  # cheap check before parsing whole files
+                continue
+            if real.stat().st_size > SUMMARY_MAX_BYTES:  # listed, but not parsed for its summary
+                out.append((path.relative_to(root).as_posix(), {"model": "(large file)"}))
                 continue
             doc = json.loads(real.read_text(encoding="utf-8"))
+            if not isinstance(doc, dict):
+                continue
         except (OSError, ValueError):
             continue
-        meta = doc.get("metadata") or {}
+        meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
         out.append((path.relative_to(root).as_posix(), {"n": doc.get("n"), **meta}))
     return out
 
@@ -48,6 +73,30 @@ class ResultHandler(BaseHTTPRequestHandler):
 
     server_version = "spectrex-viewer"
     sys_version = ""
+
+    def setup(self):
+        self.timeout = getattr(self.server, "idle_timeout", 15.0)  # a silent client is dropped after this
+        super().setup()
+
+    def parse_request(self) -> bool:
+        words = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n").split()
+        if len(words) == 2:  # "GET /": HTTP/0.9, whose answer would be a body without headers
+            self.command, self.request_version = words[0], "HTTP/1.0"  # the refusal carries its headers
+            self.requestline = " ".join(words)
+            self.close_connection = True
+            self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, "HTTP/0.9 is not served; use HTTP/1.0 or later")
+            return False
+        if not super().parse_request():
+            return False
+        if not self.server.host_allowed(self.headers.get("Host")):
+            self.close_connection = True
+            self._send(
+                HTTPStatus.MISDIRECTED_REQUEST,
+                "text/plain",
+                b"this viewer answers only requests addressed to its own host name (localhost)\n",
+            )
+            return False
+        return True
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's signature
         if getattr(self.server, "verbose", False):
@@ -80,8 +129,17 @@ class ResultHandler(BaseHTTPRequestHandler):
                 target = self._resolve(path[len(prefix) :])
                 if target is None:
                     return
+                if not _is_result(target):
+                    return self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not a spectrex result\n")
+                size = target.stat().st_size
+                limit = RAW_MAX_BYTES if kind == "raw" else VIEW_MAX_BYTES
+                if size > limit:
+                    msg = f"{size:,} bytes is over the viewer's {limit:,}-byte limit" + (
+                        "; open it with spectrex report, or fetch it from /raw/" if kind == "view" else ""
+                    )
+                    return self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "text/plain", msg.encode() + b"\n")
                 if kind == "raw":
-                    return self._send(HTTPStatus.OK, "application/json; charset=utf-8", target.read_bytes())
+                    return self._stream(target, size)
                 try:
                     page = render_report(target, back_link="/")
                 except (ValueError, KeyError, TypeError) as exc:
@@ -141,17 +199,29 @@ class ResultHandler(BaseHTTPRequestHandler):
         body = "\n".join(rows) or '<tr><td colspan="6">no spectrex results (*.json) in this folder</td></tr>'
         return _INDEX.format(root=html.escape(str(self.server.root)), rows=body, count=len(rows))
 
-    def _send(self, status: HTTPStatus, ctype: str, body: bytes) -> None:
+    def _headers(self, status: HTTPStatus, ctype: str, length: int) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(length))
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Cache-Control", "no-store")
         if not ctype.startswith("text/html"):  # HTML pages carry their own policy in a <meta> tag
             self.send_header("Content-Security-Policy", "default-src 'none'")
         self.end_headers()
+
+    def _send(self, status: HTTPStatus, ctype: str, body: bytes) -> None:
+        self._headers(status, ctype, len(body))
         if not getattr(self, "_head", False):
             self.wfile.write(body)
+
+    def _stream(self, path: Path, size: int) -> None:
+        """Send a file ``CHUNK`` bytes at a time (memory stays flat whatever its size)."""
+        self._headers(HTTPStatus.OK, "application/json; charset=utf-8", size)
+        if getattr(self, "_head", False):
+            return
+        with path.open("rb") as fh:
+            while chunk := fh.read(CHUNK):
+                self.wfile.write(chunk)
 
 
 class ResultServer(ThreadingHTTPServer):
@@ -159,13 +229,37 @@ class ResultServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, root: str | Path, host: str = "127.0.0.1", port: int = 8000, verbose: bool = False):
+    def __init__(
+        self,
+        root: str | Path,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        verbose: bool = False,
+        idle_timeout: float = 15.0,
+    ):
         root = Path(root).resolve(strict=True)
         if not root.is_dir():
             raise NotADirectoryError(f"{root} is not a folder; pass the folder that holds the result JSON files")
         self.root = root
         self.verbose = verbose
+        self.idle_timeout = float(idle_timeout)
+        self.bound_host = host
         super().__init__((host, port), ResultHandler)
+
+    def host_allowed(self, header: str | None) -> bool:
+        """Whether a request's ``Host`` header names this viewer (any host when bound to every interface)."""
+        if self.bound_host in ("", "0.0.0.0", "::"):
+            return True
+        if header is None:
+            return True  # HTTP/1.0 clients may leave it out; browsers (the rebinding risk) always send it
+        name = header.strip().lower()
+        if name.startswith("["):  # [::1]:8000
+            name = name[1 : name.find("]")] if "]" in name else name
+        elif name.count(":") == 1:
+            name, _, port = name.partition(":")
+            if port and port != str(self.server_address[1]):
+                return False
+        return name in {"localhost", "127.0.0.1", "::1", self.bound_host.lower()}
 
     @property
     def url(self) -> str:

@@ -1,0 +1,64 @@
+"""Refuse, before anything large is allocated, a run whose masks and design would not fit in memory.
+
+The estimate counts the mask design as boolean masks plus one float64 feature per part and query
+(what the decoders build), and the pairwise design of the order-2 LASSO. The limit is half of this
+machine's memory, or ``$SPECTREX_MAX_MEMORY_GB``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .errors import SpectrexError
+
+#: bytes the design costs per (query, part) cell: a bool mask and two float64 copies (features, decoder)
+BYTES_PER_CELL = 17
+
+
+class ResourceError(SpectrexError, ValueError):
+    """A run whose inputs would need more memory than this machine allows."""
+
+    def __init__(self, message: str, needed: int, limit: int):
+        super().__init__(message)
+        self.needed, self.limit = int(needed), int(limit)
+
+
+def memory_limit() -> int:
+    """Bytes a run may plan for: ``$SPECTREX_MAX_MEMORY_GB`` GiB, else half the physical memory."""
+    env = os.environ.get("SPECTREX_MAX_MEMORY_GB")
+    if env:
+        try:
+            return int(float(env) * 2**30)
+        except ValueError:
+            raise ValueError(f"SPECTREX_MAX_MEMORY_GB must be a number of GiB, got {env!r}") from None
+    try:
+        return int(0.5 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 16 * 2**30
+
+
+def _gib(b: float) -> str:
+    return f"{b / 2**30:,.1f} GiB"
+
+
+def design_bytes(n: int, budget: int, pairwise: bool = False) -> int:
+    """Estimated bytes of a design of ``budget`` masks over ``n`` parts (order-2 features when ``pairwise``)."""
+    cells = budget * n
+    if pairwise:
+        cells += budget * n * (n - 1) // 2 * 8
+    return BYTES_PER_CELL * cells
+
+
+def check_design(n: int, budget: int, method: str, pairwise: bool = False) -> None:
+    """Raise :class:`ResourceError` with the estimate and what to lower when the design would not fit."""
+    need, limit = design_bytes(n, budget, pairwise), memory_limit()
+    if need <= limit:
+        return
+    fit = max(1, limit // max(1, need // max(budget, 1)))
+    raise ResourceError(
+        f"{method} with n = {n:,} parts and a budget of {budget:,} queries would need about {_gib(need)} of memory "
+        f"for its masks and design, over this machine's {_gib(limit)}; lower the budget (to at most {fit:,}) or "
+        "use fewer parts (e.g. --parts sentences for a long text), or raise SPECTREX_MAX_MEMORY_GB",
+        need,
+        limit,
+    )

@@ -1,0 +1,193 @@
+"""A JSON-over-HTTP client whose unit of retry is one request.
+
+Every request is retried by itself: connection errors, timeouts, HTTP 429 / 5xx, and a 200 whose
+body is truncated or not JSON are transient; each retry waits an exponentially growing delay with
+jitter (or the server's ``Retry-After`` when that is longer), and the whole request — every
+attempt and wait — ends by a total deadline. Anything else (401, 404, a 400 naming a bad request)
+is final at once. The API key is read from the environment at each request and never stored.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+from ..errors import SpectrexError
+
+try:  # the query engine's retryable error, so that its policy recognises ours
+    from ..engine.backends import RetryableError
+except ImportError:  # pragma: no cover - engine without one
+
+    class RetryableError(SpectrexError):
+        """A failure worth retrying (server down or overloaded, timeout)."""
+
+        def __init__(self, message: str, retry_after: float | None = None, exhausted: bool = False):
+            super().__init__(message)
+            self.retry_after, self.exhausted = retry_after, exhausted
+
+
+class ServerError(SpectrexError):
+    """The server answered, but not with what spectrex needs (no log-probabilities, bad request, …)."""
+
+
+@dataclass(frozen=True)
+class RequestPolicy:
+    """How one HTTP request is retried.
+
+    Attempt ``k`` (0-based) that failed waits ``min(max_delay, base_delay * 2**k)`` times a random
+    factor in [0.5, 1], or the server's ``Retry-After`` when longer (capped at ``max_delay``);
+    after ``max_retries`` retries, or when the next wait would pass ``deadline`` seconds since the
+    first attempt, the last failure is raised. Each attempt's timeout is ``timeout`` (or what is
+    left of the deadline, when less).
+    """
+
+    timeout: float = 60.0
+    max_retries: int = 8
+    base_delay: float = 0.25
+    max_delay: float = 10.0
+    deadline: float = 300.0
+
+    def __post_init__(self) -> None:
+        for name in ("timeout", "deadline"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and v > 0 and v == v and v != float("inf")):
+                raise ValueError(f"{name} must be a positive number of seconds, got {v!r}")
+        if not isinstance(self.max_retries, int) or self.max_retries < 0:
+            raise ValueError(f"max_retries must be a non-negative integer, got {self.max_retries!r}")
+        if self.base_delay < 0 or self.max_delay < 0:
+            raise ValueError("base_delay and max_delay must be at least 0 seconds")
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        d = min(self.max_delay, self.base_delay * 2**attempt) * (0.5 + 0.5 * random.random())
+        if retry_after is not None:
+            d = max(d, min(float(retry_after), self.max_delay))
+        return d
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        v = float(value)
+    except ValueError:
+        return None  # an HTTP date: fall back to our own backoff
+    return v if v >= 0 else None
+
+
+class JSONClient:
+    """POST/GET JSON to one server with per-request retries (thread-safe; pickles without its connection pool).
+
+    Parameters
+    ----------
+    base : str
+        The server's base URL, e.g. ``http://127.0.0.1:8080`` (``/v1`` is added by callers).
+    policy : RequestPolicy
+        Timeouts, retries and the deadline.
+    api_key_env : str
+        Environment variable holding a bearer token (none sent when unset).
+    pool_size : int
+        Connections kept open (at least the number of concurrent requests).
+    """
+
+    def __init__(self, base: str, policy: RequestPolicy, api_key_env: str = "OPENAI_API_KEY", pool_size: int = 4):
+        self.base, self.policy, self.api_key_env, self.pool_size = base, policy, api_key_env, int(pool_size)
+        self._client = None
+        self._lock = threading.Lock()
+        self.attempts = 0  # every HTTP attempt made (for tests and diagnostics)
+        self.retries = 0
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_client"], state["_lock"] = None, None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def _http(self):
+        import httpx
+
+        with self._lock:
+            if self._client is None:
+                limits = httpx.Limits(max_connections=self.pool_size, max_keepalive_connections=self.pool_size)
+                self._client = httpx.Client(limits=limits)
+            return self._client
+
+    def _headers(self) -> dict:
+        key = os.environ.get(self.api_key_env)
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def request(self, method: str, path: str, payload: dict | None = None, what: str = "request", policy=None) -> dict:
+        """The JSON answer of ``method path``, after retrying transient failures (see :class:`RequestPolicy`)."""
+        import httpx
+
+        url = self.base + path
+        policy = policy or self.policy
+        t0 = time.monotonic()
+        attempt = 0
+        while True:
+            left = policy.deadline - (time.monotonic() - t0)
+            timeout = max(0.05, min(policy.timeout, left))
+            retry_after = None
+            with self._lock:
+                self.attempts += 1
+            try:
+                resp = self._http().request(method, url, json=payload, headers=self._headers(), timeout=timeout)
+                body = resp.content  # read it all here: a truncated body raises now, inside the retry
+            except httpx.TimeoutException as exc:
+                failure = f"no answer within {timeout:.3g} s ({type(exc).__name__})"
+            except httpx.TransportError as exc:
+                failure = f"cannot reach it, connection failed ({type(exc).__name__})"
+            else:
+                code = resp.status_code
+                if code == 429 or (code >= 500 and code not in (501, 505)):
+                    failure = f"HTTP {code}"
+                    retry_after = _retry_after(resp.headers.get("retry-after"))
+                elif code in (401, 403):
+                    raise ServerError(
+                        f"the model server at {url} refused the {what} (HTTP {code}); "
+                        f"set the API key in the environment variable {self.api_key_env}"
+                    )
+                elif code >= 400:
+                    raise ServerError(
+                        f"the model server at {url} rejected the {what} (HTTP {code}): "
+                        f"{resp.text[:300].strip()}; check the URL, the model name and the server's options"
+                    )
+                else:
+                    try:
+                        return _json(body)
+                    except ValueError:
+                        failure = "a malformed or truncated JSON body"
+            elapsed = time.monotonic() - t0
+            wait = policy.delay(attempt, retry_after)
+            if attempt >= policy.max_retries or elapsed + wait >= policy.deadline:
+                raise RetryableError(
+                    f"the model server at {url} failed the {what}: {failure}, after {attempt + 1} attempt(s) over "
+                    f"{elapsed:.1f} s (deadline {policy.deadline:g} s). Check that the server is running and the URL "
+                    "is right, or raise --timeout; answers already received are kept in the cache",
+                    retry_after=retry_after,
+                    exhausted=True,
+                )
+            with self._lock:
+                self.retries += 1
+            time.sleep(wait)
+            attempt += 1
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+def _json(body: bytes) -> dict:
+    import json
+
+    data = json.loads(body.decode("utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
