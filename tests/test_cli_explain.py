@@ -68,7 +68,7 @@ def test_file_input_template_newlines_and_budget_cap(tmp_path, capsys):
 
 
 def test_generated_target_starting_on_a_new_line_is_kept():
-    from spectrex.models.hf import first_line
+    from spectrex.models.base import first_line
 
     assert first_line("\n\nMaria Lopez.\nNext question") == "\n\nMaria Lopez."
     assert first_line(" Paris, France\n") == " Paris, France"

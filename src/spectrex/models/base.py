@@ -174,3 +174,14 @@ class TextValueFunction:
 
     def __repr__(self) -> str:
         return f"TextValueFunction({self.scorer.model_id}, {self.n} {self.parts.unit}, masking={self.masking!r})"
+
+
+def first_line(continuation: str) -> str:
+    """The continuation up to the end of its first non-blank line, leading new lines kept.
+
+    A model often starts its answer on a new line ("\\n\\nThe answer is …"); cutting at the first
+    new line would leave nothing, so the blank lines stay part of the explained target.
+    """
+    body = continuation.lstrip()
+    lead = continuation[: len(continuation) - len(body)]
+    return lead + body.split("\n")[0] if body else continuation

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import SpectrexError
 from ._identity import folder_identity
-from .base import TextScorer, check_template
+from .base import TextScorer, check_template, first_line
 
 
 def auto_device(device: str | None = None) -> str:
@@ -34,17 +34,6 @@ def auto_device(device: str | None = None) -> str:
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return "mps"
     return "cpu"
-
-
-def first_line(continuation: str) -> str:
-    """The continuation up to the end of its first non-blank line, leading new lines kept.
-
-    A model often starts its answer on a new line ("\\n\\nThe answer is …"); cutting at the first
-    new line would leave nothing, so the blank lines stay part of the explained target.
-    """
-    body = continuation.lstrip()
-    lead = continuation[: len(continuation) - len(body)]
-    return lead + body.split("\n")[0] if body else continuation
 
 
 def _default_dtype(device: str):

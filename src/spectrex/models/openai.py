@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import PartialResultError, SpectrexError
 from ._http import JSONClient, RequestPolicy, RetryableError, ServerError
-from .base import TextScorer, check_template
+from .base import TextScorer, check_template, first_line
 
 __all__ = ["OpenAICompletionsScorer", "RetryableError", "ServerError", "TargetNotRankedError"]
 
@@ -227,7 +227,7 @@ class OpenAICompletionsScorer(TextScorer):
                 what="target generation",
             )
             new = data["choices"][0].get("text") or ""
-            new = new.split("\n")[0] if new.strip() else new
+            new = first_line(new)
             if not new.strip():
                 raise SpectrexError("the server generated no continuation for this text; pass a target explicitly")
             self.target = new

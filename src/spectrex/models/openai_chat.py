@@ -7,16 +7,14 @@ log-probability of the first answer token whose text is **exactly** the target (
 only one-token targets can be scored exactly; when the target is not among the K alternatives the row
 fails with that reason (a floor value is not an answer), and ``on_error="drop"`` leaves it out.
 
-Requests go out concurrently over one pooled client; each is retried by itself (429/5xx with
-Retry-After, dropped connections, truncated or malformed bodies) up to a total deadline.
+Requests go out concurrently over the served text scorer's pooled client (``models._http``); each is
+retried by itself (429/5xx with Retry-After, dropped connections, truncated or malformed bodies) up to a
+total deadline.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import random
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -60,7 +58,7 @@ class ChatVisionScorer:
         retries: int = 6,
         api_key_env: str = "OPENAI_API_KEY",
     ) -> None:
-        import httpx
+        from ._http import JSONClient, RequestPolicy
 
         if not target:
             raise ValueError("give the target answer token, e.g. target=' yes'")
@@ -69,14 +67,15 @@ class ChatVisionScorer:
         if int(concurrency) < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         base = url.rstrip("/")
-        self.endpoint = base + ("/chat/completions" if base.endswith("/v1") else "/v1/chat/completions")
+        base = base[: -len("/v1")] if base.endswith("/v1") else base
+        self.endpoint = base + "/v1/chat/completions"
         self.target, self.contrast, self.model = target, contrast, model
         self.top_logprobs, self.concurrency, self.retries = int(top_logprobs), int(concurrency), int(retries)
-        self.timeout = float(timeout)
-        self.deadline = float(deadline) if deadline is not None else 10 * self.timeout
-        self.api_key_env = api_key_env
+        # the served text scorer's HTTP client: each request is retried by itself up to a deadline
+        policy = RequestPolicy(timeout=float(timeout), max_retries=int(retries),
+                               deadline=float(deadline) if deadline is not None else 10 * float(timeout))  # fmt: skip
+        self._client = JSONClient(base, policy, api_key_env=api_key_env, pool_size=self.concurrency)
         self.model_id = f"openai-chat:{base}" + (f"#{model}" if model else "")
-        self._client = httpx.Client(timeout=self.timeout, limits=httpx.Limits(max_connections=self.concurrency))
 
     def settings(self) -> dict:
         return {
@@ -103,41 +102,7 @@ class ChatVisionScorer:
         return {"model": self.model, **body} if self.model else body
 
     def _post(self, payload: dict) -> dict:
-        import httpx
-
-        headers = (
-            {"Authorization": f"Bearer {os.environ[self.api_key_env]}"} if os.environ.get(self.api_key_env) else {}
-        )
-        stop = time.monotonic() + self.deadline
-        last = "no answer"
-        for attempt in range(self.retries + 1):
-            wait = min(8.0, 0.25 * 2**attempt) * (0.5 + random.random())  # exponential backoff with jitter
-            try:
-                resp = self._client.post(self.endpoint, json=payload, headers=headers)
-            except (httpx.TransportError, httpx.TimeoutException) as exc:
-                last = f"{type(exc).__name__}"
-            else:
-                if resp.status_code == 429 or resp.status_code >= 500:
-                    last = f"HTTP {resp.status_code}"
-                    after = resp.headers.get("retry-after", "")
-                    wait = float(after) if after.replace(".", "", 1).isdigit() else wait
-                elif resp.status_code >= 400:
-                    raise SpectrexError(
-                        f"the chat server rejected the request (HTTP {resp.status_code}): "
-                        f"{resp.text[:300]}; check the model name and that it accepts images"
-                    )
-                else:
-                    try:
-                        return resp.json()
-                    except ValueError:
-                        last = "a malformed JSON body"
-            if time.monotonic() + wait > stop:
-                break
-            time.sleep(wait)
-        raise SpectrexError(
-            f"the chat server at {self.endpoint} gave {last} on every try for {self.deadline:.0f} s; "
-            "check that it is running (answers already received are kept in the cache)"
-        )
+        return self._client.request("POST", "/v1/chat/completions", payload, what="chat request")
 
     def _read(self, answer: dict) -> dict[str, float]:
         try:

@@ -20,7 +20,7 @@ import inspect
 import numpy as np
 
 from ..errors import SpectrexError
-from .base import _hash
+from .base import _hash, first_line
 
 
 class VisionLanguageScorer:
@@ -78,8 +78,6 @@ class VisionLanguageScorer:
     def generate(self, image: np.ndarray, prompt: str) -> str:
         """The model's greedy continuation (the target when none is given)."""
         import torch
-
-        from .hf import first_line
 
         enc = self.processor(images=[[_uint8(image)]], text=[prompt], return_tensors="pt").to(self.device)
         with torch.inference_mode():
