@@ -135,6 +135,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
                 "(stored answers are not asked again)[/]",
                 soft_wrap=True,
             )
+            return 130  # said it all: no second "interrupted" line
         raise
     finally:
         engine.close()
