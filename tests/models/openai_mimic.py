@@ -67,8 +67,9 @@ class MimicServer:
         seed: int = 0,
         slow_s: float = 1.5,
         delay_s: float = 0.0,
+        kinds: tuple[str, ...] = FAULTS,
     ):
-        self.flavor, self.model_name, self.fault_rate = flavor, model_name, fault_rate
+        self.flavor, self.model_name, self.fault_rate, self.kinds = flavor, model_name, fault_rate, tuple(kinds)
         self.rng = random.Random(seed)
         self.slow_s, self.delay_s = slow_s, delay_s
         self.lock = threading.Lock()
@@ -95,7 +96,7 @@ class MimicServer:
                     server.requests.append(body)
                     fault = None
                     if server.fault_rate and server.rng.random() < server.fault_rate:
-                        fault = server.rng.choice(FAULTS)
+                        fault = server.rng.choice(server.kinds)
                         server.faults[fault] += 1
                 if self.path != "/v1/completions":
                     return self._json(404, {"error": "not found"})

@@ -21,8 +21,9 @@ TEMPLATE = "Review: {text}\nSentiment:"
 TIMEOUT = 1.0
 
 
-def _explain(url, backend):
-    scorer = OpenAICompletionsScorer(url, target=" positive", contrast=" negative", template=TEMPLATE, timeout=TIMEOUT)
+def _explain(url, backend, **settings):
+    settings = {"timeout": TIMEOUT, **settings}
+    scorer = OpenAICompletionsScorer(url, target=" positive", contrast=" negative", template=TEMPLATE, **settings)
     try:
         return explain_text(TEXT, scorer, method="exact", holdout=8, engine=QueryEngine(backend=backend))
     finally:
@@ -44,8 +45,23 @@ def test_thirty_percent_faults_give_exactly_the_fault_free_result(clean, backend
     assert sum(srv.faults.values()) >= 0.2 * len(srv.requests)  # … on about 30 % of the requests
     np.testing.assert_array_equal(faulty.transform.coefs, clean.transform.coefs)
     assert faulty.metadata["full_value"] == clean.metadata["full_value"]
-    assert faulty.metadata["faithfulness"] == clean.metadata["faithfulness"]
+    assert faulty.metadata.get("faithfulness") == clean.metadata.get("faithfulness")  # none for exact runs
     assert faulty.metadata["queries_dropped"] == 0
+
+
+@pytest.mark.parametrize("backend", ["local", "threads", "async"])
+def test_faults_at_every_default_setting(clean, backend):
+    """The five faults that need no timeout, with the scorer and engine at their defaults (60 s timeout)."""
+    kinds = tuple(k for k in FAULTS if k != "slow")
+    srv = MimicServer("llama", fault_rate=0.3, seed=4, kinds=kinds)
+    with srv as url:
+        scorer = OpenAICompletionsScorer(url, target=" positive", contrast=" negative", template=TEMPLATE)
+        try:
+            faulty = explain_text(TEXT, scorer, method="exact", engine=QueryEngine(backend=backend))
+        finally:
+            scorer.close()
+    assert all(srv.faults[k] >= 1 for k in kinds), srv.faults
+    np.testing.assert_array_equal(faulty.transform.coefs, clean.transform.coefs)
 
 
 def test_a_server_that_dies_mid_run_ends_with_a_clear_error_within_the_deadline(tmp_path):
