@@ -44,7 +44,9 @@ def blocks() -> list[tuple[str, str, str]]:
 def commands(body: str) -> list[str]:
     """Shell lines of a bash block, with install steps dropped (``pip install … && cmd`` → ``cmd``)."""
     lines = []
-    for line in body.splitlines():
+    for line in body.replace("\\\n", " ").splitlines():  # a trailing backslash continues the command
+        if line.lstrip().startswith("#"):
+            continue  # a comment line
         steps = [s.strip() for s in line.split("&&")]
         steps = [s for s in steps if s and " pip install " not in f" {s} "]
         if steps:
