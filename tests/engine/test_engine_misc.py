@@ -60,8 +60,9 @@ def test_cli_cache_flag(tmp_path, capsys):
     assert "64 queries" in first and path.exists()
     assert main(["demo", "--n", "6", "--k", "4", "--cache", str(path)]) == 0
     assert "0 queries (+64 cached)" in capsys.readouterr().out
-    assert main(["demo", "--n", "6", "--batch-size", "many"]) == 2
-    assert "--batch-size" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stop:  # refused while parsing, before any query
+        main(["demo", "--n", "6", "--batch-size", "many"])
+    assert stop.value.code == 2 and "--batch-size" in capsys.readouterr().err
 
 
 def test_metadata_is_json_friendly(tmp_path):

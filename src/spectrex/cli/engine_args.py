@@ -18,6 +18,19 @@ from __future__ import annotations
 import argparse
 
 
+def batch_size(text: str) -> int | str:
+    """``--batch-size``: ``auto`` or a positive integer (refused while parsing, before any model loads)."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or 'auto', got {text!r}")
+    return value
+
+
 def add_engine_args(parser: argparse.ArgumentParser) -> None:
     """Add ``--cache``, ``--batch-size``, ``--backend``, ``--workers``, ``--on-error`` and ``--no-progress``."""
     g = parser.add_argument_group("query engine")
@@ -28,7 +41,7 @@ def add_engine_args(parser: argparse.ArgumentParser) -> None:
         help="SQLite file of model answers; a run that was interrupted or repeated re-queries nothing stored there "
         "(created readable by you only)",
     )
-    g.add_argument("--batch-size", default="auto", help="masks per model call, or 'auto' (default)")
+    g.add_argument("--batch-size", type=batch_size, default="auto", help="masks per model call, or 'auto' (default)")
     g.add_argument("--backend", default="local", choices=["local", "threads", "async", "ray"], help="where batches run")
     g.add_argument("--workers", type=int, default=None, help="threads / concurrent requests / Ray actors")
     g.add_argument(
@@ -48,14 +61,8 @@ def engine_from_args(args: argparse.Namespace, cache_key=None):
     """
     from ..engine import QueryEngine
 
-    bs = args.batch_size
-    if bs != "auto":
-        try:
-            bs = int(bs)
-        except ValueError:
-            raise ValueError(f"--batch-size must be a positive integer or 'auto', got {bs!r}") from None
     return QueryEngine(
-        batch_size=bs,
+        batch_size=args.batch_size,
         cache=args.cache,
         cache_key=cache_key,
         backend=args.backend,
