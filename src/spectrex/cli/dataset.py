@@ -20,12 +20,7 @@ def run_dataset(args: argparse.Namespace, console: Console) -> int:
     if getattr(args, "json", None):
         raise ValueError("--json is for one explanation; a dataset run writes one result per record in OUT/records")
     out = args.out or "results"
-    batch = getattr(args, "batch_size", "auto")
-    if batch != "auto":
-        try:
-            batch = int(batch)
-        except ValueError:
-            raise ValueError(f"--batch-size must be a positive integer or 'auto', got {batch!r}") from None
+    batch = getattr(args, "batch_size", "auto")  # "auto" or a positive int: checked while parsing
     backend = getattr(args, "backend", "local")
     console.print(
         f"explaining the records of {args.inputs} with {args.model} → {out}/" + (" on Ray" if backend == "ray" else "")

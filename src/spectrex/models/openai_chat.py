@@ -14,7 +14,6 @@ total deadline.
 
 from __future__ import annotations
 
-import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -154,9 +153,7 @@ class ChatVisionValue:
                 "settings": scorer.settings(),
                 "template": template,
                 "masking": masking,
-                "image": hashlib.sha256(np.ascontiguousarray(image.image).tobytes()).hexdigest(),
-                "segments": hashlib.sha256(image.segments.tobytes()).hexdigest(),
-                "fill": hashlib.sha256(np.ascontiguousarray(image.fill_image).tobytes()).hexdigest(),
+                "image": image.digest(),
                 "pieces": text.pieces,
             }
         )
@@ -167,7 +164,5 @@ class ChatVisionValue:
         return q + (f" − log P({self.scorer.contrast!r} | image, prompt)" if self.scorer.contrast else "")
 
     def __call__(self, masks) -> np.ndarray:
-        split = self.parts.split(masks)
-        images = self.parts.groups["image"].compose(split["image"])
-        texts = self.parts.groups["text"].render_many(split["text"], self.masking)
-        return self.scorer.score(images, [self.template.format(text=t) for t in texts])
+        inputs = self.parts.compose(masks, self.masking)
+        return self.scorer.score(inputs["image"], [self.template.format(text=t) for t in inputs["text"]])

@@ -10,8 +10,6 @@ this — a tool, a retriever or a captioner feeding an LLM — are worth explain
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 
 from ..parts.image import ImageParts
@@ -86,9 +84,7 @@ class CaptionThenAnswer:
                 "kind": "caption-then-answer",
                 "lm": lm.model_id,
                 "lm_settings": lm.settings(),
-                "image": hashlib.sha256(np.ascontiguousarray(image.image).tobytes()).hexdigest(),
-                "segments": hashlib.sha256(image.segments.tobytes()).hexdigest(),
-                "fill": hashlib.sha256(np.ascontiguousarray(image.fill_image).tobytes()).hexdigest(),
+                "image": image.digest(),
                 "question": question.pieces,
                 "answer": answer,
                 "top": self.top,

@@ -144,14 +144,8 @@ class ImageClassifierValue:
         if not 0 <= int(target) < full.shape[0]:
             raise ValueError(f"target class {target} is outside the model's {full.shape[0]} classes")
         self.target = int(target)
-        import hashlib
-
         from .base import _hash
 
-        digest = [
-            hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
-            for a in (parts.image, parts.segments, parts.fill_image)
-        ]
         # a custom model is identified by its class and parameter count; the default by its weights package
         model_id = (
             "efficientnet-lite0"
@@ -159,7 +153,8 @@ class ImageClassifierValue:
             else f"{type(self.model).__name__}:{sum(p.numel() for p in self.model.parameters())}"
         )
         self.fingerprint = _hash(
-            {"kind": "image-classifier", "model": model_id, "target": self.target, "output": output, "image": digest}
+            {"kind": "image-classifier", "model": model_id, "target": self.target, "output": output,
+             "image": parts.digest()}  # fmt: skip
         )
 
     def logits(self, masks) -> np.ndarray:

@@ -160,9 +160,7 @@ class VisionLanguageValue:
                 "model": scorer.model_id,
                 "settings": scorer.settings(),
                 "template": template,
-                "image": hashlib.sha256(np.ascontiguousarray(image.image).tobytes()).hexdigest(),
-                "segments": hashlib.sha256(image.segments.tobytes()).hexdigest(),
-                "fill": hashlib.sha256(np.ascontiguousarray(image.fill_image).tobytes()).hexdigest(),
+                "image": image.digest(),
                 "pieces": text.pieces,
                 "masking": masking,
             }
@@ -178,10 +176,8 @@ class VisionLanguageValue:
 
     def inputs(self, masks) -> tuple[np.ndarray, list[str]]:
         """The masked images ``(q, H, W, 3)`` and prompts the model sees."""
-        split = self.parts.split(masks)
-        images = self.parts.groups["image"].compose(split["image"])
-        texts = self.parts.groups["text"].render_many(split["text"], self.masking)
-        return images, [self._prompt(t) for t in texts]
+        inputs = self.parts.compose(masks, self.masking)
+        return inputs["image"], [self._prompt(t) for t in inputs["text"]]
 
     def __call__(self, masks) -> np.ndarray:
         images, prompts = self.inputs(masks)

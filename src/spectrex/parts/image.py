@@ -123,6 +123,13 @@ class ImageParts:
             raise ValueError(f"a fill colour takes values in [0, 1] (0 black, 1 white); got {fill!r}")
         return np.broadcast_to(np.resize(value, 3), self.image.shape).astype(np.float32)
 
+    def digest(self) -> dict[str, str]:
+        """Hashes of the pixels, the part map and the fill: what a value function's fingerprint needs."""
+        import hashlib
+
+        arrays = {"image": self.image, "segments": self.segments, "fill": self.fill_image}
+        return {k: hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest() for k, a in arrays.items()}
+
     def compose(self, masks) -> np.ndarray:
         """Images ``(q, H, W, 3)`` float32 with the removed parts filled."""
         masks = check_masks(masks, self.n)

@@ -71,6 +71,14 @@ class JointParts:
         masks = check_masks(masks, self.n)
         return {name: masks[:, s] for name, s in self.slices.items()}
 
+    def compose(self, masks, masking: str = "remove") -> dict[str, object]:
+        """Each group's masked input, by that group's own rules: ``{name: images (q, H, W, 3) or texts}``."""
+        split = self.split(masks)
+        return {
+            name: group.compose(split[name]) if hasattr(group, "compose") else group.render_many(split[name], masking)
+            for name, group in self.groups.items()
+        }
+
     def indices(self, name: str) -> np.ndarray:
         """The joint column indices of group ``name``."""
         s = self.slices[name]

@@ -175,15 +175,19 @@ def _embed_json(data: Any) -> str:
     )
 
 
+def content_security_policy(script: str) -> str:
+    """The pages' policy: only ``script`` itself runs (by its hash), no network, images only as data URLs."""
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return (
+        f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; "
+        "connect-src 'none'; form-action 'none'; base-uri 'none'"
+    )
+
+
 def render(data: dict[str, Any], *, back_link: str | None = None) -> str:
     """The HTML page for :func:`report_data`'s output."""
     script = _JS
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    csp = (
-        "default-src 'none'; "
-        f"script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; "
-        "connect-src 'none'; form-action 'none'; base-uri 'none'"
-    )
+    csp = content_security_policy(script)
     back = f'<p class="back"><a href="{html.escape(back_link, quote=True)}">← all results</a></p>' if back_link else ""
     return _PAGE.format(
         csp=html.escape(csp, quote=True),

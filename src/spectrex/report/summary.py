@@ -20,8 +20,6 @@ the page's own script.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import math
 import string
 from collections import Counter, defaultdict
@@ -29,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .html import JS_HELPERS, _embed_json
+from .html import JS_HELPERS, _embed_json, content_security_policy
 
 #: histogram bins of the held-out R² (values below 0 go to the first bin)
 R2_BINS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -214,11 +212,7 @@ def render_summary(source, path=None, *, links: str = "static", k: int | None = 
 
 def render_page(data: dict[str, Any]) -> str:
     """The HTML of :func:`summarize`'s output (plus ``title`` and each row's ``link``)."""
-    digest = base64.b64encode(hashlib.sha256(_JS.encode("utf-8")).digest()).decode("ascii")
-    csp = (
-        f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; "
-        "connect-src 'none'; form-action 'none'; base-uri 'none'"
-    )
+    csp = content_security_policy(_JS)
     return (
         _PAGE.replace("{csp}", csp).replace("{css}", _CSS).replace("{script}", _JS).replace("{data}", _embed_json(data))
     )  # the data last: nothing inside it is ever substituted

@@ -130,25 +130,8 @@ def explain_dataset(
     model_settings = {
         k: v for k, v in {"target": target, "contrast": contrast, "template": template}.items() if v is not None
     }
-    store.check_settings(
-        _jsonable(
-            {
-                "model": model_name(model),
-                "model_settings": model_settings,
-                "method": method,
-                "budget": budget,
-                "max_order": max_order,
-                "parts": parts,
-                "masking": masking,
-                "holdout": int(holdout),
-                "seed": seed,
-                **({"grid": list(grid)} if grid is not None else {}),
-            }
-        )
-    )
-    if device is not None:
-        model_settings["device"] = device
-    settings = {
+    # what decides each record's result: a rerun with other values is refused
+    shared = {
         "method": method,
         "budget": budget,
         "max_order": max_order,
@@ -156,6 +139,15 @@ def explain_dataset(
         "masking": masking,
         "holdout": int(holdout),
         "seed": seed,
+    }
+    grid_setting = {"grid": list(grid)} if grid is not None else {}
+    store.check_settings(
+        _jsonable({"model": model_name(model), "model_settings": model_settings, **shared, **grid_setting})
+    )
+    if device is not None:
+        model_settings["device"] = device
+    settings = {
+        **shared,
         "top": int(top),
         "batch_size": batch_size,
         "on_error": on_error,
