@@ -24,15 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import write_table
+from benchmarks.text_models import REVIEWS as TEXT_MODELS_REVIEWS
+from benchmarks.text_models import TOXIC_TEXTS
 
-TOXIC_TEXTS = [
-    "you are a complete idiot and everyone here knows it, so stop editing this page before you ruin it",
-    "thanks for fixing the article, but honestly your last edit was stupid and I hate how you talk to people",
-    "this is the dumbest thing I have read today, what a pathetic loser you are",
-]
+# the inputs of text_models.py (the 0.1.0 figures), plus one more review: three inputs per model
 REVIEWS = [
-    "The acting was wonderful and the music moving, but the plot was dull and far too long.",
-    "I expected a boring film, yet it turned out clever, funny and surprisingly touching.",
+    *TEXT_MODELS_REVIEWS,
     "the movie was slow and far too long , but the acting was superb and the ending truly moving",
 ]
 BUDGETS = [500, 1000, 2000]
