@@ -170,6 +170,16 @@ class Backend:
         out, self._leftover = self._leftover, []
         return out
 
+    def _hand_over(self, items: Iterable[Outcome]) -> Iterator[Outcome]:
+        """Yield each outcome; one the engine took but may not have stored (it stopped before asking for the
+        next) is also kept for :meth:`drain` — the engine skips the batches it did store."""
+        for item in items:
+            try:
+                yield item
+            except GeneratorExit:
+                self._leftover.append(item)
+                raise
+
     @property
     def retries(self) -> int:
         """Transient failures retried so far."""
@@ -201,8 +211,8 @@ class LocalBackend(Backend):
         self.oom_events = 0
 
     def run(self, fn, batches: Iterable[Batch]) -> Iterator[Outcome]:
-        for bid, masks in batches:
-            yield bid, self._call(fn, masks)
+        self._leftover = []
+        yield from self._hand_over((bid, self._call(fn, masks)) for bid, masks in batches)
 
     def _call(self, fn, masks: np.ndarray):
         q = masks.shape[0]
@@ -270,7 +280,7 @@ class ThreadBackend(Backend):
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     bid = pending.pop(fut)
-                    yield bid, fut.result()
+                    yield from self._hand_over([(bid, fut.result())])
                     nxt = next(it, None)
                     if nxt is not None:
                         pending[pool.submit(call_with_retry, fn, nxt[1], self.retry, self._retries)] = nxt[0]
@@ -355,7 +365,7 @@ class AsyncBackend(Backend):
                     break
                 if item[0] is None:
                     raise item[1]
-                yield item
+                yield from self._hand_over([item])
         finally:
             stop.set()
             thread.join()

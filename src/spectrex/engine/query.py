@@ -300,6 +300,8 @@ class Query:
             if bid not in spans or isinstance(result, BaseException) and not isinstance(result, PartialResultError):
                 continue
             lo, hi = spans[bid]
+            if np.isfinite(out[lo:hi]).any():
+                continue  # the engine took this batch and stored it before the interrupt
             idx = np.arange(lo, hi)
             try:
                 vals = result.values if isinstance(result, PartialResultError) else result
