@@ -13,7 +13,10 @@ loop over rows.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -60,6 +63,19 @@ class QueryStats:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Hold SIGINT (main thread, POSIX) while the block runs; a Ctrl-C meanwhile is raised right after it."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _as_keys(bits: np.ndarray) -> np.ndarray:
@@ -314,10 +330,11 @@ class Query:
     def _accept(self, idx, vals, bits, out, new_keys, new_vals) -> None:
         if idx.size == 0:
             return
-        out[idx] = vals
-        if self.cache is not None:
-            self.cache.store(self._ns, bits[idx], vals)  # committed now: a kill loses only the batch in flight
-            self.engine.stored_answers += int(idx.size)
+        with _sigint_deferred():  # stored and counted together: Ctrl-C lands before or after, never between
+            out[idx] = vals
+            if self.cache is not None:
+                self.cache.store(self._ns, bits[idx], vals)  # committed now: a kill loses only the batch in flight
+                self.engine.stored_answers += int(idx.size)
         new_keys.append(_as_keys(bits[idx]))
         new_vals.append(vals)
         self.stats.sent += idx.size
