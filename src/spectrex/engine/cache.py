@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
@@ -134,7 +136,7 @@ class QueryCache:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
             self._conn = conn
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._switch_to_wal(conn)
             if str(mode).lower() != "wal":
                 raise CacheError(f"could not switch cache {self.path} to WAL mode (got {mode!r})")
             # WAL + NORMAL: a commit survives a killed process (not necessarily a power cut), and costs no fsync
@@ -164,6 +166,22 @@ class QueryCache:
             raise self._error(exc, "open") from exc
         for suffix in ("-wal", "-shm"):
             _private(self.path.with_name(self.path.name + suffix))
+
+    def _switch_to_wal(self, conn: sqlite3.Connection) -> str:
+        """Set WAL mode, retrying while another process holds the new file's lock.
+
+        Switching a new file to WAL takes an exclusive lock, and SQLite answers "database is
+        locked" at once, without its busy handler, when two openers both hold a shared lock and
+        both ask for it (to avoid a deadlock) — so the wait is done here, up to ``timeout``.
+        """
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0.005, 0.05))
 
     def _tables(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
