@@ -161,15 +161,23 @@ def ridge_gram(stats: GramStats, alphas: np.ndarray = ALPHAS) -> tuple[float, np
     Uy2 = g**2 / lam
     resid0 = max(yyc - float(Uy2.sum()), 0.0)
     scale = float(lam.sum() / q) or 1.0
-    best, best_alpha, best_rss = np.inf, 0.0, yyc
-    for a in alphas * scale:
-        shrink = lam / (lam + a * q)
-        rss = float(((1 - shrink) ** 2 * Uy2).sum()) + resid0
-        gcv = rss / max(q - float(shrink.sum()), 1e-9) ** 2
-        if gcv < best:
-            best, best_alpha, best_rss = gcv, a, rss
-    beta = V @ (g / (lam + best_alpha * q))
-    return float(ym - xm @ beta), beta, best_alpha / scale, best_rss
+    a, rss = _gcv_pick(lam, Uy2, resid0, q, alphas * scale)
+    beta = V @ (g / (lam + a * q))
+    return float(ym - xm @ beta), beta, a / scale, rss
+
+
+def _gcv_pick(ev: np.ndarray, Uy2: np.ndarray, resid0: float, q: int, alphas: np.ndarray) -> tuple[float, float]:
+    """The penalty of least generalised cross-validation error, for every candidate at once.
+
+    ``ev`` are the design's squared singular values (the eigenvalues of its Gram matrix), ``Uy2`` the
+    squared projections ``(U^T y)²`` of ``y`` on the left singular vectors and ``resid0`` the part of
+    ``||y||²`` outside the column space. Returns ``(alpha, rss)``; the first minimum wins a tie.
+    """
+    shrink = ev / (ev + alphas[:, None] * q)
+    rss = ((1 - shrink) ** 2 * Uy2).sum(axis=1) + resid0
+    gcv = rss / np.maximum(q - shrink.sum(axis=1), 1e-9) ** 2
+    best = int(np.argmin(np.where(np.isnan(gcv), np.inf, gcv)))
+    return float(alphas[best]), float(rss[best])
 
 
 def ridge_gcv(X: np.ndarray, y: np.ndarray, alphas: np.ndarray = ALPHAS, *, intercept_col: int | None = None):
@@ -195,14 +203,7 @@ def ridge_gcv(X: np.ndarray, y: np.ndarray, alphas: np.ndarray = ALPHAS, *, inte
     Uy = U.T @ yc
     resid0 = float(yc @ yc - Uy @ Uy)  # part of y outside the column space
     scale = float((S**2).sum() / max(q, 1)) or 1.0
-    best, best_alpha = np.inf, 0.0
-    for a in alphas * scale:
-        shrink = S**2 / (S**2 + a * q)
-        rss = float(((1 - shrink) ** 2 * Uy**2).sum()) + resid0
-        dof = float(shrink.sum())
-        gcv = rss / max(q - dof, 1e-9) ** 2
-        if gcv < best:
-            best, best_alpha = gcv, a
+    best_alpha, _ = _gcv_pick(S**2, Uy**2, resid0, q, alphas * scale)
     coef = Vt.T @ (S / (S**2 + best_alpha * q) * Uy)
     if not center:
         return coef, best_alpha / scale
