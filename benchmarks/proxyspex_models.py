@@ -3,10 +3,13 @@
 Models: the toxicity BiLSTM (toxic logit, ~2 ms per text) and Gemma 3 270M zero-shot sentiment
 (``spectrex.models.SENTIMENT``: log P(" positive") − log P(" negative")), word parts, three inputs
 each. Budgets 500 / 1,000 / 2,000; R² on 500 fresh uniform masks no explanation saw. The masks of
-a budget are the first rows of the next budget's (same seed), and Gemma's answers are kept in a
-query cache (``$SPECTREX_BENCH_CACHE``, default ``~/.cache/spectrex/bench/proxyspex_models.sqlite``),
-so a rerun — e.g. with another spectrex on ``PYTHONPATH`` for a before/after table — costs no model
-time. The toxicity model runs uncached so its ``model_s`` is the model's real time.
+a budget are the first rows of the next budget's (same seed), and Gemma's answers are kept in an
+answer file per input (``$SPECTREX_BENCH_ANSWERS``, default ``~/.cache/spectrex/bench/answers/``)
+that does not depend on spectrex's cache format or fingerprints, so a rerun — e.g. with another
+spectrex on ``PYTHONPATH`` for a before/after table — costs no model time and every version is
+scored on the very same answers (Gemma's batched forward passes on CPU differ in the last bits with
+the batch they were computed in, which moved R² by up to 5e-4 between two query runs). The toxicity
+model runs unmemoised so its ``model_s`` is the model's real time.
 
 ``python -m benchmarks proxyspex_models [--quick]`` (``--quick``: toxicity only, budgets 500 and 1,000).
 Set ``SPECTREX_BENCH_LABEL`` to name the spectrex being measured in the table (default: its version
@@ -44,11 +47,38 @@ def _label() -> str:
     )
 
 
-def _cache_path() -> Path:
-    default = Path.home() / ".cache" / "spectrex" / "bench" / "proxyspex_models.sqlite"
-    path = Path(os.environ.get("SPECTREX_BENCH_CACHE", default))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+class Answers:
+    """A value function whose answers are kept in an ``.npz`` file, keyed by the packed mask.
+
+    Independent of spectrex (its cache schema and fingerprints change between versions), so two
+    versions compared on one model see identical answers. Saved by :meth:`save`.
+    """
+
+    def __init__(self, vf, path: Path):
+        self.vf, self.n, self.path = vf, vf.n, path
+        self.memo: dict[bytes, float] = {}
+        if path.exists():
+            with np.load(path) as data:
+                self.memo = dict(zip(map(bytes, data["keys"]), data["values"].tolist()))
+
+    def __call__(self, masks: np.ndarray) -> np.ndarray:
+        masks = np.asarray(masks, bool)
+        keys = [bytes(k) for k in np.packbits(masks, axis=1)]
+        todo = [i for i, k in enumerate(keys) if k not in self.memo]
+        if todo:
+            for i, v in zip(todo, np.asarray(self.vf(masks[todo]), float)):
+                self.memo[keys[i]] = float(v)
+        return np.array([self.memo[k] for k in keys])
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = np.frombuffer(b"".join(self.memo), np.uint8).reshape(len(self.memo), -1)
+        np.savez(self.path.with_suffix(".tmp.npz"), keys=keys, values=np.fromiter(self.memo.values(), float))
+        self.path.with_suffix(".tmp.npz").replace(self.path)
+
+
+def _answers_dir() -> Path:
+    return Path(os.environ.get("SPECTREX_BENCH_ANSWERS", Path.home() / ".cache" / "spectrex" / "bench" / "answers"))
 
 
 def tasks(quick: bool):
@@ -62,9 +92,10 @@ def tasks(quick: bool):
     if quick:
         return
     gemma = load_model("gemma-3-270m", **SENTIMENT)
-    engine = QueryEngine(cache=_cache_path())
     for i, text in enumerate(REVIEWS):
-        yield "Gemma 3 270M sentiment", i, gemma.value_function(make_parts(text, "words")), engine
+        vf = Answers(gemma.value_function(make_parts(text, "words")), _answers_dir() / f"gemma-sentiment-{i}.npz")
+        yield "Gemma 3 270M sentiment", i, vf, QueryEngine()
+        vf.save()
 
 
 def measure(quick: bool, save=lambda rows: None, **settings) -> list[dict]:
@@ -132,8 +163,8 @@ def summary(rows: list[dict]) -> list[dict]:
 def run(quick: bool, out: Path) -> None:
     note = (
         f"R² on {N_TEST} fresh uniform masks per input. algorithm_s excludes the time inside the model; "
-        "model_s is the model's time for the queries not answered by the cache (Gemma's answers are cached, "
-        "so a rerun reports ~0). Default ProxySPEX settings, random_state 0."
+        "model_s is the model's time for the queries not answered from memory (Gemma's answers are kept "
+        "in answer files, so a rerun reports ~0). Default ProxySPEX settings, random_state 0."
     )
 
     def save(rows):
