@@ -100,8 +100,6 @@ def explain(
         if n is None:
             raise ValueError("pass n, the number of parts (this value function does not say how many it has)")
     n = check_n(n)
-    if labels is None:
-        labels = getattr(value_fn, "labels", None)
     notes = []
     if budget is not None and not isinstance(budget, bool) and isinstance(budget, int) and budget >= 2**n:
         from .estimators.exact import MAX_EXACT_N
@@ -141,6 +139,5 @@ def explain(
         note(line)
     if notes:
         result.metadata["notes"] = notes
-    if isinstance(getattr(value_fn, "quantity", None), str):  # what the number is, for every display
-        result.metadata.setdefault("quantity", value_fn.quantity)
+    result.metadata["method"] = _key(method)  # the name the user chose ("lasso2", not the class's "faithbanzhaf")
     return result
