@@ -35,6 +35,7 @@ _LAZY: dict[str, str] = {
     "Term": ".interactions",
     "INDICES": ".transforms",
     "SparseTransform": ".transforms",
+    "explain_text": ".workflows",
     "explain_dataset": ".runs",
     "load_results": ".runs",
 }
@@ -66,3 +67,4 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from .interactions import Interactions, Term  # noqa: F401
     from .runs import explain_dataset, load_results  # noqa: F401
     from .transforms import INDICES, SparseTransform  # noqa: F401
+    from .workflows import explain_text  # noqa: F401

@@ -1,16 +1,17 @@
 """Mask designs: pure functions of (n, budget, order, seed) that never call the model.
 
 Every design of the library lives here, one per kind: :class:`UniformDesign` (uniform and paired
-uniform masks; also the held-out faithfulness masks), :class:`SpexSubsampling` (SPEX, BCH-coded),
-:class:`AllMasks` (Exact), :class:`ShapleyKernelDesign` (KernelSHAP) and :class:`LimeDesign` (LIME).
+uniform masks; also the held-out faithfulness masks, :func:`holdout_masks`), :class:`AllMasks`
+(Exact), :class:`ShapleyKernelDesign` (KernelSHAP), :class:`LimeDesign` (LIME) and
+:class:`spectrex.design.spex.SpexSubsampling` (SPEX, BCH-coded; imported from its module because its
+BCH decoder loads numba).
 """
 
 from .base import Design, MaskDesign, Plan
 from .exhaustive import AllMasks
 from .lime import LimeDesign, lime_masks
 from .shapley import ShapleyKernelDesign, shapley_kernel_masks
-from .spex import SpexSubsampling
-from .uniform import UniformDesign, uniform_masks
+from .uniform import UniformDesign, holdout_masks, uniform_masks
 
 __all__ = [
     "AllMasks",
@@ -19,9 +20,9 @@ __all__ = [
     "MaskDesign",
     "Plan",
     "ShapleyKernelDesign",
-    "SpexSubsampling",
     "UniformDesign",
     "lime_masks",
     "shapley_kernel_masks",
+    "holdout_masks",
     "uniform_masks",
 ]

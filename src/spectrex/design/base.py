@@ -101,11 +101,16 @@ class MaskDesign(ABC):
         minimum = self.minimum_budget(n, max_order)
         if budget < minimum:
             raise BudgetError(
-                f"{self.method} needs at least {minimum:,} queries for n = {n} parts but the budget is {budget:,}; "
+                f"{self.method} needs at least {minimum:,} queries for n = {n} parts{self.why_minimum(n)} "
+                f"but the budget is {budget:,}; "
                 f"raise the budget to {minimum:,} or more (default for n = {n}: {default:,})",
                 minimum=minimum,
             )
         return int(budget)
+
+    def why_minimum(self, n: int) -> str:
+        """A clause saying where the minimum comes from (for the refusal's message)."""
+        return ""
 
     def plan(self, n: int, budget: int | None, max_order: int | None, rng: np.random.Generator) -> Plan:
         """The masks for ``n`` parts and ``budget`` (None: the default), drawn from ``rng``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import BudgetError
 from ..transforms.wht import all_masks
 from .base import MaskDesign
 
@@ -29,7 +30,9 @@ class AllMasks(MaskDesign):
                 f"Exact needs all 2^{n} = {2**n:,} masks; it is limited to n ≤ {MAX_EXACT_N}. "
                 "Use method='spex' or method='proxyspex', which need far fewer queries"
             )
-        return super().budget(n, budget, max_order)
+        if budget is not None and budget < 2**n:
+            raise BudgetError(f"Exact needs all 2^{n} = {2**n:,} queries but the budget is {budget:,}", minimum=2**n)
+        return 2**n
 
     def draw(self, n: int, budget: int, max_order: int | None, rng: np.random.Generator):
         return all_masks(n), None

@@ -29,6 +29,9 @@ class LimeDesign(MaskDesign):
     def minimum_budget(self, n: int, max_order: int | None) -> int:
         return n + 1
 
+    def why_minimum(self, n: int) -> str:
+        return f" (LIME fits one weight per part plus an intercept: n + 1 = {n + 1})"
+
     def default_budget(self, n: int, max_order: int | None) -> int:
         return first_order_default(n)
 

@@ -63,3 +63,13 @@ class UniformDesign(MaskDesign):
         if self.enumerate_small and budget >= 2**n:
             return all_masks(n), None
         return uniform_masks(n, budget, rng, paired=self.paired)[:budget], None
+
+
+#: offset of the held-out masks' seed from the run's, so they are never the design's own draws
+HOLDOUT_SEED_OFFSET = 7919
+
+
+def holdout_masks(n: int, count: int, random_state) -> np.ndarray:
+    """The held-out masks of a run seeded ``random_state``: uniform, from ``random_state + 7919`` (None: fresh)."""
+    rng = np.random.default_rng(None if random_state is None else random_state + HOLDOUT_SEED_OFFSET)
+    return uniform_masks(n, count, rng)
