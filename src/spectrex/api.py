@@ -9,7 +9,7 @@ from .contract import check_n
 from .interactions import Interactions
 
 # method name → "module:Class"; imported on first use so optional methods cost nothing
-METHODS: dict[str, str] = {
+METHODS: dict[str, str | type] = {
     "exact": "spectrex.estimators.exact:Exact",
     "lasso": "spectrex.estimators.baselines:LASSO",
     "lasso1": "spectrex.estimators.baselines:LASSO",
@@ -27,8 +27,9 @@ AUTO_EXACT_MAX_N = 10
 CAP_FLOOR = 1000
 
 
-def register_method(name: str, target: str) -> None:
-    """Make ``explain(method=name)`` build ``target`` (``"package.module:Class"``)."""
+def register_method(name: str, target: str | type) -> None:
+    """Make ``explain(method=name)`` build ``target``: an :class:`~spectrex.Explainer` subclass, or
+    ``"package.module:Class"`` to import it on first use."""
     METHODS[_key(name)] = target
 
 
@@ -42,7 +43,10 @@ def get_method(name: str):
     key = _key(name)
     if key not in METHODS:
         raise ValueError(f"unknown method {name!r}; choose one of: {', '.join(sorted(METHODS))}")
-    module, cls = METHODS[key].split(":")
+    target = METHODS[key]
+    if not isinstance(target, str):
+        return target
+    module, cls = target.split(":")
     return getattr(import_module(module), cls)
 
 
