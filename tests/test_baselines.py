@@ -131,7 +131,7 @@ def test_errors():
         sx.LASSO(alpha=-1.0)
     with pytest.raises(ValueError, match="width"):
         sx.LIME(width=0)
-    with pytest.raises(MemoryError, match="max_order=1"):
+    with pytest.raises(sx.errors.ResourceError, match="max_order=1"):
         dec.fourier_features(np.zeros((200_000, 100), bool), 2)
 
 

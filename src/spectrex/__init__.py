@@ -20,6 +20,7 @@ _LAZY: dict[str, str] = {
     "QueryEngine": ".engine",
     "BudgetError": ".errors",
     "CacheError": ".errors",
+    "ResourceError": ".errors",
     "SpectrexError": ".errors",
     "ValueFunctionError": ".errors",
     "LASSO": ".estimators",
@@ -60,7 +61,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from .api import explain, register_method  # noqa: F401
     from .contract import ValueFunction  # noqa: F401
     from .engine import QueryEngine  # noqa: F401
-    from .errors import BudgetError, CacheError, SpectrexError, ValueFunctionError  # noqa: F401
+    from .errors import BudgetError, CacheError, ResourceError, SpectrexError, ValueFunctionError  # noqa: F401
     from .estimators import LASSO, LIME, BanzhafMSR, Exact, Explainer, FaithBanzhaf, KernelSHAP  # noqa: F401
     from .estimators.proxyspex import ProxySPEX  # noqa: F401
     from .estimators.spex import SPEX  # noqa: F401

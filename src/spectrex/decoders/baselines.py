@@ -21,6 +21,7 @@ import numba
 import numpy as np
 
 from ..design.base import Plan
+from ..errors import ResourceError
 from ..transforms import bitset
 from ..transforms.sparse import SparseTransform
 
@@ -56,9 +57,11 @@ def fourier_features(masks: np.ndarray, max_order: int) -> np.ndarray:
     q, n = z.shape
     p = n_fourier_features(n, max_order)
     if q * p > MAX_DESIGN_FLOATS:
-        raise MemoryError(
+        raise ResourceError(
             f"the order-{max_order} Fourier design would hold {q:,} × {p:,} floats; "
-            "lower the budget or use max_order=1 (or SPEX/ProxySPEX, which never build it)"
+            "lower the budget or use max_order=1 (or SPEX/ProxySPEX, which never build it)",
+            needed=q * p,
+            limit=MAX_DESIGN_FLOATS,
         )
     X = np.empty((q, p), order="F")
     X[:, :n] = z

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ResourceError
 from ..interactions import Interactions
 
 # the index switch: label shown → canonical index name
@@ -44,7 +45,7 @@ def _view(result: Interactions, index: str, max_order: int, k: int) -> dict[str,
     order = None if index in ("SV", "BV") else (None if index in ("Moebius", "Fourier") else max_order)
     try:
         view = result.to(index, order)
-    except MemoryError as exc:  # a dense high-order transform: say so in the page instead of failing
+    except ResourceError as exc:  # a dense high-order transform: say so in the page instead of failing
         return {"index": index, "error": str(exc), "first": [0.0] * result.n, "top": []}
     top = view.top(k)
     return {
