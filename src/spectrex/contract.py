@@ -120,18 +120,15 @@ def evaluate(value_fn, masks: np.ndarray) -> np.ndarray:
     return check_values(value_fn(masks), masks.shape[0])
 
 
-def check_budget(budget, *, minimum: int | None = None, method: str = "this method") -> int | None:
-    """Validate a query budget (``None`` = the method's default)."""
+def check_budget(budget) -> int | None:
+    """Validate a query budget (``None`` = the method's default).
+
+    A method's own minimum is its design's to check (:meth:`spectrex.design.MaskDesign.budget`).
+    """
     if budget is None:
         return None
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)):
         raise TypeError(f"budget must be an integer number of queries, got {type(budget).__name__}")
     if budget <= 0:
-        raise BudgetError(f"budget must be a positive number of queries, got {budget}", minimum=minimum)
-    if minimum is not None and budget < minimum:
-        raise BudgetError(
-            f"{method} needs at least {minimum:,} queries here but the budget is {budget:,}; "
-            f"raise the budget to {minimum:,} or more, or lower max_order",
-            minimum=minimum,
-        )
+        raise BudgetError(f"budget must be a positive number of queries, got {budget}")
     return int(budget)

@@ -117,7 +117,7 @@ def report_data(
     order = min(tmax, 3) if max_order is None else max(1, int(max_order))
     meta = result.metadata
     text = next((meta[key] for key in _INPUT_KEYS if isinstance(meta.get(key), str)), None)
-    r2 = meta.get("faithfulness", meta.get("r2"))
+    r2 = meta.get("faithfulness")  # the one R² of a result: held out, on fresh masks
     from .overview import fit_summary, quantity
 
     ones = np.ones((1, result.n), bool)
