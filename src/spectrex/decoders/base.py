@@ -16,7 +16,7 @@ class Decoder(Protocol):
 
     ``masks`` and ``values`` are the answered rows: all of ``plan.masks`` for a structured design,
     the rows the engine did not drop for a sampling one. The diagnostics dict is recorded under
-    ``metadata["diagnostics"]``. ``min_rows`` is the fewest answered rows it can read.
+    ``metadata["diagnostics"]``. ``min_rows`` is the fewest answered rows it can read (1 when absent).
     """
 
     min_rows: int

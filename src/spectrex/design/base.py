@@ -63,6 +63,10 @@ class Design(Protocol):
 
     def default_budget(self, n: int, max_order: int | None) -> int: ...
 
+    def budget(self, n: int, budget: int | None, max_order: int | None) -> int:
+        """The budget the plan will use: the default for None; a refusal naming the minimum when too small."""
+        ...
+
     def plan(self, n: int, budget: int | None, max_order: int | None, rng: np.random.Generator) -> Plan: ...
 
 

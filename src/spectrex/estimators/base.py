@@ -237,10 +237,11 @@ class Explainer(ABC):
                 "(on_error='drop'); fix the model for those masks, or use a sampling method such as ProxySPEX",
                 rows=dropped,
             )
-        if int(ok.sum()) < decoder.min_rows:
+        least = getattr(decoder, "min_rows", 1)
+        if int(ok.sum()) < least:
             raise ValueFunctionError(
                 f"{method} got {int(ok.sum())} answered queries out of {len(y)} (the engine dropped the rest, "
-                f"on_error='drop') and needs at least {decoder.min_rows}; fix the model for the failing masks "
+                f"on_error='drop') and needs at least {least}; fix the model for the failing masks "
                 "(see the engine's warnings) or query with on_error='raise' to see the first failure",
                 rows=np.flatnonzero(~ok)[:100],
             )
