@@ -75,7 +75,7 @@ def ablations(quick: bool, save=lambda rows: None) -> list[dict]:
                 }
             )
             ad, res = run_ours(f, n, big, seed, clean, adaptive=True)
-            rounds = res.metadata["adaptive_rounds"]
+            rounds = res.metadata["diagnostics"]["adaptive_rounds"]
             rows.append(
                 {
                     "n": n,

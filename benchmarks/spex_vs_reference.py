@@ -65,7 +65,7 @@ def run_ours(fn, n: int, budget: int, order: int, seed: int) -> dict:
     total = time.perf_counter() - t0
     return {
         "queries": vf.rows,
-        "design": res.metadata["design_queries"],
+        "design": res.metadata["queries_planned"],
         "seconds": total - vf.seconds,
         "predict": res.predict,
         "found": len(res.transform),

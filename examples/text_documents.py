@@ -3,7 +3,8 @@
 PYTHONPATH=src python examples/text_documents.py
 """
 
-from spectrex.models import explain_text, load_model
+from spectrex import explain_text
+from spectrex.models import load_model
 
 documents = [
     "The waiter is called Tom Baker.",

@@ -3,7 +3,7 @@
 PYTHONPATH=src python examples/text_toxicity.py
 """
 
-from spectrex.models import explain_text
+from spectrex import explain_text
 
 text = "you are not an idiot, you are a wonderful person"
 result = explain_text(text, "toxicity", method="auto", holdout=500)

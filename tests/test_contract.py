@@ -44,9 +44,9 @@ def test_n_and_budget():
         check_n(2.5)
     with pytest.raises(BudgetError, match="positive"):
         check_budget(-5)
-    with pytest.raises(BudgetError, match="at least 1,024") as err:
-        check_budget(100, minimum=1024, method="SPEX")
-    assert err.value.minimum == 1024
+    with pytest.raises(BudgetError, match="1,024") as err:
+        spectrex.Exact().explain(lambda m: m.sum(1).astype(float), 10, 100)
+    assert err.value.minimum == 1024 == spectrex.Exact().minimum_budget(10)
     with pytest.raises(ValueError, match="at least 1"):
         spectrex.explain(lambda m: m.sum(1), 0)
     with pytest.raises(BudgetError):

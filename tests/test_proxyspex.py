@@ -66,7 +66,7 @@ def test_adaptive_budget_stops_early_and_reuses_queries():
         return f(masks)
 
     res = ProxySPEX(max_order=2, random_state=0, adaptive=True).explain(counted, n, budget=8000)
-    rounds = res.metadata["adaptive_rounds"]
+    rounds = res.metadata["diagnostics"]["adaptive_rounds"]
     assert len(rounds) >= 2 and rounds[-1]["queries"] < 8000  # stopped before spending the budget
     assert sum(calls) == res.metadata["queries"] == rounds[-1]["queries"]  # each mask sent once
     assert res.metadata["queries_cached"] > 0
@@ -158,7 +158,8 @@ def test_numba_and_lightgbm_proxies_agree():
     f = planted(n, 10, 3, 5)
     a = ProxySPEX(max_order=3, random_state=1).explain(f, n, budget=1200)
     b = ProxySPEX(max_order=3, random_state=1, proxy="lightgbm").explain(f, n, budget=1200)
-    assert a.metadata["proxy_search"][-1]["rounds"] == b.metadata["proxy_search"][-1]["rounds"]
+    search_a, search_b = a.metadata["diagnostics"]["proxy_search"], b.metadata["diagnostics"]["proxy_search"]
+    assert search_a[-1]["rounds"] == search_b[-1]["rounds"]
     masks = np.random.default_rng(0).random((500, n)) < 0.5
     np.testing.assert_allclose(a.predict(masks), b.predict(masks), atol=1e-6)
     with pytest.raises(ValueError, match="proxy must be"):

@@ -41,7 +41,7 @@ def test_agrees_with_exact(n):
         res = SPEX(max_order=3, random_state=1).explain(f, n, 1536)
     # the plan said before querying is what was queried: its distinct masks, each sent once
     plan = SPEX(max_order=3, random_state=1).plan(n, 1536)
-    assert res.metadata["queries"] == len(np.unique(plan.masks(), axis=0))
+    assert res.metadata["queries"] == len(np.unique(plan.masks, axis=0))
     assert n < 11 or res.metadata["queries"] < 2**n  # at n = 12 fewer masks than Exact's 4,096
     assert res.transform.allclose(exact.transform, atol=1e-6)
     for index in ("SII", "FBII", "STII"):
@@ -77,8 +77,8 @@ def test_explain_queries_exactly_the_planned_masks():
     plan = est.plan(30, 4000)
     res = est.explain(fn, 30, 4000)
     sent = np.unique(bitset.pack(np.concatenate(seen)), axis=0)
-    assert np.array_equal(sent, np.unique(bitset.pack(plan.masks()), axis=0))
-    assert res.metadata["design_queries"] == plan.n_queries
+    assert np.array_equal(sent, np.unique(bitset.pack(plan.masks), axis=0))
+    assert res.metadata["queries_planned"] == plan.n_queries
     assert res.metadata["queries"] == len(sent)
 
 
@@ -133,7 +133,7 @@ def test_not_sparse_warns_and_returns_the_best_sparse_fit():
     assert sse <= sse_ls * 1.05 + 1e-9
     with pytest.warns(RuntimeWarning, match="incomplete"):
         res = SPEX(max_order=2, random_state=0).explain(fn, n, 1000)
-    assert res.metadata["unresolved_bins"] > 0
+    assert res.metadata["diagnostics"]["unresolved_bins"] > 0
 
 
 def test_max_order_caps_the_support():

@@ -20,6 +20,7 @@ _LAZY: dict[str, str] = {
     "QueryEngine": ".engine",
     "BudgetError": ".errors",
     "CacheError": ".errors",
+    "ResourceError": ".errors",
     "SpectrexError": ".errors",
     "ValueFunctionError": ".errors",
     "LASSO": ".estimators",
@@ -35,6 +36,7 @@ _LAZY: dict[str, str] = {
     "Term": ".interactions",
     "INDICES": ".transforms",
     "SparseTransform": ".transforms",
+    "explain_text": ".workflows",
     "explain_dataset": ".runs",
     "load_results": ".runs",
 }
@@ -59,10 +61,11 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from .api import explain, register_method  # noqa: F401
     from .contract import ValueFunction  # noqa: F401
     from .engine import QueryEngine  # noqa: F401
-    from .errors import BudgetError, CacheError, SpectrexError, ValueFunctionError  # noqa: F401
+    from .errors import BudgetError, CacheError, ResourceError, SpectrexError, ValueFunctionError  # noqa: F401
     from .estimators import LASSO, LIME, BanzhafMSR, Exact, Explainer, FaithBanzhaf, KernelSHAP  # noqa: F401
     from .estimators.proxyspex import ProxySPEX  # noqa: F401
     from .estimators.spex import SPEX  # noqa: F401
     from .interactions import Interactions, Term  # noqa: F401
     from .runs import explain_dataset, load_results  # noqa: F401
     from .transforms import INDICES, SparseTransform  # noqa: F401
+    from .workflows import explain_text  # noqa: F401

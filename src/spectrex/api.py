@@ -9,7 +9,7 @@ from .contract import check_n
 from .interactions import Interactions
 
 # method name → "module:Class"; imported on first use so optional methods cost nothing
-METHODS: dict[str, str] = {
+METHODS: dict[str, str | type] = {
     "exact": "spectrex.estimators.exact:Exact",
     "lasso": "spectrex.estimators.baselines:LASSO",
     "lasso1": "spectrex.estimators.baselines:LASSO",
@@ -27,8 +27,9 @@ AUTO_EXACT_MAX_N = 10
 CAP_FLOOR = 1000
 
 
-def register_method(name: str, target: str) -> None:
-    """Make ``explain(method=name)`` build ``target`` (``"package.module:Class"``)."""
+def register_method(name: str, target: str | type) -> None:
+    """Make ``explain(method=name)`` build ``target``: an :class:`~spectrex.Explainer` subclass, or
+    ``"package.module:Class"`` to import it on first use."""
     METHODS[_key(name)] = target
 
 
@@ -42,7 +43,10 @@ def get_method(name: str):
     key = _key(name)
     if key not in METHODS:
         raise ValueError(f"unknown method {name!r}; choose one of: {', '.join(sorted(METHODS))}")
-    module, cls = METHODS[key].split(":")
+    target = METHODS[key]
+    if not isinstance(target, str):
+        return target
+    module, cls = target.split(":")
     return getattr(import_module(module), cls)
 
 
@@ -100,8 +104,6 @@ def explain(
         if n is None:
             raise ValueError("pass n, the number of parts (this value function does not say how many it has)")
     n = check_n(n)
-    if labels is None:
-        labels = getattr(value_fn, "labels", None)
     notes = []
     if budget is not None and not isinstance(budget, bool) and isinstance(budget, int) and budget >= 2**n:
         from .estimators.exact import MAX_EXACT_N
@@ -141,6 +143,5 @@ def explain(
         note(line)
     if notes:
         result.metadata["notes"] = notes
-    if isinstance(getattr(value_fn, "quantity", None), str):  # what the number is, for every display
-        result.metadata.setdefault("quantity", value_fn.quantity)
+    result.metadata["method"] = _key(method)  # the name the user chose ("lasso2", not the class's "faithbanzhaf")
     return result

@@ -9,18 +9,12 @@ from __future__ import annotations
 
 import os
 
-from .errors import SpectrexError
+from .errors import ResourceError
+
+__all__ = ["ResourceError", "check_design", "design_bytes", "memory_limit"]
 
 #: bytes the design costs per (query, part) cell: a bool mask and two float64 copies (features, decoder)
 BYTES_PER_CELL = 17
-
-
-class ResourceError(SpectrexError, ValueError):
-    """A run whose inputs would need more memory than this machine allows."""
-
-    def __init__(self, message: str, needed: int, limit: int):
-        super().__init__(message)
-        self.needed, self.limit = int(needed), int(limit)
 
 
 def memory_limit() -> int:

@@ -7,16 +7,52 @@ speaks this contract and nothing else.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 
+from .digest import identity_hash
 from .errors import BudgetError, ValueFunctionError
 
 
-@runtime_checkable
-class ValueFunction(Protocol):
-    def __call__(self, masks: np.ndarray) -> np.ndarray: ...
+class ValueFunction:
+    """Base of every model adapter: a callable under the contract that knows its parts and its identity.
+
+    Any callable ``masks -> floats`` can be explained; this base adds what lets spectrex use a value
+    function with no extra argument: ``n`` and ``labels`` (so ``explain(value_fn)`` needs neither),
+    ``quantity`` (what the number is, for displays) and ``fingerprint`` (so the query cache can store
+    its answers).
+
+    Subclasses set ``n`` and ``labels``, implement ``__call__`` and :meth:`identity`, and may set
+    ``quantity``.
+
+    Attributes
+    ----------
+    n : int
+        Number of parts.
+    labels : list of str
+        One label per part.
+    quantity : str or None
+        A short description of the returned number (None: displays derive it from the metadata).
+    fingerprint : str
+        :func:`identity_hash` of :meth:`identity`; computed on first use (an adapter may also assign it).
+    """
+
+    n: int
+    labels: list[str]
+    quantity: str | None = None
+
+    def identity(self) -> dict[str, Any]:
+        """Everything that can change the answers (model, settings, input), JSON-able."""
+        raise NotImplementedError(f"{type(self).__name__} does not say what identifies it")
+
+    @cached_property
+    def fingerprint(self) -> str:
+        return identity_hash(self.identity())
+
+    def __call__(self, masks: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
 
 def _rows(rows: np.ndarray, limit: int = 8) -> str:
@@ -84,18 +120,15 @@ def evaluate(value_fn, masks: np.ndarray) -> np.ndarray:
     return check_values(value_fn(masks), masks.shape[0])
 
 
-def check_budget(budget, *, minimum: int | None = None, method: str = "this method") -> int | None:
-    """Validate a query budget (``None`` = the method's default)."""
+def check_budget(budget) -> int | None:
+    """Validate a query budget (``None`` = the method's default).
+
+    A method's own minimum is its design's to check (:meth:`spectrex.design.MaskDesign.budget`).
+    """
     if budget is None:
         return None
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)):
         raise TypeError(f"budget must be an integer number of queries, got {type(budget).__name__}")
     if budget <= 0:
-        raise BudgetError(f"budget must be a positive number of queries, got {budget}", minimum=minimum)
-    if minimum is not None and budget < minimum:
-        raise BudgetError(
-            f"{method} needs at least {minimum:,} queries here but the budget is {budget:,}; "
-            f"raise the budget to {minimum:,} or more, or lower max_order",
-            minimum=minimum,
-        )
+        raise BudgetError(f"budget must be a positive number of queries, got {budget}")
     return int(budget)

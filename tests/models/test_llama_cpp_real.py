@@ -128,8 +128,9 @@ def test_the_readme_command_completes(server, capsys):
 
 
 def test_sentiment_values_match_direct_computation_on_20_masks(server, tmp_path):
+    from spectrex import explain_text
     from spectrex.engine import QueryEngine
-    from spectrex.models import SENTIMENT, explain_text, load_model
+    from spectrex.models import SENTIMENT, load_model
 
     text = "slow plot but wonderful actors"
     scorer = load_model(f"openai:{server}", timeout=120, **SENTIMENT)

@@ -9,9 +9,9 @@ pytest.importorskip("httpx")
 
 from openai_mimic import FAULTS, MimicServer  # noqa: E402
 
+from spectrex import explain_text  # noqa: E402
 from spectrex.engine import QueryEngine  # noqa: E402
 from spectrex.errors import SpectrexError  # noqa: E402
-from spectrex.models import explain_text  # noqa: E402
 from spectrex.models._http import RequestPolicy  # noqa: E402
 from spectrex.models.openai import OpenAICompletionsScorer  # noqa: E402
 

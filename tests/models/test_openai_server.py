@@ -9,9 +9,10 @@ pytest.importorskip("httpx")
 
 from openai_mimic import MimicServer, direct_logprob, free_port, token_logprob  # noqa: E402
 
+from spectrex import explain_text  # noqa: E402
 from spectrex.engine import QueryEngine  # noqa: E402
 from spectrex.errors import SpectrexError  # noqa: E402
-from spectrex.models import explain_text, load_model  # noqa: E402
+from spectrex.models import load_model  # noqa: E402
 from spectrex.models.openai import (  # noqa: E402
     OpenAICompletionsScorer,
     RetryableError,

@@ -6,8 +6,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from spectrex import explain_text  # noqa: E402
 from spectrex.errors import SpectrexError  # noqa: E402
-from spectrex.models import explain_text, load_model, make_parts  # noqa: E402
+from spectrex.models import load_model, make_parts  # noqa: E402
 from spectrex.models.base import TextValueFunction  # noqa: E402
 from spectrex.models.hf import CausalLMScorer, ClassifierScorer  # noqa: E402
 from spectrex.models.tiny import tiny_causal_lm, tiny_classifier  # noqa: E402

@@ -95,7 +95,8 @@ def test_per_record_targets_and_questions_do_not_leak(tmp_path):
     index = read_index(tmp_path / "index.jsonl")
     assert index["long"]["reason"].startswith("too long for the model: ") and "reads 512" in index["long"]["reason"]
     assert index["t"]["target"] == " mat"
-    from spectrex.models import explain_text, load_model
+    from spectrex import explain_text
+    from spectrex.models import load_model
 
     alone = explain_text("one two three four", load_model("tiny-causal-lm"), method="exact", holdout=0)
     assert index["g"]["target"] == alone.metadata["target"]  # generated for g, not kept from d

@@ -81,7 +81,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
         from .dataset import run_dataset
 
         return run_dataset(args, console)
-    from ..models import explain_text, load_model
+    from ..models import load_model
+    from ..workflows import explain_text
 
     check_output(args.json, "--json")  # before any model is loaded or queried
     settings: dict = {}

@@ -8,7 +8,9 @@
 * :func:`msr_banzhaf`: Banzhaf values by maximum sample reuse (Wang & Jia 2023).
 * :func:`weighted_linear`: LIME's weighted (ridge) linear surrogate (Ribeiro et al. 2016).
 
-Every routine sees boolean masks and float values only.
+Every routine sees boolean masks and float values only; the classes at the end are the
+:class:`~spectrex.decoders.base.Decoder` of each baseline method (the masks come from
+:mod:`spectrex.design`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from math import comb
 import numba
 import numpy as np
 
+from ..design.base import Plan
+from ..errors import ResourceError
 from ..transforms import bitset
+from ..transforms.sparse import SparseTransform
 
 #: refuse design matrices larger than this many floats (order-2 LASSO at large n)
 MAX_DESIGN_FLOATS = 400_000_000
@@ -52,9 +57,11 @@ def fourier_features(masks: np.ndarray, max_order: int) -> np.ndarray:
     q, n = z.shape
     p = n_fourier_features(n, max_order)
     if q * p > MAX_DESIGN_FLOATS:
-        raise MemoryError(
+        raise ResourceError(
             f"the order-{max_order} Fourier design would hold {q:,} × {p:,} floats; "
-            "lower the budget or use max_order=1 (or SPEX/ProxySPEX, which never build it)"
+            "lower the budget or use max_order=1 (or SPEX/ProxySPEX, which never build it)",
+            needed=q * p,
+            limit=MAX_DESIGN_FLOATS,
         )
     X = np.empty((q, p), order="F")
     X[:, :n] = z
@@ -185,23 +192,6 @@ def lasso_fourier(
 
 
 # -- KernelSHAP -----------------------------------------------------------------------------
-def shapley_kernel_masks(n: int, count: int, rng: np.random.Generator) -> np.ndarray:
-    """``count`` masks with sizes 1…n-1 drawn from the Shapley kernel, in complementary pairs.
-
-    The size ``s`` has probability ∝ ``1 / (s (n - s))`` and the subset is uniform given its size,
-    so each coalition is drawn with probability proportional to its Shapley-kernel weight.
-    """
-    if n < 2 or count <= 0:
-        return np.zeros((0, n), dtype=bool)
-    sizes = np.arange(1, n)
-    p = 1.0 / (sizes * (n - sizes))
-    half = -(-count // 2)
-    s = rng.choice(sizes, size=half, p=p / p.sum())
-    ranks = np.argsort(rng.random((half, n)), axis=1)
-    first = ranks < s[:, None]
-    return np.stack([first, ~first], axis=1).reshape(-1, n)[:count]
-
-
 def shapley_kernel_weight(sizes: np.ndarray, n: int) -> np.ndarray:
     """Shapley kernel ``(n-1) / (C(n,s) s (n-s))`` for ``0 < s < n`` (0 elsewhere)."""
     sizes = np.asarray(sizes)
@@ -248,15 +238,6 @@ def msr_banzhaf(masks: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 # -- LIME ------------------------------------------------------------------------------------
-def lime_masks(n: int, count: int, rng: np.random.Generator) -> np.ndarray:
-    """LIME's text sampler: the full input first, then masks removing a uniform number 1…n of parts."""
-    if count <= 0:
-        return np.zeros((0, n), dtype=bool)
-    removed = rng.integers(1, n + 1, size=count - 1)
-    ranks = np.argsort(rng.random((count - 1, n)), axis=1)
-    return np.concatenate([np.ones((1, n), bool), ranks >= removed[:, None]])
-
-
 def lime_kernel(masks: np.ndarray, width: float = 0.25) -> np.ndarray:
     """``exp(−d² / width²)`` with ``d`` the cosine distance of each mask to the full input."""
     m = np.asarray(masks, dtype=np.float64)
@@ -280,3 +261,61 @@ def weighted_linear(
     G = (Xc * w[:, None]).T @ Xc + ridge * np.eye(m.shape[1])
     beta = np.linalg.lstsq(G, (Xc * w[:, None]).T @ yc, rcond=None)[0]
     return ym - float(xm @ beta), beta
+
+
+# -- the baselines' decoders ----------------------------------------------------------------
+def first_order_transform(n: int, const: float, coefs: np.ndarray, basis: str) -> SparseTransform:
+    """``const`` on the empty set and ``coefs[i]`` on ``{i}``."""
+    sup = np.zeros((n + 1, bitset.n_words(n)), np.uint64)
+    bitset.set_bits(sup, np.arange(1, n + 1), np.arange(n))
+    return SparseTransform(n, sup, np.concatenate([[const], coefs]), basis)
+
+
+class LassoDecoder:
+    """:func:`lasso_fourier` up to ``max_order``; its CV folds continue the plan's generator."""
+
+    min_rows = 1
+
+    def __init__(self, alpha="cv", n_folds: int = 5):
+        self.alpha, self.n_folds = alpha, n_folds
+
+    def __call__(self, plan: Plan, masks: np.ndarray, values: np.ndarray, max_order: int | None):
+        sup, coefs, info = lasso_fourier(masks, values, max_order, plan.rng, alpha=self.alpha, n_folds=self.n_folds)
+        return SparseTransform(masks.shape[1], sup, coefs, "fourier"), {"lasso": info, "max_order": max_order}
+
+
+class KernelShapDecoder:
+    """:func:`kernel_shap` on :class:`~spectrex.design.ShapleyKernelDesign` (rows 0, 1: empty, full)."""
+
+    min_rows = 2
+
+    def __call__(self, plan: Plan, masks: np.ndarray, values: np.ndarray, max_order: int | None):
+        n = masks.shape[1]
+        inner, enumerated = masks[2:], bool(plan.structure)
+        weights = shapley_kernel_weight(inner.sum(1), n) if enumerated else None
+        phi = kernel_shap(inner, values[2:], float(values[0]), float(values[1]), weights)
+        return first_order_transform(n, float(values[0]), phi, "mobius"), {"enumerated": enumerated}
+
+
+class MsrBanzhafDecoder:
+    """:func:`msr_banzhaf`, returned as the Fourier order-1 function ``mean v + Σ_i φ_i (m_i − ½)``."""
+
+    min_rows = 1
+
+    def __call__(self, plan: Plan, masks: np.ndarray, values: np.ndarray, max_order: int | None):
+        phi = msr_banzhaf(masks, values)
+        # Banzhaf value of i = −2 F({i}) in the Fourier basis
+        return first_order_transform(masks.shape[1], float(values.mean()), -phi / 2.0, "fourier"), {}
+
+
+class LimeDecoder:
+    """:func:`weighted_linear` with :func:`lime_kernel` weights: LIME's surrogate ``b + Σ_{i∈m} β_i``."""
+
+    min_rows = 1
+
+    def __init__(self, width: float = 0.25, ridge: float = 1.0):
+        self.width, self.ridge = width, ridge
+
+    def __call__(self, plan: Plan, masks: np.ndarray, values: np.ndarray, max_order: int | None):
+        b, beta = weighted_linear(masks, values, lime_kernel(masks, self.width), self.ridge)
+        return first_order_transform(masks.shape[1], b, beta, "mobius"), {}

@@ -441,3 +441,34 @@ def proxy_decode(
             b0, beta, alpha, rss = ridge_gram(stats)
             meta.update({"refit_alpha": float(alpha), "refit_r2": 1.0 - rss / stats.sst()})
     return _transform(n, supports, b0, beta, loc, scale), meta
+
+
+class ProxyDecoder:
+    """:func:`proxy_decode` as a :class:`~spectrex.decoders.base.Decoder`: the proxy's seed is the next
+    draw of the plan's generator; ``energy`` is normalised here ("auto", one fraction or a tuple)."""
+
+    min_rows = MIN_ROWS
+    #: the diagnostic an adaptive budget compares between rounds
+    score = "holdout_r2"
+
+    def __init__(self, energy="auto", top_k=None, residual=True, num_threads=1, proxy="numba"):
+        if not isinstance(energy, str):
+            energies = (energy,) if np.isscalar(energy) else tuple(energy)
+            energy = tuple(float(e) for e in energies) if len(energies) > 1 else float(energies[0])
+        self.energy, self.top_k, self.residual = energy, top_k, residual
+        self.num_threads, self.proxy = num_threads, proxy
+
+    def __call__(self, plan, masks: np.ndarray, values: np.ndarray, max_order: int | None):
+        seed = int(plan.rng.integers(2**31 - 1))
+        return proxy_decode(
+            masks,
+            values,
+            masks.shape[1],
+            max_order,
+            energy=self.energy,
+            top_k=self.top_k,
+            residual=self.residual,
+            seed=seed,
+            num_threads=self.num_threads,
+            proxy=self.proxy,
+        )

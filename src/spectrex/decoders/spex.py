@@ -374,3 +374,16 @@ def _pack_parts(parts: np.ndarray, n: int) -> np.ndarray:
     rows, pos = np.nonzero(parts >= 0)
     out = np.zeros((parts.shape[0], bitset.n_words(n)), dtype=np.uint64)
     return bitset.set_bits(out, rows, parts[rows, pos])
+
+
+class SpexDecoder:
+    """:func:`decode` as a :class:`~spectrex.decoders.base.Decoder` of :class:`~spectrex.design.SpexSubsampling`."""
+
+    min_rows = 1
+
+    def __init__(self, chase_depth: int | None = None, max_rounds: int = 30):
+        self.chase_depth, self.max_rounds = chase_depth, max_rounds
+
+    def __call__(self, plan, masks: np.ndarray, values: np.ndarray, max_order: int | None):
+        settings = SpexSettings(chase_depth=self.chase_depth, max_rounds=self.max_rounds)
+        return decode(plan.structure, values, settings)

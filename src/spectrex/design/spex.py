@@ -16,12 +16,16 @@ across delays are the BCH parity bits of ``K``. The design is a pure function of
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import BudgetError
+from .base import MaskDesign
 from .bch import BCHCode, bch_code
+
+log = logging.getLogger(__name__)
 
 #: number of subsampling groups (the paper's C)
 DEFAULT_GROUPS = 3
@@ -155,3 +159,61 @@ def spex_design(n: int, budget: int | None, t: int, random_state=None, *, groups
     H = rng.random((groups, b, n)) < 0.5
     H.setflags(write=False)
     return SpexDesign(n=int(n), t=int(t), b=b, H=H, code=code)
+
+
+class SpexSubsampling(MaskDesign):
+    """SPEX's design as a :class:`~spectrex.design.base.MaskDesign`: ``plan.structure`` is the :class:`SpexDesign`.
+
+    Structured (the decoder reads every row). ``max_order`` is the BCH code's ``t``; an order the
+    code cannot reach for ``n`` parts is refused naming the largest one that works.
+    """
+
+    every_row = True
+    method = "SPEX"
+
+    def __init__(self, groups: int = DEFAULT_GROUPS):
+        self.groups = groups
+
+    def minimum_budget(self, n: int, max_order: int | None) -> int:
+        return self._supported(n, max_order, lambda t: minimum_budget(n, t, self.groups))
+
+    def default_budget(self, n: int, max_order: int | None) -> int:
+        return self._supported(n, max_order, lambda t: queries_for(n, min(DEFAULT_B, n, MAX_B), t, self.groups))
+
+    def budget(self, n: int, budget: int | None, max_order: int | None) -> int:
+        # the minimum is checked by choose_b, whose message names the design's shape
+        return self.default_budget(n, max_order) if budget is None else int(budget)
+
+    def draw(self, n: int, budget: int, max_order: int | None, rng: np.random.Generator):
+        design = self._supported(n, max_order, lambda t: spex_design(n, budget, t, rng, groups=self.groups))
+        log.info(
+            "SPEX: %s queries (%d groups × %d delays × 2^%d) for n = %d at max_order = %d",
+            f"{design.n_queries:,}",
+            design.groups,
+            design.n_delays,
+            design.b,
+            n,
+            design.t,
+        )
+        return design.masks(), design
+
+    def _supported(self, n: int, order: int, build):
+        """``build(order)``, or a clear error naming the largest order the BCH design supports for ``n``."""
+        try:
+            return build(order)
+        except (OverflowError, ValueError) as exc:
+            if isinstance(exc, ValueError) and "BCH" not in str(exc) and "GF(" not in str(exc):
+                raise
+        top = 0
+        for t in range(min(order - 1, 16), 0, -1):
+            try:
+                minimum_budget(n, t, self.groups)
+            except (OverflowError, ValueError):
+                continue
+            top = t
+            break
+        raise ValueError(
+            f"SPEX max_order = {order} is beyond what its BCH code design supports for n = {n} parts"
+            + (f"; use max_order ≤ {top}" if top else "; use fewer parts")
+            + " (or method='proxyspex', which has no such limit)"
+        )

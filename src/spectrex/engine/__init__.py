@@ -1,5 +1,6 @@
 """Query engine: batching, de-duplication, on-disk cache, progress and back-ends between estimators and models."""
 
+from ..digest import fingerprint
 from .backends import (
     AsyncBackend,
     Backend,
@@ -10,7 +11,7 @@ from .backends import (
     ThreadBackend,
     WorkerLostError,
 )
-from .cache import SCHEMA_VERSION, QueryCache, fingerprint
+from .cache import SCHEMA_VERSION, QueryCache
 from .query import Query, QueryEngine, QueryStats, resolve_fingerprint
 
 __all__ = [

@@ -15,7 +15,6 @@ another run may be writing.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import sqlite3
@@ -67,26 +66,6 @@ def _private(path: Path) -> None:
             os.chmod(path, 0o600)
     except (OSError, AttributeError):
         pass
-
-
-def fingerprint(*parts) -> str:
-    """A stable hex digest of strings, bytes, numbers or numpy arrays (for building cache keys).
-
-    Examples
-    --------
-    >>> fingerprint("gpt2", "rev-abc", 0.7)[:12]  # doctest: +SKIP
-    """
-    h = hashlib.sha256()
-    for p in parts:
-        if isinstance(p, np.ndarray):
-            h.update(str((p.dtype.str, p.shape)).encode())
-            h.update(np.ascontiguousarray(p).tobytes())
-        elif isinstance(p, bytes):
-            h.update(p)
-        else:
-            h.update(repr(p).encode() if not isinstance(p, str) else p.encode())
-        h.update(b"\x1f")
-    return h.hexdigest()
 
 
 class QueryCache:

@@ -1,7 +1,16 @@
-"""The estimator interface: settings in the constructor, ``explain()`` does the work."""
+"""The estimator interface and its one driver: a method is a mask design plus a decoder.
+
+Settings live in the constructor (scikit-learn's convention); a method declares its
+:meth:`Explainer.design` and :meth:`Explainer.decoder` from them, and :meth:`Explainer.explain`
+does the rest for every method: budget default and minimum, the plan, the queries, the dropped-row
+rule of the plan, the decoding and the metadata.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import dataclasses
 import inspect
 import time
 from abc import ABC, abstractmethod
@@ -9,7 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from ..bounds import check_design
 from ..contract import check_budget, check_n
+from ..decoders.base import Decoder
+from ..design.base import Design, Plan
 from ..engine import Query, QueryEngine
 from ..errors import ValueFunctionError
 from ..interactions import Interactions
@@ -19,6 +31,9 @@ from ..transforms.sparse import SparseTransform
 
 class Explainer(ABC):
     """Base class of every method: a mask design plus a decoder, run through the query engine.
+
+    A subclass sets ``name`` and ``default_order`` and returns its :meth:`design` and
+    :meth:`decoder`; see ``docs/extending.md``.
 
     Parameters
     ----------
@@ -69,24 +84,84 @@ class Explainer(ABC):
         """The JSON-friendly settings, recorded in a result's metadata."""
         return {k: v for k, v in self.get_params().items() if k != "engine" and _plain(v)}
 
-    def explain(self, value_fn, n: int, budget: int | None = None, *, labels=None) -> Interactions:
-        """Explain ``value_fn`` over ``n`` parts with at most ``budget`` queries.
+    # -- what a method declares ---------------------------------------------------------------
+    #: order recovered when ``max_order`` is None (None: no cap)
+    default_order: int | None = None
+
+    @abstractmethod
+    def design(self) -> Design:
+        """The mask design, configured by this method's settings."""
+
+    @abstractmethod
+    def decoder(self) -> Decoder:
+        """The decoder, configured by this method's settings."""
+
+    def _order(self, n: int) -> int | None:
+        """The order decoded for ``n`` parts (methods restrict it here, with a message that says why)."""
+        return self.default_order if self.max_order is None else int(self.max_order)
+
+    def _view_order(self, order: int | None) -> int | None:
+        """Highest order of the returned index view (default: ``max_order`` as given)."""
+        return self.max_order
+
+    def _adaptive_tol(self) -> float | None:
+        """Held-out gain below which an adaptive budget stops; None: query the whole plan at once."""
+        return None
+
+    def _limits(self):
+        """Context held while querying and decoding (e.g. BLAS threads)."""
+        return contextlib.nullcontext()
+
+    # -- the driver -----------------------------------------------------------------------------
+    def minimum_budget(self, n: int) -> int:
+        """Fewest queries this method accepts for ``n`` parts."""
+        n = check_n(n)
+        return self.design().minimum_budget(n, self._order(n))
+
+    def default_budget(self, n: int) -> int:
+        """Queries used for ``n`` parts when no budget is given."""
+        n = check_n(n)
+        return self.design().default_budget(n, self._order(n))
+
+    def plan(self, n: int, budget: int | None = None) -> Plan:
+        """The masks this method will query for ``n`` parts and ``budget``, before any query is made.
+
+        ``plan(n, budget).n_queries`` is the number of rows (the engine sends each distinct mask once);
+        with a fixed ``random_state`` they are the masks :meth:`explain` queries. Raises
+        :class:`~spectrex.BudgetError` naming the minimum when the budget is too small.
+        """
+        n, budget = check_n(n), check_budget(budget)
+        return self.design().plan(n, budget, self._order(n), np.random.default_rng(self.random_state))
+
+    def explain(self, value_fn, n: int | None = None, budget: int | None = None, *, labels=None) -> Interactions:
+        """Explain ``value_fn`` over ``n`` parts (default: ``value_fn.n``) with at most ``budget`` queries.
 
         Returns
         -------
         Interactions
-            The recovered transform, viewed in ``self.index``; metadata holds the method,
-            budget, queries sent to the model (``queries``) and served from memory or the cache
-            (``queries_cached``), seed, settings, engine settings and timings.
+            The recovered transform, viewed in ``self.index``; metadata holds the method, budget,
+            queries sent to the model (``queries``), served from memory or the cache
+            (``queries_cached``), asked for (``queries_requested``), dropped (``queries_dropped``) and
+            planned (``queries_planned``), seed, settings, engine settings, timings, and the decoder's
+            ``diagnostics``.
         """
         type(self)(**self.get_params(deep=False))  # the constructor's checks, also for values given to set_params
+        if n is None:
+            n = getattr(value_fn, "n", None)
+            if n is None:
+                raise ValueError("pass n, the number of parts (this value function does not say how many it has)")
         n = check_n(n)
         budget = check_budget(budget)
+        if labels is None:
+            labels = getattr(value_fn, "labels", None)
         if isinstance(labels, (str, bytes)):
             raise TypeError(
                 f"labels must be a list with one string per part, not one string ({labels!r}); e.g. labels=[...]"
             )
-        self._check_memory(n, budget)
+        order = self._order(n)
+        design, decoder = self.design(), self.decoder()
+        check_design(n, design.budget(n, budget, order), type(self).__name__, pairwise=self._pairwise(order))
+        rng = np.random.default_rng(self.random_state)
         own_engine = self.engine is None
         engine = QueryEngine() if own_engine else self.engine
         try:
@@ -94,7 +169,9 @@ class Explainer(ABC):
             query.expect(budget)
             t0 = time.perf_counter()
             try:
-                transform, info = self._fit(query, n, budget, np.random.default_rng(self.random_state))
+                with self._limits():
+                    plan = design.plan(n, budget, order, rng)
+                    transform, diagnostics = self._run(query, plan, decoder, order)
             finally:
                 query.close()
             total = time.perf_counter() - t0
@@ -108,6 +185,7 @@ class Explainer(ABC):
             "queries_cached": query.stats.cached,
             "queries_requested": query.stats.requested,
             "queries_dropped": query.stats.dropped,
+            "queries_planned": plan.n_queries,
             "engine": query.describe(),
             "seed": self.random_state if isinstance(self.random_state, (int, np.integer)) else None,
             "settings": self._settings(),
@@ -116,28 +194,62 @@ class Explainer(ABC):
                 "model_s": query.stats.model_seconds,
                 "algorithm_s": max(total - query.stats.model_seconds, 0.0),
             },
-            **info,
+            "diagnostics": diagnostics,
         }
-        return Interactions(transform, self.index, self._view_order(transform), labels, metadata)
+        if isinstance(getattr(value_fn, "quantity", None), str):  # what the number is, for every display
+            metadata["quantity"] = value_fn.quantity
+        return Interactions(transform, self.index, self._view_order(order), labels, metadata)
 
-    def _check_memory(self, n: int, budget: int | None) -> None:
-        """Refuse a design that would not fit in memory, before any mask is made (see :mod:`spectrex.bounds`)."""
-        import sys
+    def _run(self, query: Query, plan: Plan, decoder: Decoder, order: int | None) -> tuple[SparseTransform, dict]:
+        """Query the plan and decode; with an adaptive tolerance, round by round over its prefixes."""
+        tol = self._adaptive_tol()
+        if tol is None or not plan.prefixes:
+            return decoder(plan, *self._answered(plan, plan.masks, query(plan.masks), decoder), order)
+        history, best, state = [], None, copy.deepcopy(plan.rng)
+        for size in plan.prefixes:
+            # every round decodes with the same generator state, so rounds differ only in their data;
+            # earlier rows come back from the query's memo (and any engine cache), not the model
+            rnd = dataclasses.replace(plan, rng=copy.deepcopy(state))
+            masks = plan.masks[:size]
+            transform, diagnostics = decoder(rnd, *self._answered(plan, masks, query(masks), decoder), order)
+            score = diagnostics[decoder.score]
+            history.append({"queries": size, decoder.score: score})
+            gain = score - best if best is not None else np.inf
+            best = score if best is None else max(best, score)
+            if gain < tol:
+                break
+        diagnostics["adaptive_rounds"] = history
+        return transform, diagnostics
 
-        from ..bounds import check_design
+    def _answered(self, plan: Plan, masks: np.ndarray, y: np.ndarray, decoder: Decoder):
+        """The dropped-row rule of the plan: a structured design needs every row, a sampling one drops them.
 
-        if budget is None:  # the method's default budget, when its module says what it is
-            default = getattr(sys.modules.get(type(self).__module__), "default_budget", None)
-            budget = default(n) if callable(default) else None
-        if budget is not None:
-            check_design(n, int(budget), type(self).__name__, pairwise=self.name in ("lasso2", "faithbanzhaf"))
+        With ``on_error="drop"`` the engine returns failed rows as NaN.
+        """
+        ok = np.isfinite(y)
+        if ok.all():
+            return masks, y
+        method = type(self).__name__
+        if plan.every_row:
+            dropped = np.flatnonzero(~ok)
+            raise ValueFunctionError(
+                f"{method} needs the value of every mask in its design, but {dropped.size} were dropped "
+                "(on_error='drop'); fix the model for those masks, or use a sampling method such as ProxySPEX",
+                rows=dropped,
+            )
+        least = getattr(decoder, "min_rows", 1)
+        if int(ok.sum()) < least:
+            raise ValueFunctionError(
+                f"{method} got {int(ok.sum())} answered queries out of {len(y)} (the engine dropped the rest, "
+                f"on_error='drop') and needs at least {least}; fix the model for the failing masks "
+                "(see the engine's warnings) or query with on_error='raise' to see the first failure",
+                rows=np.flatnonzero(~ok)[:100],
+            )
+        return masks[ok], y[ok]
 
-    def _view_order(self, transform: SparseTransform) -> int | None:
-        return self.max_order
-
-    @abstractmethod
-    def _fit(self, query: Query, n: int, budget: int | None, rng: np.random.Generator) -> tuple[SparseTransform, dict]:
-        """Query the model through ``query`` and return the recovered transform and extra metadata."""
+    def _pairwise(self, order: int | None) -> bool:
+        """Whether the decoder builds order-2 features (for the memory bound)."""
+        return False
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._settings().items())
@@ -150,24 +262,3 @@ def _plain(v) -> bool:
         or isinstance(v, (bool, int, float, str))
         or (isinstance(v, (list, tuple)) and all(_plain(x) for x in v))
     )
-
-
-def answered(masks: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The rows the model answered: with ``on_error="drop"`` the engine returns failed rows as NaN.
-
-    For designs of independent random masks, where leaving a row out only costs a sample.
-    """
-    ok = np.isfinite(y)
-    return (masks, y) if ok.all() else (masks[ok], y[ok])
-
-
-def require_answers(y: np.ndarray, method: str) -> np.ndarray:
-    """For structured designs (every mask needed): a clear error when the engine dropped rows."""
-    dropped = np.flatnonzero(~np.isfinite(y))
-    if dropped.size:
-        raise ValueFunctionError(
-            f"{method} needs the value of every mask in its design, but {dropped.size} were dropped "
-            "(on_error='drop'); fix the model for those masks, or use a sampling method such as ProxySPEX",
-            rows=dropped,
-        )
-    return y

@@ -17,30 +17,19 @@ In each case the index that the method estimates is exact on the returned transf
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..contract import check_budget
 from ..decoders import baselines as dec
-from ..engine import Query
-from ..errors import BudgetError
-from ..transforms import bitset
-from ..transforms.sparse import SparseTransform
-from ..transforms.wht import all_masks
-from .base import Explainer, answered, require_answers
-
-
-def _first_order(n: int, const: float, coefs: np.ndarray, basis: str) -> SparseTransform:
-    sup = np.zeros((n + 1, bitset.n_words(n)), np.uint64)
-    bitset.set_bits(sup, np.arange(1, n + 1), np.arange(n))
-    return SparseTransform(n, sup, np.concatenate([[const], coefs]), basis)
+from ..design.lime import LimeDesign
+from ..design.shapley import ShapleyKernelDesign, first_order_default
+from ..design.uniform import UniformDesign
+from .base import Explainer
 
 
 class _FirstOrder(Explainer):
     """Shared checks of the first-order baselines (they estimate one value per part)."""
 
-    min_budget = 2
+    default_order = 1
 
-    def _order(self) -> int:
+    def _order(self, n: int) -> int:
         if self.max_order not in (None, 1):
             raise ValueError(
                 f"{type(self).__name__} estimates first-order values only; max_order must be 1 or None, "
@@ -48,12 +37,7 @@ class _FirstOrder(Explainer):
             )
         return 1
 
-    def _budget(self, n: int, budget: int | None) -> int:
-        if budget is None:
-            budget = max(1000, 20 * n)
-        return check_budget(budget, minimum=self.min_budget, method=type(self).__name__)
-
-    def _view_order(self, transform: SparseTransform) -> int | None:
+    def _view_order(self, order: int | None) -> int | None:
         return 1
 
 
@@ -97,28 +81,32 @@ class LASSO(Explainer):
         self.alpha = alpha
         self.n_folds = int(n_folds)
 
-    def _order(self) -> int:
+    def _order(self, n: int) -> int:
         order = self.default_order if self.max_order is None else self.max_order
         if order not in (1, 2):
             raise ValueError(f"{type(self).__name__} fits max_order 1 or 2, not {order}")
         return order
 
-    def _view_order(self, transform: SparseTransform) -> int | None:
-        return self._order()
+    def _view_order(self, order: int | None) -> int | None:
+        return order
 
-    def _fit(self, query: Query, n: int, budget: int | None, rng: np.random.Generator) -> tuple[SparseTransform, dict]:
-        order = self._order()
-        p = dec.n_fourier_features(n, order)
-        if budget is None:
-            budget = int(min(max(4 * (p + 1), 500), 20_000))
-        budget = check_budget(budget, minimum=2 * self.n_folds, method=type(self).__name__)
-        if budget >= 2**n:  # small n: every mask once beats sampling with repeats
-            masks = all_masks(n)
-        else:
-            masks = rng.random((budget, n)) < 0.5
-        masks, y = answered(masks, query(masks))
-        sup, coefs, info = dec.lasso_fourier(masks, y, order, rng, alpha=self.alpha, n_folds=self.n_folds)
-        return SparseTransform(n, sup, coefs, "fourier"), {"lasso": info, "max_order": order}
+    def _pairwise(self, order: int | None) -> bool:
+        return order == 2
+
+    def design(self) -> UniformDesign:
+        return UniformDesign(self._minimum, _lasso_default, enumerate_small=True, method=type(self).__name__)
+
+    def decoder(self) -> dec.LassoDecoder:
+        return dec.LassoDecoder(self.alpha, self.n_folds)
+
+    def _minimum(self, n: int, max_order: int | None) -> int:
+        """Two rows per cross-validation fold."""
+        return 2 * self.n_folds
+
+
+def _lasso_default(n: int, max_order: int | None) -> int:
+    """Four queries per coefficient, between 500 and 20,000."""
+    return int(min(max(4 * (dec.n_fourier_features(n, max_order) + 1), 500), 20_000))
 
 
 class FaithBanzhaf(LASSO):
@@ -139,22 +127,12 @@ class KernelSHAP(_FirstOrder):
     """
 
     name = "kernelshap"
-    min_budget = 3
 
-    def _fit(self, query: Query, n: int, budget: int | None, rng: np.random.Generator) -> tuple[SparseTransform, dict]:
-        self._order()
-        budget = self._budget(n, budget)
-        ends = np.zeros((2, n), bool)
-        ends[1] = True
-        if budget >= 2**n:
-            inner = all_masks(n)
-            inner = inner[(inner.sum(1) > 0) & (inner.sum(1) < n)]
-            weights = dec.shapley_kernel_weight(inner.sum(1), n)
-        else:
-            inner, weights = dec.shapley_kernel_masks(n, budget - 2, rng), None
-        v = require_answers(query(np.concatenate([ends, inner])), "KernelSHAP")
-        phi = dec.kernel_shap(inner, v[2:], float(v[0]), float(v[1]), weights)
-        return _first_order(n, float(v[0]), phi, "mobius"), {"enumerated": weights is not None}
+    def design(self) -> ShapleyKernelDesign:
+        return ShapleyKernelDesign()
+
+    def decoder(self) -> dec.KernelShapDecoder:
+        return dec.KernelShapDecoder()
 
 
 class BanzhafMSR(_FirstOrder):
@@ -168,14 +146,11 @@ class BanzhafMSR(_FirstOrder):
 
     name = "banzhaf"
 
-    def _fit(self, query: Query, n: int, budget: int | None, rng: np.random.Generator) -> tuple[SparseTransform, dict]:
-        self._order()
-        budget = self._budget(n, budget)
-        masks = all_masks(n) if budget >= 2**n else rng.random((budget, n)) < 0.5
-        masks, y = answered(masks, query(masks))
-        phi = dec.msr_banzhaf(masks, y)
-        # Banzhaf value of i = −2 F({i}) in the Fourier basis
-        return _first_order(n, float(y.mean()), -phi / 2.0, "fourier"), {}
+    def design(self) -> UniformDesign:
+        return UniformDesign(lambda n, t: 2, first_order_default, enumerate_small=True, method="BanzhafMSR")
+
+    def decoder(self) -> dec.MsrBanzhafDecoder:
+        return dec.MsrBanzhafDecoder()
 
 
 class LIME(_FirstOrder):
@@ -213,16 +188,8 @@ class LIME(_FirstOrder):
         self.width = float(width)
         self.ridge = float(ridge)
 
-    def _fit(self, query: Query, n: int, budget: int | None, rng: np.random.Generator) -> tuple[SparseTransform, dict]:
-        self._order()
-        budget = self._budget(n, budget)
-        if budget < n + 1:  # a weighted least-squares fit of n + 1 values needs at least that many samples
-            raise BudgetError(
-                f"LIME fits one weight per part plus an intercept, so it needs a budget of at least n + 1 = {n + 1} "
-                f"for n = {n} parts, but the budget is {budget}; raise the budget (default: {max(1000, 20 * n):,})",
-                minimum=n + 1,
-            )
-        masks = dec.lime_masks(n, budget, rng)
-        masks, y = answered(masks, query(masks))
-        b, beta = dec.weighted_linear(masks, y, dec.lime_kernel(masks, self.width), self.ridge)
-        return _first_order(n, b, beta, "mobius"), {}
+    def design(self) -> LimeDesign:
+        return LimeDesign()
+
+    def decoder(self) -> dec.LimeDecoder:
+        return dec.LimeDecoder(self.width, self.ridge)

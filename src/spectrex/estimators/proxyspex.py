@@ -4,33 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..decoders.proxy import MIN_ROWS, proxy_decode
-from ..design import uniform_masks
-from ..engine import Query
-from ..errors import BudgetError, ValueFunctionError
-from ..transforms.sparse import SparseTransform
-from .base import Explainer, answered
-
-MIN_BUDGET = 64
-DEFAULT_MAX_ORDER = 5
+from ..decoders.proxy import ProxyDecoder
+from ..design.uniform import UniformDesign
+from .base import Explainer
 
 
-def _answered(masks: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The answered rows, or a clear error when (nearly) all of them were dropped by the engine."""
-    kept_masks, kept_y = answered(masks, y)
-    if len(kept_y) < MIN_ROWS:
-        raise ValueFunctionError(
-            f"ProxySPEX got {len(kept_y)} answered queries out of {len(y)} (the engine dropped the rest, "
-            f"on_error='drop') and needs at least {MIN_ROWS}; fix the model for the failing masks "
-            "(see the engine's warnings) or query with on_error='raise' to see the first failure",
-            rows=np.flatnonzero(~np.isfinite(y))[:100],
-        )
-    return kept_masks, kept_y
-
-
-def default_budget(n: int) -> int:
+def default_budget(n: int, max_order: int | None = None) -> int:
     """Queries used when no budget is given: 64 per part, between 1,000 and 20,000."""
     return int(min(max(64 * n, 1000), 20_000))
+
+
+def _minimum(n: int, max_order: int | None) -> int:
+    """64 queries: enough to fit and validate the tree proxy."""
+    return 64
 
 
 class ProxySPEX(Explainer):
@@ -66,6 +52,7 @@ class ProxySPEX(Explainer):
     """
 
     name = "proxyspex"
+    default_order = 5
 
     def __init__(
         self,
@@ -96,57 +83,22 @@ class ProxySPEX(Explainer):
         self.paired, self.energy, self.top_k, self.residual = paired, energy, top_k, residual
         self.adaptive, self.tol, self.num_threads, self.proxy = adaptive, tol, num_threads, proxy
 
-    def _fit(self, query: Query, n: int, budget: int | None, rng: np.random.Generator) -> tuple[SparseTransform, dict]:
+    def design(self) -> UniformDesign:
+        return UniformDesign(_minimum, default_budget, paired=self.paired, method="ProxySPEX")
+
+    def decoder(self) -> ProxyDecoder:
+        return ProxyDecoder(self.energy, self.top_k, self.residual, self.num_threads, self.proxy)
+
+    def _order(self, n: int) -> int:
+        return max(1, min(super()._order(n), n))
+
+    def _adaptive_tol(self) -> float | None:
+        return float(self.tol) if self.adaptive else None
+
+    def _limits(self):
         from threadpoolctl import threadpool_limits
 
         # BLAS gets the same thread count as LightGBM: on a busy machine oversubscribed BLAS threads
         # made the refit's SVD 10x slower; the value function runs outside this limit's reach only
         # if it uses its own pools (torch does)
-        with threadpool_limits(limits=self.num_threads, user_api="blas"):
-            return self._fit_limited(query, n, budget, rng)
-
-    def _fit_limited(self, query: Query, n: int, budget: int | None, rng: np.random.Generator):
-        order = DEFAULT_MAX_ORDER if self.max_order is None else self.max_order
-        order = max(1, min(order, n))
-        if budget is None:
-            budget = default_budget(n)
-        if budget < MIN_BUDGET:
-            raise BudgetError(
-                f"ProxySPEX needs at least {MIN_BUDGET} queries to fit and validate its tree proxy, "
-                f"but the budget is {budget}; raise the budget (default for n = {n}: {default_budget(n):,})",
-                minimum=MIN_BUDGET,
-            )
-        # every mask is drawn before any query: the design never depends on the model
-        masks = uniform_masks(n, budget, rng, paired=self.paired)[:budget]
-        seed = int(rng.integers(2**31 - 1))
-        energy = self.energy
-        if not isinstance(energy, str):  # "auto" passes through; one fraction or a tuple of them
-            energies = (energy,) if np.isscalar(energy) else tuple(energy)
-            energy = tuple(float(e) for e in energies) if len(energies) > 1 else float(energies[0])
-        kw = {
-            "energy": energy,
-            "top_k": self.top_k,
-            "residual": self.residual,
-            "seed": seed,
-            "num_threads": self.num_threads,
-            "proxy": self.proxy,
-        }
-        if not self.adaptive:
-            return proxy_decode(*_answered(masks, query(masks)), n, order, **kw)
-        sizes, size = [], max(MIN_BUDGET, budget // 8)
-        while size < budget:
-            sizes.append(size)
-            size *= 2
-        sizes.append(budget)
-        history, best = [], None
-        for size in sizes:
-            # earlier rows come back from the query's memo (and any engine cache), not the model
-            transform, meta = proxy_decode(*_answered(masks[:size], query(masks[:size])), n, order, **kw)
-            score = meta["holdout_r2"]
-            history.append({"queries": size, "holdout_r2": score})
-            gain = score - best if best is not None else np.inf
-            best = score if best is None else max(best, score)
-            if gain < self.tol:
-                break
-        meta["adaptive_rounds"] = history
-        return transform, meta
+        return threadpool_limits(limits=self.num_threads, user_api="blas")

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
-import numpy as np
-
-from ..decoders.spex import SpexSettings, decode
-from ..design.spex import DEFAULT_GROUPS, SpexDesign, minimum_budget, spex_design
-from ..engine import Query, QueryEngine
-from ..transforms.sparse import SparseTransform
-from .base import Explainer, require_answers
-
-#: order decoded when ``max_order`` is not given (the reference implementation's default)
-DEFAULT_ORDER = 5
-
-log = logging.getLogger(__name__)
+from ..decoders.spex import SpexDecoder
+from ..design.spex import DEFAULT_GROUPS, SpexSubsampling
+from ..engine import QueryEngine
+from .base import Explainer
 
 
 class SPEX(Explainer):
@@ -47,6 +37,8 @@ class SPEX(Explainer):
     """
 
     name = "spex"
+    #: the reference implementation's default
+    default_order = 5
 
     def __init__(
         self,
@@ -66,55 +58,8 @@ class SPEX(Explainer):
         self.chase_depth = chase_depth
         self.max_rounds = int(max_rounds)
 
-    @property
-    def order(self) -> int:
-        """The order decoded: ``max_order`` or the default 5."""
-        return int(self.max_order) if self.max_order is not None else DEFAULT_ORDER
+    def design(self) -> SpexSubsampling:
+        return SpexSubsampling(self.groups)
 
-    def minimum_budget(self, n: int) -> int:
-        """Fewest queries SPEX accepts for ``n`` parts at this order."""
-        return self._supported(int(n), lambda t: minimum_budget(int(n), t, self.groups))
-
-    def plan(self, n: int, budget: int | None = None) -> SpexDesign:
-        """The design SPEX will query for ``n`` parts and ``budget`` (``plan(...).n_queries`` = queries used).
-
-        Raises :class:`~spectrex.BudgetError` naming the minimum when the budget is too small.
-        """
-        return self._supported(int(n), lambda t: spex_design(int(n), budget, t, self.random_state, groups=self.groups))
-
-    def _supported(self, n: int, build):
-        """``build(order)``, or a clear error naming the largest order the BCH design supports for ``n``."""
-        try:
-            return build(self.order)
-        except (OverflowError, ValueError) as exc:
-            if isinstance(exc, ValueError) and "BCH" not in str(exc) and "GF(" not in str(exc):
-                raise
-        top = 0
-        for t in range(min(self.order - 1, 16), 0, -1):
-            try:
-                minimum_budget(n, t, self.groups)
-            except (OverflowError, ValueError):
-                continue
-            top = t
-            break
-        raise ValueError(
-            f"SPEX max_order = {self.order} is beyond what its BCH code design supports for n = {n} parts"
-            + (f"; use max_order ≤ {top}" if top else "; use fewer parts")
-            + " (or method='proxyspex', which has no such limit)"
-        )
-
-    def _fit(self, query: Query, n: int, budget: int | None, rng: np.random.Generator) -> tuple[SparseTransform, dict]:
-        design = self._supported(n, lambda t: spex_design(n, budget, t, rng, groups=self.groups))
-        log.info(
-            "SPEX: %s queries (%d groups × %d delays × 2^%d) for n = %d at max_order = %d",
-            f"{design.n_queries:,}",
-            design.groups,
-            design.n_delays,
-            design.b,
-            n,
-            self.order,
-        )
-        y = require_answers(query(design.masks()), "SPEX")
-        settings = SpexSettings(chase_depth=self.chase_depth, max_rounds=self.max_rounds)
-        transform, info = decode(design, y, settings)
-        return transform, {"design_queries": design.n_queries, **info}
+    def decoder(self) -> SpexDecoder:
+        return SpexDecoder(self.chase_depth, self.max_rounds)

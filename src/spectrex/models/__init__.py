@@ -1,8 +1,9 @@
 """Models as value functions: text classifiers, causal LMs, OpenAI-compatible servers, offline packaged models.
 
 ``load_model(name)`` gives a :class:`TextScorer`; ``scorer.value_function(parts)`` binds it to a text
-cut into parts (a plain callable under the contract, with a ``fingerprint`` for the query cache);
-:func:`explain_text` does text → parts → explanation → held-out faithfulness in one call.
+cut into parts (a plain callable under the contract, with a ``fingerprint`` for the query cache).
+Nothing here runs an explanation: :func:`spectrex.explain_text` (in :mod:`spectrex.workflows`) does
+text → parts → explanation → held-out faithfulness in one call.
 
 Model names
 -----------
@@ -21,10 +22,7 @@ Model names
 from __future__ import annotations
 
 import difflib
-import time
 from collections.abc import Sequence
-
-import numpy as np
 
 from .. import console
 from ..errors import SpectrexError
@@ -137,100 +135,12 @@ def make_parts(text: str | Sequence[str], parts: str = "words", tokenizer=None) 
     return tp
 
 
-def explain_text(
-    text: str | Sequence[str],
-    model: str | TextScorer = DEFAULT_MODEL,
-    *,
-    parts: str = "words",
-    method: str = "auto",
-    budget: int | None = None,
-    masking: str = "remove",
-    replacement: str | None = None,
-    holdout: int = 64,
-    random_state: int = 0,
-    engine=None,
-    **explain_settings,
-):
-    """Explain a text model's output on ``text``: which parts, alone and together, drive it.
-
-    Parameters
-    ----------
-    text : str or list of str
-        The input; a list is taken as documents (one part each).
-    model : str or TextScorer
-        A name for :func:`load_model` or a scorer.
-    parts : {"words", "sentences", "paragraphs", "tokens"}
-        How to cut a string into parts.
-    method, budget, random_state, engine, **explain_settings
-        As in :func:`spectrex.explain`.
-    masking, replacement
-        How a masked part is hidden (default: removed; see :mod:`spectrex.parts.text`).
-    holdout : int, default 64
-        Extra random masks queried after the fit to measure held-out faithfulness (R²); 0 to skip.
-
-    Returns
-    -------
-    Interactions
-        Labels are the parts' texts; metadata adds ``model``, ``target``, ``fingerprint``,
-        ``faithfulness`` (held-out R²) and ``holdout_queries``.
-    """
-    from ..api import explain
-    from ..engine import QueryEngine
-
-    if isinstance(holdout, bool) or not isinstance(holdout, (int, np.integer)) or holdout < 0 or holdout == 1:
-        raise ValueError(
-            f"holdout must be 0 (no faithfulness check) or at least 2 random masks (R² needs two), got {holdout!r}"
-        )
-    scorer = load_model(model) if isinstance(model, str) else model
-    t0 = time.perf_counter()  # from here on: the target's generation, queries, holdout
-    tp = make_parts(text, parts, getattr(scorer, "tokenizer", None))
-    note = scorer.context_note(tp.text) if hasattr(scorer, "context_note") else None
-    if note:
-        import warnings
-
-        warnings.warn(note, UserWarning, stacklevel=2)
-    vf = TextValueFunction(scorer, tp, masking, replacement)
-    engine = engine if engine is not None else QueryEngine()
-    # one direct call on the full text first: a model or server that cannot answer at all (down, no
-    # log-probabilities, wrong class name…) fails here with its own message, before any retries
-    full_value = float(vf(np.ones((1, tp.n), bool))[0])
-    result = explain(
-        vf,
-        tp.n,
-        method=method,
-        budget=budget,
-        random_state=random_state,
-        labels=tp.labels,
-        engine=engine,
-        **explain_settings,
-    )
-    meta = result.metadata
-    meta.update(model=scorer.model_id, target=getattr(scorer, "target", None), fingerprint=vf.fingerprint)
-    meta.update(contrast=getattr(scorer, "contrast", None), template=getattr(scorer, "template", None))
-    meta.update(parts=tp.unit, masking=vf.masking, full_value=full_value)
-    if holdout > 0 and meta.get("method") != "exact":  # Exact reproduces every mask: R² 1 by construction
-        rng = np.random.default_rng(None if random_state is None else random_state + 7919)
-        masks = rng.random((holdout, tp.n)) < 0.5
-        query = engine.bind(vf, tp.n)
-        t1 = time.perf_counter()
-        try:
-            y = query(masks)
-        finally:
-            query.close()  # ends its progress bar before the result is printed
-        meta["faithfulness"] = result.faithfulness((masks, y))
-        meta["holdout_queries"] = int(holdout)
-        meta.setdefault("timings", {})["holdout_s"] = time.perf_counter() - t1
-    meta.setdefault("timings", {})["wall_s"] = time.perf_counter() - t0
-    return result
-
-
 __all__ = [
     "DEFAULT_MODEL",
     "MODEL_NAMES",
     "SENTIMENT",
     "TextScorer",
     "TextValueFunction",
-    "explain_text",
     "load_model",
     "make_parts",
 ]

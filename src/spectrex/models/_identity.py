@@ -56,3 +56,45 @@ def package_version(dist: str) -> str:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def object_identity(obj) -> str:
+    """A digest of a model given as a Python object (a fitted estimator, a function), for fingerprints.
+
+    The object's pickle (a fitted scikit-learn / LightGBM model: its parameters and learned state);
+    a function also by its code and the values it closes over, so an edited function gets a new
+    fingerprint. Raises AttributeError (the engine then asks for a ``cache_key``) when the object can
+    be neither pickled nor read as a function.
+    """
+    import pickle
+
+    h = hashlib.sha256()
+    code = getattr(obj, "__code__", None)
+    if code is not None:  # functions pickle by name only: their code is what changes the answers
+        h.update(f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}".encode())
+        h.update(code.co_code + repr(code.co_consts).encode())
+        obj = [c.cell_contents for c in obj.__closure__ or ()] + list(getattr(obj, "__defaults__", None) or ())
+    try:
+        h.update(pickle.dumps(obj, protocol=4))
+    except Exception as exc:  # noqa: BLE001 - any pickling failure means: no stable identity
+        raise AttributeError(f"{type(obj).__name__} has no stable identity to fingerprint ({exc})") from None
+    return h.hexdigest()[:32]
+
+
+def module_identity(model) -> dict:
+    """What identifies a torch module without hashing every weight: its class, source path, parameter
+    count and dtype, and a digest of the first 1,024 values of every parameter tensor."""
+    h = hashlib.sha256()
+    count = 0
+    for name, p in model.named_parameters():
+        count += p.numel()
+        h.update(name.encode() + str(tuple(p.shape)).encode())
+        h.update(p.detach().flatten()[:1024].float().cpu().numpy().tobytes())
+    config = getattr(model, "config", None)
+    return {
+        "class": type(model).__name__,
+        "path": getattr(config, "_name_or_path", None),
+        "parameters": count,
+        "dtype": str(next(model.parameters()).dtype) if count else None,
+        "weights": h.hexdigest()[:32],
+    }

@@ -10,19 +10,14 @@ other function's.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
 
-from ..contract import check_masks
+from ..contract import ValueFunction, check_masks
+from ..digest import identity_hash
 from ..parts.text import TextParts, _check_masking
-
-
-def _hash(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 def check_template(template) -> str:
@@ -107,7 +102,7 @@ class TextScorer(ABC):
         return TextValueFunction(self, parts, masking, replacement)
 
 
-class TextValueFunction:
+class TextValueFunction(ValueFunction):
     """A text model bound to a text cut into parts: ``masks (q, n) -> (q,)`` scores of the masked texts.
 
     Parameters
@@ -146,7 +141,7 @@ class TextValueFunction:
         self.replacement = replacement if masking != "remove" else None
         self.scorer, self.parts = scorer, parts
         scorer.prepare(parts.text)
-        self.fingerprint = _hash(
+        self.fingerprint = identity_hash(
             {
                 **scorer.identity(),
                 "pieces": parts.pieces,

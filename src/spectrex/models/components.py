@@ -16,7 +16,9 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ..contract import check_masks
+from ..contract import ValueFunction, check_masks
+from ..digest import fingerprint
+from ._identity import module_identity
 
 MODES = ("zero", "mean")
 
@@ -35,7 +37,7 @@ def decoder_layers(model):
     return layers
 
 
-class ComponentAblationValue:
+class ComponentAblationValue(ValueFunction):
     """``f(mask)`` = mean log P(answer | prompt) over a task set, with the removed heads / MLPs ablated.
 
     Parameters
@@ -63,7 +65,11 @@ class ComponentAblationValue:
     Attributes
     ----------
     n, labels, parts : the number of parts, their names, and ``(kind, layer, head)`` per part.
+    fingerprint : the model (:func:`~spectrex.models._identity.module_identity`), the parts, the
+        mode and the encoded task set.
     """
+
+    quantity = "mean log P(answer | prompt) over the task set"
 
     def __init__(
         self,
@@ -111,6 +117,15 @@ class ComponentAblationValue:
         self._mean_mlp: dict[int, torch.Tensor] = {}
         if mode == "mean":
             self._collect_means()
+
+    def identity(self) -> dict:
+        import torch
+
+        task = [t.cpu().numpy() for t in (self.input_ids, self.attention, self.targets)]
+        with torch.no_grad():
+            model = module_identity(self.model)
+        parts = {"parts": self.parts, "mode": self.mode, "task": fingerprint(*task)}
+        return {"kind": "components", "model": model, **parts}
 
     # -- data ---------------------------------------------------------------------------------
     def _encode(self, prompts, answers, tokenizer) -> None:

@@ -18,9 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..contract import ValueFunction
+from ..digest import identity_hash
 from ..errors import SpectrexError, ValueFunctionError
 from ..parts.image import png_base64
-from .base import _hash
 
 
 class ChatVisionScorer:
@@ -136,7 +137,7 @@ class ChatVisionScorer:
         return out
 
 
-class ChatVisionValue:
+class ChatVisionValue(ValueFunction):
     """A served VLM bound to joint parts (``image`` + ``text``): ``masks -> log P(target | image, prompt)``."""
 
     def __init__(self, scorer: ChatVisionScorer, parts, template: str = "{text}", masking: str = "remove"):
@@ -147,7 +148,7 @@ class ChatVisionValue:
         self.scorer, self.parts, self.template, self.masking = scorer, parts, template, masking
         self.n, self.labels = parts.n, parts.labels
         image, text = parts.groups["image"], parts.groups["text"]
-        self.fingerprint = _hash(
+        self.fingerprint = identity_hash(
             {
                 "model": scorer.model_id,
                 "settings": scorer.settings(),

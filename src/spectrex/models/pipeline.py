@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..contract import ValueFunction
+from ..digest import identity_hash
 from ..parts.image import ImageParts
 from ..parts.joint import JointParts
 from ..parts.text import TextParts
-from .base import _hash
 
 TEMPLATE = "A photo. An image classifier sees: {caption}.\nQuestion: {question}\nAnswer:"
 
 
-class CaptionThenAnswer:
+class CaptionThenAnswer(ValueFunction):
     """``f(mask)`` = log P(``answer`` | caption of the masked image, masked question).
 
     Parameters
@@ -79,7 +80,7 @@ class CaptionThenAnswer:
         self.names = list(names) if names is not None else None
         self.top, self.template = int(top), template
         self._memo: dict[str, float] = {}  # many masked images share a caption: score each prompt once
-        self.fingerprint = _hash(
+        self.fingerprint = identity_hash(
             {
                 "kind": "caption-then-answer",
                 "lm": lm.model_id,

@@ -11,7 +11,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..contract import check_masks
+from ..contract import ValueFunction, check_masks
+from ..digest import fingerprint
+from ._identity import object_identity
 
 
 def _predict_fn(model, output: int | None) -> Callable[[np.ndarray], np.ndarray]:
@@ -42,7 +44,7 @@ def _predict_fn(model, output: int | None) -> Callable[[np.ndarray], np.ndarray]
     return predict
 
 
-class TabularValue:
+class TabularValue(ValueFunction):
     """Value function of one row ``x``: kept features come from ``x``, removed ones from the background.
 
     Parameters
@@ -60,6 +62,12 @@ class TabularValue:
         Explain groups of columns as single parts (default: one part per column).
     max_rows : int, default 200_000
         Most model rows per call; larger mask batches are split.
+
+    Attributes
+    ----------
+    n, labels, quantity, fingerprint
+        See :class:`~spectrex.contract.ValueFunction`; the fingerprint covers the model (its pickle),
+        the output, ``x``, the background and the groups.
 
     Examples
     --------
@@ -89,8 +97,16 @@ class TabularValue:
         if labels is not None and len(labels) != self.n:
             raise ValueError(f"got {len(labels)} labels for {self.n} parts")
         self.labels = [str(s) for s in labels] if labels is not None else [str(i) for i in range(self.n)]
+        self.model, self.output = model, output
         self.predict = _predict_fn(model, output)
         self.max_rows = int(max_rows)
+        rows = self.background.shape[0]
+        what = "the prediction" if output is None else f"output {output}"
+        self.quantity = f"{what} on the row, removed features averaged over {rows} background row{'s' * (rows > 1)}"
+
+    def identity(self) -> dict:
+        data = fingerprint(self.x, self.background, self.columns)
+        return {"kind": "tabular", "model": object_identity(self.model), "output": self.output, "data": data}
 
     def __call__(self, masks) -> np.ndarray:
         masks = check_masks(masks, self.n)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..contract import check_masks
+from ..contract import ValueFunction, check_masks
+from ..digest import fingerprint
+from ._identity import object_identity
 
 OUTPUTS = ("proba", "predict", "decision", "log_loss", "accuracy")
 
 
-class RetrainValue:
+class RetrainValue(ValueFunction):
     """Value of a subset of training examples = the retrained model's output on test points.
 
     Parameters
@@ -92,6 +94,24 @@ class RetrainValue:
         self.labels = [str(g) for g in self.group_ids]
         self.empty_value = empty_value
         self.n_jobs = n_jobs
+        what = {"proba": f"P(class {target})", "predict": "the prediction", "decision": "the decision function",
+                "log_loss": "−log-loss", "accuracy": "the accuracy"}[output]  # fmt: skip
+        points = self.X_test.shape[0]
+        self.quantity = f"{what} of the model retrained on the kept data, on {points} test point{'s' * (points > 1)}"
+
+    def identity(self) -> dict:
+        from sklearn.base import clone
+
+        # every fit starts from a clone, so the settings identify the estimator, not its fitted state
+        data = [self.X_train, self.y_train, self.X_test, self.member] + ([] if self.y_test is None else [self.y_test])
+        return {
+            "kind": "retrain",
+            "estimator": object_identity(clone(self.estimator)),
+            "output": self.output,
+            "target": self.target,
+            "empty_value": self.empty_value,
+            "data": fingerprint(*data),
+        }
 
     def rows(self, mask: np.ndarray) -> np.ndarray:
         """Indices of the training rows a mask row keeps."""

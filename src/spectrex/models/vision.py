@@ -13,8 +13,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..contract import check_masks
+from ..contract import ValueFunction, check_masks
+from ..digest import identity_hash
 from ..parts.image import ImageParts
+from ._identity import object_identity
 
 IMAGE_SIZE = 224
 
@@ -95,7 +97,7 @@ def efficientnet_preprocess(images: np.ndarray):
     return (x * 255.0 - 127.0) / 128.0
 
 
-class ImageClassifierValue:
+class ImageClassifierValue(ValueFunction):
     """``f(mask)`` = the logit of ``target`` for the image with the removed parts filled.
 
     Parameters
@@ -144,18 +146,19 @@ class ImageClassifierValue:
         if not 0 <= int(target) < full.shape[0]:
             raise ValueError(f"target class {target} is outside the model's {full.shape[0]} classes")
         self.target = int(target)
-        from .base import _hash
-
         # a custom model is identified by its class and parameter count; the default by its weights package
         model_id = (
             "efficientnet-lite0"
             if model is None
             else f"{type(self.model).__name__}:{sum(p.numel() for p in self.model.parameters())}"
         )
-        self.fingerprint = _hash(
+        # a custom preprocess changes the answers too (the default adds no key: cache keys stay as they were)
+        custom = {} if preprocess is None else {"preprocess": object_identity(preprocess)}
+        self.fingerprint = identity_hash(
             {"kind": "image-classifier", "model": model_id, "target": self.target, "output": output,
-             "image": parts.digest()}  # fmt: skip
+             "image": parts.digest(), **custom}  # fmt: skip
         )
+        self.quantity = f"logit of class {self.target}" if output == "logit" else f"log P(class {self.target} | image)"
 
     def logits(self, masks) -> np.ndarray:
         """All class logits ``(q, classes)`` for the masked images."""

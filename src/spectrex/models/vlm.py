@@ -19,8 +19,10 @@ import inspect
 
 import numpy as np
 
+from ..contract import ValueFunction
+from ..digest import identity_hash
 from ..errors import SpectrexError
-from .base import _hash, first_line
+from .base import first_line
 
 
 class VisionLanguageScorer:
@@ -72,7 +74,7 @@ class VisionLanguageScorer:
             "contrast": self.contrast,
             "dtype": str(self.model.dtype),
             "device": self.device.split(":")[0],
-            "config": _config_hash(self.model),
+            "config": _configidentity_hash(self.model),
         }
 
     def generate(self, image: np.ndarray, prompt: str) -> str:
@@ -129,7 +131,7 @@ class VisionLanguageScorer:
         return out
 
 
-class VisionLanguageValue:
+class VisionLanguageValue(ValueFunction):
     """A VLM bound to an image and a prompt cut into parts: ``masks (q, n) -> (q,)`` log-probabilities.
 
     Parameters
@@ -154,7 +156,7 @@ class VisionLanguageValue:
         image, text = parts.groups["image"], parts.groups["text"]
         if scorer.target is None:
             scorer.target = scorer.generate(image.image, self._prompt(text.text))
-        self.fingerprint = _hash(
+        self.fingerprint = identity_hash(
             {
                 "kind": "vlm",
                 "model": scorer.model_id,
@@ -188,5 +190,5 @@ def _uint8(image: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.asarray(image) * 255.0), 0, 255).astype(np.uint8)
 
 
-def _config_hash(model) -> str:
+def _configidentity_hash(model) -> str:
     return hashlib.sha256(model.config.to_json_string(use_diff=False).encode()).hexdigest()[:16]

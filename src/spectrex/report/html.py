@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ResourceError
 from ..interactions import Interactions
 
 # the index switch: label shown → canonical index name
@@ -44,7 +45,7 @@ def _view(result: Interactions, index: str, max_order: int, k: int) -> dict[str,
     order = None if index in ("SV", "BV") else (None if index in ("Moebius", "Fourier") else max_order)
     try:
         view = result.to(index, order)
-    except MemoryError as exc:  # a dense high-order transform: say so in the page instead of failing
+    except ResourceError as exc:  # a dense high-order transform: say so in the page instead of failing
         return {"index": index, "error": str(exc), "first": [0.0] * result.n, "top": []}
     top = view.top(k)
     return {
@@ -116,7 +117,7 @@ def report_data(
     order = min(tmax, 3) if max_order is None else max(1, int(max_order))
     meta = result.metadata
     text = next((meta[key] for key in _INPUT_KEYS if isinstance(meta.get(key), str)), None)
-    r2 = meta.get("faithfulness", meta.get("r2"))
+    r2 = meta.get("faithfulness")  # the one R² of a result: held out, on fresh masks
     from .overview import fit_summary, quantity
 
     ones = np.ones((1, result.n), bool)

@@ -90,7 +90,7 @@ def explain_dataset(
     method, budget, max_order, seed
         As in :func:`spectrex.explain`; the same masks for every record of a given size.
     parts, masking, holdout
-        As in :func:`spectrex.models.explain_text`.
+        As in :func:`spectrex.explain_text`.
     top : int, default 10
         Interactions kept per record in the index.
     target, contrast, template, device

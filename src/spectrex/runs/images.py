@@ -62,6 +62,7 @@ class ImageExplainer:
         from ..engine import QueryEngine, fingerprint
         from ..models.vision import ImageClassifierValue
         from ..parts.image import ImageParts
+        from ..workflows import holdout_faithfulness
 
         s = self.settings
         if record.kind != "image":
@@ -81,13 +82,8 @@ class ImageExplainer:
             result = explain(f, parts.n, method=s.get("method", "auto"), budget=s.get("budget"),
                              random_state=s.get("seed", 0), labels=parts.labels, engine=engine, **extra)  # fmt: skip
             meta = result.metadata
-            holdout = int(s.get("holdout", 64))
-            if holdout > 0 and meta.get("method") != "exact":  # as explain_text: fresh masks, same cache
-                seed = s.get("seed", 0)
-                rng = np.random.default_rng(None if seed is None else seed + 7919)
-                masks = rng.random((holdout, parts.n)) < 0.5
-                meta["faithfulness"] = result.faithfulness((masks, engine.bind(f, parts.n)(masks)))
-                meta["holdout_queries"] = holdout
+            # as explain_text: fresh masks, same cache
+            holdout_faithfulness(result, f, engine, int(s.get("holdout", 64)), s.get("seed", 0))
         finally:
             engine.close()
         meta.update(model="efficientnet-lite0", target=f.target, full_value=float(f.full_logits[f.target]))

@@ -5,7 +5,7 @@ The same class runs in-process and inside each Ray actor. For a record it
 1. derives the record's scorer from the loaded model (a shallow copy with the record's
    ``target`` / ``contrast`` / ``question``; the weights are shared, never reloaded),
 2. checks what only the model can check (too long for it, fewer than two parts),
-3. explains it with :func:`spectrex.models.explain_text` through a :class:`~spectrex.engine.QueryEngine`
+3. explains it with :func:`spectrex.explain_text` through a :class:`~spectrex.engine.QueryEngine`
    whose answer cache is the record's own SQLite file (``OUT/cache/NAME.sqlite``) — so a record
    interrupted anywhere resumes from the answers it stored, and two workers never share a file,
 4. writes the result file atomically and returns the record's index line (the caller appends it).
@@ -183,7 +183,7 @@ class RecordWorker:
 
     def _explain(self, record: Record, scorer, content, parts: str, progress):
         from ..engine import QueryCache, QueryEngine
-        from ..models import explain_text
+        from ..workflows import explain_text
 
         s = self.settings
         cache_path = self.store.cache_path(record.id)

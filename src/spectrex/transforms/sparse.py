@@ -22,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..errors import ResourceError
 from . import bitset
 
 Basis = Literal["fourier", "mobius"]
@@ -68,9 +69,11 @@ def superset_sum(
     top = max(groups, default=0) if max_order is None else max_order
     total = sum(len(r) * comb(s, t) for s, (r, _) in groups.items() for t in range(min_order, min(s, top) + 1))
     if total > MAX_EXPANSION:
-        raise MemoryError(
+        raise ResourceError(
             f"this conversion would expand the supports into {total:,} subsets; "
-            "pass a smaller max_order or sparsify the transform first"
+            "pass a smaller max_order or sparsify the transform first",
+            needed=total,
+            limit=MAX_EXPANSION,
         )
     out_bits, out_vals = [], []
     for s, (rows, idx) in groups.items():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ResourceError
 from . import bitset
 from .sparse import SparseTransform
 
@@ -16,7 +17,11 @@ MAX_DENSE_N = 24
 def all_masks(n: int) -> np.ndarray:
     """Every mask over ``n`` parts as a ``(2^n, n)`` boolean array, row ``j`` = integer ``j``."""
     if n > MAX_DENSE_N:
-        raise ValueError(f"all_masks(n={n}) would hold 2^{n} rows; the dense oracle is for n ≤ {MAX_DENSE_N}")
+        raise ResourceError(
+            f"all_masks(n={n}) would hold 2^{n} rows; the dense oracle is for n ≤ {MAX_DENSE_N}",
+            needed=2**n,
+            limit=2**MAX_DENSE_N,
+        )
     return ((np.arange(2**n, dtype=np.int64)[:, None] >> np.arange(n)) & 1).astype(bool)
 
 
