@@ -16,6 +16,7 @@ import numpy as np
 from ._version import __version__
 from .contract import check_masks, check_values, evaluate
 from .design.uniform import uniform_masks
+from .metrics import r2_score
 from .transforms import bitset
 from .transforms.indices import canonical_index, convert
 from .transforms.sparse import SparseTransform
@@ -29,13 +30,6 @@ class Term(NamedTuple):
     parts: tuple[int, ...]
     labels: tuple[str, ...]
     value: float
-
-
-def r2_score(y: np.ndarray, pred: np.ndarray) -> float:
-    """Coefficient of determination 1 − SSE/SST (``nan`` when ``y`` is constant)."""
-    y, pred = np.asarray(y, float), np.asarray(pred, float)
-    sst = float(np.sum((y - y.mean()) ** 2))
-    return float("nan") if sst == 0 else 1.0 - float(np.sum((y - pred) ** 2)) / sst
 
 
 class Interactions:

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..metrics import r2_from_sums, r2_score
 from ..transforms import bitset
 from ..transforms.sparse import SparseTransform
 from .refit import CHUNK, fourier_columns, gram_stats, ridge_gram, standardise
@@ -77,11 +78,6 @@ SMALL_ENERGIES = (0.95, 0.99, 0.999, 0.9999)
 MIN_ROWS = 16
 #: most candidate terms refitted (the Gram matrix is ``s × s``); also at most half the training rows
 MAX_TERMS = 4000
-
-
-def _r2(y: np.ndarray, pred: np.ndarray) -> float:
-    sst = float(((y - y.mean()) ** 2).sum())
-    return 1.0 - float(((y - pred) ** 2).sum()) / sst if sst > 0 else 1.0
 
 
 def _params(depth: int, learning_rate: float, seed: int, num_threads: int, min_leaf: int) -> dict:
@@ -188,7 +184,7 @@ def fit_proxy(
                 min_delta=min_delta * var,
                 min_leaf=min_leaf,
             )
-            r2 = 1.0 - ens.holdout_sse / sst if sst > 0 else 1.0
+            r2 = r2_from_sums(ens.holdout_sse, sst)
             search.append({"depth": depth, "rounds": ens.best_iteration, "holdout_r2": r2})
             if best is None or r2 > best["holdout_r2"]:
                 best = {**search[-1], "booster": ens}
@@ -211,7 +207,7 @@ def fit_proxy(
             callbacks=[lgb.early_stopping(patience, verbose=False, min_delta=min_delta * var)],
         )
         rounds = max(1, booster.best_iteration or booster.current_iteration())
-        r2 = _r2(y[hold], booster.predict(X[hold], num_iteration=rounds))
+        r2 = r2_score(y[hold], booster.predict(X[hold], num_iteration=rounds))
         search.append({"depth": depth, "rounds": rounds, "holdout_r2": r2})
         if best is None or r2 > best["holdout_r2"]:
             best = {**search[-1], "booster": booster}
@@ -401,7 +397,7 @@ def proxy_decode(
             b0, beta, _, _ = fits[k]
             sse[i] += st_ho.prefix(k).sse(b0, beta)
         sst += st_ho.sst()
-    scores = list(1.0 - sse / sst) if sst > 0 else [float("nan")] * len(choices)
+    scores = [r2_from_sums(e, sst) for e in sse]
     pick = int(np.nanargmax(scores)) if np.isfinite(scores).any() else 0
     if K == 1:  # one proxy: its statistics already cover every row
         k = counts[pick]
@@ -426,7 +422,7 @@ def proxy_decode(
         "energy_scores": scores,
         "holdout_r2": float(np.nanmax(scores)) if np.isfinite(scores).any() else float("nan"),
         "refit_alpha": float(alpha),
-        "refit_r2": 1.0 - rss / stats.sst(),
+        "refit_r2": r2_from_sums(rss, stats.sst()),
     }
     if residual:
         fitted = _transform(n, supports, b0, beta, 0.0, 1.0)
@@ -439,7 +435,7 @@ def proxy_decode(
             supports = np.concatenate([supports, fresh])
             stats = gram_stats(masks, supports, n, z)
             b0, beta, alpha, rss = ridge_gram(stats)
-            meta.update({"refit_alpha": float(alpha), "refit_r2": 1.0 - rss / stats.sst()})
+            meta.update({"refit_alpha": float(alpha), "refit_r2": r2_from_sums(rss, stats.sst())})
     return _transform(n, supports, b0, beta, loc, scale), meta
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..metrics import r2_from_sums, r2_score
 from ..transforms import bitset
 from ..transforms.sparse import Basis, SparseTransform, basis_matrix
 
@@ -235,12 +236,12 @@ def refit(
         stats = gram_stats(masks, supports[1:], n, z)
         b0, beta, alpha, rss = ridge_gram(stats)
         coefs = np.concatenate([[b0], beta])
-        r2 = 1.0 - rss / stats.sst() if stats.sst() > 0 else 1.0
+        r2 = r2_from_sums(rss, stats.sst())
     else:
         X = basis_matrix(masks, supports, n, basis)
         coefs, alpha = ridge_gcv(X, z, intercept_col=0)
         pred = X @ coefs
-        r2 = 1.0 - float(((z - pred) ** 2).sum()) / float((z**2).sum())
+        r2 = r2_score(z, pred)
     coefs = coefs * scale
     coefs[0] += loc  # supports are canonical: the empty set comes first, and is a constant in both bases
     return SparseTransform(n, supports, coefs, basis), {"refit_alpha": float(alpha), "refit_r2": float(r2)}

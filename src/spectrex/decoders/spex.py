@@ -27,6 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from ..design.bch import bch_decode_word
 from ..design.spex import SpexDesign
+from ..metrics import r2_from_sums
 from ..transforms import bitset
 from ..transforms.sparse import SparseTransform
 from ..transforms.wht import fwht
@@ -302,7 +303,7 @@ def decode(
         beta, alpha, rss = _refit(design, known, U_orig, y)
     sst = float(((y - y.mean()) ** 2).sum())
     info["refit_alpha"] = float(alpha)
-    info["refit_r2"] = 1.0 - rss / sst if sst > 0 else 1.0
+    info["refit_r2"] = r2_from_sums(rss, sst)
     return SparseTransform(n, supports, beta, "fourier"), info
 
 
