@@ -219,7 +219,10 @@ class Interactions:
             raise ValueError(f"{where} is not JSON ({exc}); pass a file written by Interactions.to_json") from None
         schema = doc.get("schema", "") if isinstance(doc, dict) else ""
         if not str(schema).startswith("spectrex.interactions/"):
-            raise ValueError("this JSON is not a spectrex result (no 'spectrex.interactions' schema field)")
+            raise ValueError(
+                f"{where} is not a spectrex result (no 'spectrex.interactions' schema field); pass a file written by "
+                "Interactions.to_json or spectrex explain --json"
+            )
         if schema != SCHEMA:
             raise ValueError(f"result written with schema {schema!r}; this spectrex reads {SCHEMA!r}: upgrade spectrex")
         n, labels, tr = doc.get("n"), doc.get("labels"), doc.get("transform")
