@@ -23,6 +23,8 @@ REMEDY = re.compile(
     re.I,
 )
 GIB = 2**30
+#: a 130-byte result declaring a million parts
+HUGE_N = json.dumps({"schema": "spectrex.interactions/1", "n": 10**6, "labels": [], "transform": {}})
 
 
 def f(masks):
@@ -35,14 +37,33 @@ def _tiny():
     return load_model("tiny-causal-lm", target=" ab")
 
 
-def _call(fn):
-    tracemalloc.start()
-    try:
-        fn()
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith(field + ":"))
+
+
+class PeakGrowth:
+    """Peak memory growth of the block, in bytes: the resident set's high-water mark (reset on entry via
+    /proc/self/clear_refs) over the resident set at entry — every allocation (numpy, torch, a model's
+    weights), not only Python's. Where /proc cannot be written, Python's own allocations (tracemalloc)."""
+
+    def __enter__(self):
+        self.rss = None
+        try:
+            with open("/proc/self/clear_refs", "w") as fh:
+                fh.write("5")  # resets VmHWM to the current resident set
+            self.rss = _status_kib("VmRSS")
+        except OSError:
+            tracemalloc.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.rss is not None:
+            self.bytes = (_status_kib("VmHWM") - self.rss) * 1024
+        else:
+            self.bytes = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        return False
 
 
 def _openai(**kw):
@@ -155,32 +176,23 @@ API = [
     ),
     ("parts unit", lambda: spectrex.models.make_parts("a b c", "letters"), ValueError, "letters"),
     ("masking", lambda: spectrex.explain_text("a b c", _tiny(), masking="hide"), ValueError, "masking"),
+    ("from_json huge n", lambda: spectrex.Interactions.from_json(HUGE_N), ResourceError, "declares n = 1,000,000"),
+    ("from_json array", lambda: spectrex.Interactions.from_json("[1, 2, 3]"), ValueError, "not a spectrex result"),
+    ("from_json not json", lambda: spectrex.Interactions.from_json("{oops"), ValueError, "not JSON"),
 ]
 
 
 @pytest.mark.parametrize(("fn", "cls", "problem"), [c[1:] for c in API], ids=[c[0] for c in API])
 def test_api_refuses_with_a_clear_error(fn, cls, problem):
     with pytest.raises(Exception) as info:  # noqa: PT011 - the exact class is asserted below
-        peak = _call(fn)
-        pytest.fail(f"accepted silently (peak {peak / 2**20:.0f} MiB)")
+        with PeakGrowth() as mem:
+            fn()
+        pytest.fail(f"accepted silently (peak {mem.bytes / 2**20:.0f} MiB)")
     assert type(info.value) is cls or (cls is SpectrexError and isinstance(info.value, cls)), repr(info.value)
     msg = str(info.value)
     assert re.search(problem, msg), msg
     assert REMEDY.search(msg), f"no remedy in: {msg}"
-
-
-def test_refusals_allocate_little():
-    for name, fn, _cls, _ in API:
-        if name.startswith(("holdout", "masking", "empty text", "one word", "no doc", "blank", "hf ", "classifier")):
-            continue  # these load a (tiny) model first, which is not the refusal's cost
-        tracemalloc.start()
-        try:
-            fn()
-        except Exception:  # noqa: BLE001,S110 - refusals are asserted above
-            pass
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        assert peak < GIB, (name, peak)
+    assert mem.bytes < GIB, f"{mem.bytes / 2**20:.0f} MiB before refusing"  # a tiny model loaded counts too
 
 
 @pytest.fixture(scope="module")
@@ -343,10 +355,12 @@ CLI = [
 @pytest.mark.parametrize(("argv", "problem"), [c[1:] for c in CLI], ids=[c[0] for c in CLI])
 def test_cli_refuses_with_one_error_line(argv, problem, files, capsys):
     argv = [a.replace("{d}", str(files)) for a in argv]
-    try:
-        rc = main(argv)
-    except SystemExit as exc:  # argparse: usage + one "error:" line on stderr
-        rc = exc.code
+    with PeakGrowth() as mem:
+        try:
+            rc = main(argv)
+        except SystemExit as exc:  # argparse: usage + one "error:" line on stderr
+            rc = exc.code
+    assert mem.bytes < GIB, f"{mem.bytes / 2**20:.0f} MiB before refusing"
     out, err = capsys.readouterr()
     text = out + err
     assert rc == 2, text

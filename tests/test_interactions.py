@@ -1,4 +1,5 @@
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -7,6 +8,7 @@ import shapiq
 import oracles
 import spectrex
 from spectrex import Interactions, SparseTransform
+from spectrex.bounds import ResourceError
 from spectrex.synthetic import planted
 from spectrex.transforms import all_masks
 
@@ -55,6 +57,71 @@ def test_json_schema_errors(result):
     doc["schema"] = "spectrex.interactions/99"
     with pytest.raises(ValueError, match="upgrade spectrex"):
         Interactions.from_json(json.dumps(doc))
+
+
+def _doc(n, supports, coefs, labels=None, index="Moebius", basis="mobius"):
+    return json.dumps(
+        {
+            "schema": "spectrex.interactions/1",
+            "n": n,
+            "index": index,
+            "max_order": None,
+            "labels": [""] * n if labels is None else labels,
+            "metadata": {},
+            "transform": {"basis": basis, "supports": supports, "coefs": coefs},
+        }
+    )
+
+
+def _peak(fn):
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError) as info:  # noqa: PT011 - the class and message are asserted by callers
+            fn()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return info.value, peak
+
+
+def test_from_json_refuses_a_declared_n_the_file_does_not_hold(tmp_path):
+    path = tmp_path / "huge.json"
+    path.write_text(_doc(10**6, [[0]], [1.0], labels=["a", "b"]))
+    assert path.stat().st_size < 250
+    err, peak = _peak(lambda: Interactions.from_json(path))
+    assert type(err) is ResourceError
+    assert "declares n = 1,000,000 parts but lists 2 labels" in str(err) and "check it" in str(err)
+    assert peak < 2**20  # refused before anything n-sized exists
+
+
+def test_from_json_refuses_terms_that_would_not_fit_before_allocating(tmp_path):
+    # 3 MB of text: a million one-character labels and 200,000 empty supports would be 25 GB of bit sets
+    path = tmp_path / "many.json"
+    path.write_text(_doc(10**6, [[]] * 200_000, [0] * 200_000))
+    err, peak = _peak(lambda: Interactions.from_json(path))
+    assert type(err) is ResourceError and "200,000 terms over n = 1,000,000 parts" in str(err), err
+    assert "GiB" in str(err) and "check the file" in str(err)
+    assert peak < 200 * 2**20  # the parsed lists, not the bit sets
+    # a Fourier term of order 40 shown as Moebius would expand into 2^40 subsets
+    text = _doc(64, [list(range(40))], [1.0], basis="fourier")
+    err, _ = _peak(lambda: Interactions.from_json(text))
+    assert type(err) is ResourceError and f"expanded into {2**40:,} subsets" in str(err)
+
+
+def test_from_json_caps_the_file_size_and_checks_the_arrays(result, tmp_path):
+    path = tmp_path / "r.json"
+    result.to_json(path)
+    with pytest.raises(ResourceError, match=r"MiB, over the 0.0 MiB a result may be.*max_bytes"):
+        Interactions.from_json(path, max_bytes=100)
+    assert Interactions.from_json(path, max_bytes=10**6).as_dict() == result.as_dict()
+    with pytest.raises(ValueError, match="lists 2 supports but 5 coefficients"):
+        Interactions.from_json(_doc(3, [[0], [1]], [1.0] * 5))
+    with pytest.raises(ValueError, match="declares n = 0 parts"):
+        Interactions.from_json(_doc(0, [], []))
+    with pytest.raises(ValueError, match="not JSON"):
+        Interactions.from_json("{not json")
+    with pytest.raises(ValueError, match="not a spectrex result"):
+        Interactions.from_json("[1, 2]")
 
 
 def test_predict_and_faithfulness(result):

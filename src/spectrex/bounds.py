@@ -56,3 +56,29 @@ def check_design(n: int, budget: int, method: str, pairwise: bool = False) -> No
         need,
         limit,
     )
+
+
+#: the largest result file :meth:`Interactions.from_json` reads (a result of 20,000 terms is a few MiB)
+MAX_RESULT_BYTES = 256 * 2**20
+
+
+def check_result(n: int, n_terms: int, expanded: int, where: str) -> None:
+    """Refuse, before allocating, a result whose terms over ``n`` parts would not fit in memory.
+
+    ``expanded`` is how many subsets the index view expands the terms into (0 when the stored
+    index is the transform's own basis); each term or subset is a bit set of ``n`` parts.
+    """
+    from .transforms.sparse import MAX_EXPANSION
+
+    row = 8 * ((n + 63) // 64) + 8  # a packed subset and its float64 value
+    need, limit = 2 * row * (n_terms + expanded), memory_limit()  # ×2: the canonical (sorted) copy
+    if need <= limit and expanded <= MAX_EXPANSION:
+        return
+    view = f" expanded into {expanded:,} subsets for its index view" if expanded else ""
+    raise ResourceError(
+        f"{where} holds {n_terms:,} terms over n = {n:,} parts{view}: reading it would need about {_gib(need)} "
+        f"of memory, over this machine's {_gib(limit)}; check the file (spectrex writes one label per part and "
+        "its terms in their own basis), or raise SPECTREX_MAX_MEMORY_GB for a result that large",
+        need,
+        limit,
+    )

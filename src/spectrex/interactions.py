@@ -166,22 +166,82 @@ class Interactions:
         return text
 
     @classmethod
-    def from_json(cls, source: str | Path) -> Interactions:
-        """Read what :meth:`to_json` wrote (a JSON string or a file path)."""
+    def from_json(cls, source: str | Path, max_bytes: int | None = None) -> Interactions:
+        """Read what :meth:`to_json` wrote (a JSON string or a file path).
+
+        Parameters
+        ----------
+        source : str or Path
+            The JSON text, or the path of a file holding it.
+        max_bytes : int, optional
+            The largest input read (default :data:`spectrex.bounds.MAX_RESULT_BYTES`, 256 MiB).
+
+        Raises
+        ------
+        ResourceError
+            The input is over ``max_bytes``, declares more parts than it lists labels for, or its
+            terms would need more memory than this machine allows (checked before allocating).
+        ValueError
+            It is not a spectrex result, or its fields are malformed.
+        """
+        from .bounds import MAX_RESULT_BYTES, ResourceError, check_result
+
+        cap = MAX_RESULT_BYTES if max_bytes is None else int(max_bytes)
         text = str(source)
-        if not text.lstrip().startswith("{"):
-            text = Path(source).read_text(encoding="utf-8")
-        doc = json.loads(text)
-        schema = doc.get("schema", "")
+        where = "the result JSON"
+        if not text.lstrip().startswith(("{", "[")):
+            path, where = Path(source), str(source)
+            size = path.stat().st_size
+            if size > cap:
+                raise ResourceError(
+                    f"{path} is {size / 2**20:,.1f} MiB, over the {cap / 2**20:,.1f} MiB a result may be; check that "
+                    "it is a spectrex result, or pass a larger max_bytes to Interactions.from_json",
+                    size,
+                    cap,
+                )
+            text = path.read_text(encoding="utf-8")
+        elif len(text) > cap:
+            raise ResourceError(
+                f"the result JSON is {len(text):,} characters, over the {cap:,} a result may be; "
+                "pass a larger max_bytes to Interactions.from_json",
+                len(text),
+                cap,
+            )
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{where} is not JSON ({exc}); pass a file written by Interactions.to_json") from None
+        schema = doc.get("schema", "") if isinstance(doc, dict) else ""
         if not str(schema).startswith("spectrex.interactions/"):
-            raise ValueError("this JSON is not a spectrex result (no 'spectrex.interactions' schema field)")
+            raise ValueError(
+                f"{where} is not a spectrex result (no 'spectrex.interactions' schema field); pass a file written by "
+                "Interactions.to_json or spectrex explain --json"
+            )
         if schema != SCHEMA:
             raise ValueError(f"result written with schema {schema!r}; this spectrex reads {SCHEMA!r}: upgrade spectrex")
-        n, tr = doc["n"], doc["transform"]
-        transform = SparseTransform(
-            n, bitset.from_indices(tr["supports"], n), np.array(tr["coefs"], float), tr["basis"]
-        )
-        return cls(transform, doc["index"], doc["max_order"], doc["labels"], doc["metadata"])
+        n, labels, tr = doc.get("n"), doc.get("labels"), doc.get("transform")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"{where} declares n = {n!r} parts; a result has a whole number ≥ 1: check the file")
+        if not isinstance(labels, list) or len(labels) != n:
+            listed = len(labels) if isinstance(labels, list) else 0
+            msg = (
+                f"{where} declares n = {n:,} parts but lists {listed:,} labels; spectrex writes one label per part, "
+                "so the file is damaged or not a spectrex result: check it"
+            )
+            raise ResourceError(msg, n, listed) if n > listed else ValueError(msg)
+        if not (isinstance(tr, dict) and isinstance(tr.get("supports"), list) and isinstance(tr.get("coefs"), list)):
+            raise ValueError(f"{where} has no transform with 'supports' and 'coefs' lists: check the file")
+        supports, coefs = tr["supports"], tr["coefs"]
+        if len(supports) != len(coefs) or not all(isinstance(s, list) for s in supports):
+            raise ValueError(
+                f"{where} lists {len(supports):,} supports but {len(coefs):,} coefficients (one each, lists of part "
+                "indices): check the file"
+            )
+        own = {"fourier": "Fourier", "mobius": "Moebius"}.get(tr.get("basis"))
+        expanded = 0 if own == doc.get("index") else sum(1 << min(len(s), 64) for s in supports)
+        check_result(n, len(supports), expanded, where)
+        transform = SparseTransform(n, bitset.from_indices(supports, n), np.array(coefs, float), tr.get("basis"))
+        return cls(transform, doc.get("index", "Moebius"), doc.get("max_order"), labels, doc.get("metadata"))
 
     def to_shapiq(self):
         """This view as a :class:`shapiq.InteractionValues` (needs ``shapiq``)."""

@@ -124,7 +124,7 @@ def test_the_readme_command_completes(server, capsys):
     argv = ["explain", "The capital of France is", "--model", f"openai:{server}", "--target", " Paris"]
     assert main([*argv, "--template", "Fact: {text}"]) == 0
     out = capsys.readouterr().out
-    assert "Top interactions" in out and "held-out R²" in out
+    assert "full input" in out and "Parts · SV" in out and "32 queries" in out  # exact: every mask of 5 words
 
 
 def test_sentiment_values_match_direct_computation_on_20_masks(server, tmp_path):

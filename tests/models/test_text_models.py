@@ -102,6 +102,23 @@ def test_value_function_contract_and_fingerprint():
 
 
 @needs_toxicity
+def test_toxicity_warns_that_it_reads_only_the_last_100_words():
+    s = load_model("toxicity")
+    body = " ".join(["this is a good day"] * 20)  # 100 known words
+    text = f"you stupid idiot\n\n{body}\n\nthanks"
+    assert len(s._known_words(text)) == 104
+    assert s.context_note(body) is None
+    note = s.context_note(text)
+    assert "104 words known to toxic" in note and "reads only the last 100" in note
+    assert "the first 4 words ('you stupid idiot this') are dropped" in note and "explain a shorter text" in note
+    # the dropped words are not read: the full text scores exactly as it does without them
+    assert s.score([text])[0] == s.score([f"{body}\n\nthanks"])[0]
+    with pytest.warns(UserWarning, match=r"the first 4 words \('you stupid idiot this'\) are dropped"):
+        r = explain_text(text, s, parts="paragraphs", method="exact", holdout=0)
+    assert r.n == 3
+
+
+@needs_toxicity
 def test_toxicity_port_is_plausible_and_fast():
     s = load_model("toxicity", output="probability")
     p = s.score(["you are a stupid idiot and I hate you", "thank you for your help, have a nice day"])

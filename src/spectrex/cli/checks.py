@@ -24,6 +24,19 @@ def int_at_least(low: int, high: int | None = None):
     return parse
 
 
+def seconds_or_auto(text: str) -> float | str:
+    """An argparse ``type``: ``"auto"`` or a positive number of seconds."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}; give seconds (e.g. 30) or auto") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds or auto, got {text}")
+    return value
+
+
 def check_output(path, flag: str) -> None:
     """Refuse an output path that cannot be written, before any model is loaded or queried."""
     if path is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .checks import check_output
+from .checks import check_output, seconds_or_auto
 from .output import print_result
 
 #: the built-in example: a question whose answer needs two of three documents
@@ -151,12 +151,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
 def _served_settings(args) -> dict:
     """--echo/--no-echo, --timeout and --concurrency: for openai: models only."""
     given = {k: getattr(args, k, None) for k in ("echo", "timeout", "concurrency")}
-    given = {k: v for k, v in given.items() if v is not None}
+    given = {k: v for k, v in given.items() if v is not None and not (k == "timeout" and v == "auto")}
     if given and not args.model.lower().startswith("openai:"):
         flags = ", ".join("--" + k for k in given)
         raise ValueError(f"{flags} apply to served models only (--model openai:URL); leave them out for {args.model}")
-    if given.get("timeout") is not None and not given["timeout"] > 0:
-        raise ValueError(f"--timeout must be a positive number of seconds, got {given['timeout']}")
     if given.get("concurrency") is not None and given["concurrency"] < 1:
         raise ValueError(f"--concurrency must be at least 1 (requests in flight), got {given['concurrency']}")
     return given
@@ -223,7 +221,13 @@ def add_parser(sub) -> None:
         help="score the target inside the echoed prompt (exact; default: when the server supports it); "
         "--no-echo reads the next token's top alternatives (one-token targets)",
     )
-    served.add_argument("--timeout", type=float, default=None, help="seconds per request attempt (60)")
+    served.add_argument(
+        "--timeout",
+        type=seconds_or_auto,
+        default="auto",
+        help="seconds per request attempt, or auto (default): 60 s until the first answer, then 10 × the slowest "
+        "answer so far (10–60 s), doubled on each retry of a request that timed out",
+    )
     served.add_argument(
         "--concurrency", type=int, default=None, help="requests in flight at once (4; raise it for vLLM or hosted APIs)"
     )

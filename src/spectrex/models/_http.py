@@ -3,8 +3,10 @@
 Every request is retried by itself: connection errors, timeouts, HTTP 429 / 5xx, and a 200 whose
 body is truncated or not JSON are transient; each retry waits an exponentially growing delay with
 jitter (or the server's ``Retry-After`` when that is longer), and the whole request — every
-attempt and wait — ends by a total deadline. Anything else (401, 404, a 400 naming a bad request)
-is final at once. The API key is read from the environment at each request and never stored.
+attempt and wait — ends by a total deadline. The default read timeout is adaptive ("auto", see
+:class:`RequestPolicy`): it follows how long this server has taken to answer. Anything else
+(401, 404, a 400 naming a bad request) is final at once. The API key is read from the environment at
+each request and never stored.
 """
 
 from __future__ import annotations
@@ -33,6 +35,15 @@ class ServerError(SpectrexError):
     """The server answered, but not with what spectrex needs (no log-probabilities, bad request, …)."""
 
 
+#: the adaptive ("auto") timeout: seconds before the first answer, and the cap of the learned value
+AUTO_FIRST = 60.0
+#: never below this: a server answering in milliseconds still gets time for a GC pause, a swap, a busy GPU
+AUTO_FLOOR = 10.0
+#: times the slowest answer so far: answers vary with queueing (``concurrency`` requests waiting behind
+#: one another on a local server) and with prompt length (a mask keeps from none to all of the parts)
+AUTO_FACTOR = 10.0
+
+
 @dataclass(frozen=True)
 class RequestPolicy:
     """How one HTTP request is retried.
@@ -40,11 +51,17 @@ class RequestPolicy:
     Attempt ``k`` (0-based) that failed waits ``min(max_delay, base_delay * 2**k)`` times a random
     factor in [0.5, 1], or the server's ``Retry-After`` when longer (capped at ``max_delay``);
     after ``max_retries`` retries, or when the next wait would pass ``deadline`` seconds since the
-    first attempt, the last failure is raised. Each attempt's timeout is ``timeout`` (or what is
-    left of the deadline, when less).
+    first attempt, the last failure is raised. Each attempt's timeout is :meth:`attempt_timeout`
+    (or what is left of the deadline, when less).
+
+    ``timeout=None`` ("auto", the default) adapts the read timeout to the server: 60 s until its
+    first answer, then ``max(10 s, 10 × the slowest answer so far)`` capped at 60 s, doubled for
+    each retry of a request whose attempt timed out (so a server that is slow for real is still
+    answered, within the deadline). A stalled request is thus retried after 10 s on a server that
+    answers in a second, instead of holding its slot for a minute. A number is a fixed timeout.
     """
 
-    timeout: float = 60.0
+    timeout: float | None = None
     max_retries: int = 8
     base_delay: float = 0.25
     max_delay: float = 10.0
@@ -53,6 +70,8 @@ class RequestPolicy:
     def __post_init__(self) -> None:
         for name in ("timeout", "deadline"):
             v = getattr(self, name)
+            if name == "timeout" and v is None:
+                continue
             if not (isinstance(v, (int, float)) and v > 0 and v == v and v != float("inf")):
                 raise ValueError(f"{name} must be a positive number of seconds, got {v!r}")
         if not isinstance(self.max_retries, int) or self.max_retries < 0:
@@ -65,6 +84,21 @@ class RequestPolicy:
         if retry_after is not None:
             d = max(d, min(float(retry_after), self.max_delay))
         return d
+
+    def attempt_timeout(self, slowest: float | None, timed_out: int = 0) -> float:
+        """Read timeout of one attempt, in seconds.
+
+        Parameters
+        ----------
+        slowest : float or None
+            The slowest successful answer of this server so far (None before the first).
+        timed_out : int
+            How many earlier attempts of this request timed out.
+        """
+        if self.timeout is not None:
+            return float(self.timeout)
+        learned = AUTO_FIRST if slowest is None else min(AUTO_FIRST, max(AUTO_FLOOR, AUTO_FACTOR * slowest))
+        return learned * 2**timed_out
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -98,6 +132,10 @@ class JSONClient:
         self._lock = threading.Lock()
         self.attempts = 0  # every HTTP attempt made (for tests and diagnostics)
         self.retries = 0
+        self.timeouts = 0  # attempts that ran out of time
+        #: seconds of the slowest successful POST so far (the adaptive timeout's measure; a GET listing
+        #: says nothing about how long the model takes)
+        self.slowest: float | None = None
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -128,18 +166,25 @@ class JSONClient:
         url = self.base + path
         policy = policy or self.policy
         t0 = time.monotonic()
-        attempt = 0
+        attempt = timed_out = 0
         while True:
-            left = policy.deadline - (time.monotonic() - t0)
-            timeout = max(0.05, min(policy.timeout, left))
+            left = max(0.05, policy.deadline - (time.monotonic() - t0))
+            read = min(policy.attempt_timeout(self.slowest, timed_out), left)
+            # connecting and sending are not the model's work: the first-answer (or fixed) timeout
+            other = min(policy.timeout if policy.timeout is not None else AUTO_FIRST, left)
+            timeout = httpx.Timeout(other, read=max(0.05, read))
             retry_after = None
             with self._lock:
                 self.attempts += 1
+            t_attempt = time.monotonic()
             try:
                 resp = self._http().request(method, url, json=payload, headers=self._headers(), timeout=timeout)
                 body = resp.content  # read it all here: a truncated body raises now, inside the retry
             except httpx.TimeoutException as exc:
-                failure = f"no answer within {timeout:.3g} s ({type(exc).__name__})"
+                failure = f"no answer within {read:.3g} s ({type(exc).__name__})"
+                timed_out += 1
+                with self._lock:
+                    self.timeouts += 1
             except httpx.TransportError as exc:
                 failure = f"cannot reach it, connection failed ({type(exc).__name__})"
             else:
@@ -159,9 +204,15 @@ class JSONClient:
                     )
                 else:
                     try:
-                        return _json(body)
+                        data = _json(body)
                     except ValueError:
                         failure = "a malformed or truncated JSON body"
+                    else:
+                        if method == "POST":
+                            took = time.monotonic() - t_attempt
+                            with self._lock:
+                                self.slowest = took if self.slowest is None else max(self.slowest, took)
+                        return data
             elapsed = time.monotonic() - t0
             wait = policy.delay(attempt, retry_after)
             if attempt >= policy.max_retries or elapsed + wait >= policy.deadline:

@@ -67,8 +67,10 @@ class OpenAICompletionsScorer(TextScorer):
         Alternatives asked for in the next-token mode.
     api_key_env : str, default "OPENAI_API_KEY"
         Environment variable holding the API key (none sent when it is unset).
-    timeout : float, default 60
-        Seconds per attempt of one request.
+    timeout : float, optional
+        Seconds per attempt of one request. Default (None, "auto"): 60 s until the server's first
+        answer, then 10 × its slowest answer so far (at least 10 s, at most 60 s), doubled on each
+        retry of a request that timed out (see :class:`~spectrex.models._http.RequestPolicy`).
     concurrency : int, default 4
         Requests in flight at once (4 suits a local server; raise it for vLLM or a hosted API).
     max_retries : int, default 8
@@ -89,7 +91,7 @@ class OpenAICompletionsScorer(TextScorer):
         echo: bool | str = "auto",
         top_logprobs: int = 20,
         api_key_env: str = "OPENAI_API_KEY",
-        timeout: float = 60.0,
+        timeout: float | None = None,
         concurrency: int = 4,
         max_retries: int = 8,
         deadline: float = 300.0,
@@ -114,7 +116,8 @@ class OpenAICompletionsScorer(TextScorer):
         self.echo = echo
         self.top_logprobs, self.max_new_tokens = int(top_logprobs), int(max_new_tokens)
         self.concurrency = int(concurrency)
-        self.policy = RequestPolicy(timeout=float(timeout), max_retries=int(max_retries), deadline=float(deadline))
+        timeout = None if timeout is None else float(timeout)  # None: the adaptive "auto" timeout
+        self.policy = RequestPolicy(timeout=timeout, max_retries=int(max_retries), deadline=float(deadline))
         self.client = JSONClient(self.base, self.policy, api_key_env, pool_size=self.concurrency)
         self.api_key_env = api_key_env
         #: what the probe found: "echo" or "next"; the server's own model id

@@ -41,8 +41,11 @@ class ChatVisionScorer:
         Alternatives asked for; the target must be among them.
     concurrency : int, default 4
         Requests in flight at once.
-    timeout : float, default 60
-        Seconds per request; ``deadline`` (default 10 × timeout) bounds a request with its retries.
+    timeout : float, optional
+        Seconds per attempt; default "auto" (None): adapts to the server's answer times, as in
+        :class:`~spectrex.models._http.RequestPolicy`.
+    deadline : float, optional
+        Seconds one request may take with its retries (default 10 × timeout, or 300 with "auto").
     """
 
     def __init__(
@@ -53,7 +56,7 @@ class ChatVisionScorer:
         model: str | None = None,
         top_logprobs: int = 20,
         concurrency: int = 4,
-        timeout: float = 60.0,
+        timeout: float | None = None,
         deadline: float | None = None,
         retries: int = 6,
         api_key_env: str = "OPENAI_API_KEY",
@@ -72,8 +75,10 @@ class ChatVisionScorer:
         self.target, self.contrast, self.model = target, contrast, model
         self.top_logprobs, self.concurrency, self.retries = int(top_logprobs), int(concurrency), int(retries)
         # the served text scorer's HTTP client: each request is retried by itself up to a deadline
-        policy = RequestPolicy(timeout=float(timeout), max_retries=int(retries),
-                               deadline=float(deadline) if deadline is not None else 10 * float(timeout))  # fmt: skip
+        if deadline is None:
+            deadline = 300.0 if timeout is None else 10 * float(timeout)
+        policy = RequestPolicy(timeout=None if timeout is None else float(timeout), max_retries=int(retries),
+                               deadline=float(deadline))  # fmt: skip
         self._client = JSONClient(base, policy, api_key_env=api_key_env, pool_size=self.concurrency)
         self.model_id = f"openai-chat:{base}" + (f"#{model}" if model else "")
 

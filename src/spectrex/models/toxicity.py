@@ -7,7 +7,9 @@ through a small stand-in class, so neither TensorFlow nor Keras is needed.
 
 The network (rebuilt exactly as the package builds it): 100 word ids (left-padded with 0, the
 first 100 kept from the end) → 50-d embedding → bidirectional LSTM (50 units each way) → max over time →
-dense 50 + ReLU → dense 6 + sigmoid, one output per label in :data:`LABELS`.
+dense 50 + ReLU → dense 6 + sigmoid, one output per label in :data:`LABELS`. A text with more known
+words than 100 is said (:meth:`ToxicityScorer.context_note`, warned by ``explain_text``): its first
+words are not read.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ LABELS = ("toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate
 MAXLEN = 100
 # Keras' Tokenizer defaults, as pickled in the package
 _FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
+_TABLE = str.maketrans(_FILTERS, " " * len(_FILTERS))
 
 
 class _KerasTokenizerStandIn:
@@ -92,16 +95,32 @@ class ToxicityScorer(TextScorer):
     def settings(self) -> dict[str, Any]:
         return {"kind": "toxicity", "label": self.label, "output": self.output}
 
+    def _known_words(self, text: str) -> list[tuple[str, int]]:
+        """(word, id) of each word the model knows, in order, as the package's Keras pipeline reads them."""
+        words = text.lower().translate(_TABLE).split(" ")
+        return [(w, self.word_index[w]) for w in words if w in self.word_index]
+
     def encode(self, texts: list[str]) -> np.ndarray:
         """Word ids as the package's Keras pipeline makes them: ``(len(texts), 100)`` int64, left-padded."""
         out = np.zeros((len(texts), MAXLEN), dtype=np.int64)
-        table = str.maketrans(_FILTERS, " " * len(_FILTERS))
         for r, text in enumerate(texts):
-            ids = [self.word_index[w] for w in text.lower().translate(table).split(" ") if w in self.word_index]
-            ids = ids[-MAXLEN:]  # Keras pad_sequences truncates at the front by default
+            ids = [i for _, i in self._known_words(text)][-MAXLEN:]  # Keras pad_sequences truncates the front
             if ids:
                 out[r, MAXLEN - len(ids) :] = ids
         return out
+
+    def context_note(self, text: str) -> str | None:
+        """A warning when ``text`` has more known words than the 100 the model reads (the first are dropped)."""
+        words = [w for w, _ in self._known_words(text)]
+        if len(words) <= MAXLEN:
+            return None
+        dropped = words[: len(words) - MAXLEN]
+        shown = " ".join(dropped) if len(dropped) <= 8 else " ".join(dropped[:4]) + " … " + " ".join(dropped[-3:])
+        return (
+            f"the text is {len(words):,} words known to {self.model_id} but it reads only the last {MAXLEN}: "
+            f"the first {len(dropped):,} words ('{shown}') are dropped, so parts there matter only in masks that "
+            "hide enough later words; explain a shorter text"
+        )
 
     def logits(self, texts: list[str]) -> np.ndarray:
         """The six label logits, ``(len(texts), 6)``."""
