@@ -50,14 +50,18 @@ def planted(
 
 
 class NoisyFunction:
-    """A value function ``f(m) + ε`` with Gaussian noise at a given SNR (in dB).
+    """A value function ``f(m) + ε(m)`` with Gaussian noise at a given SNR (in dB).
 
-    The noise variance is ``Var_m[f] / 10^(snr_db/10)`` estimated on uniform masks.
+    The noise variance is ``Var_m[f] / 10^(snr_db/10)`` estimated on uniform masks. ``ε(m)`` is a
+    fixed function of the mask and the seed (a hash of the mask's bits turned into a standard
+    normal draw), not a fresh draw per call: like a real model's departure from sparsity, a mask
+    always gets the same value, so results do not depend on how the engine batches, orders,
+    de-duplicates or caches the queries.
     """
 
     def __init__(self, f: SparseTransform, snr_db: float | None = None, random_state=None) -> None:
         self.f = f
-        self.rng = np.random.default_rng(random_state)
+        self.key = np.uint64(np.random.default_rng(random_state).integers(2**63))
         if snr_db is None:
             self.sigma = 0.0
         else:
@@ -66,4 +70,23 @@ class NoisyFunction:
 
     def __call__(self, masks: np.ndarray) -> np.ndarray:
         y = self.f(masks)
-        return y + self.sigma * self.rng.standard_normal(y.shape) if self.sigma else y
+        return y + self.sigma * self.noise(masks) if self.sigma else y
+
+    def noise(self, masks: np.ndarray) -> np.ndarray:
+        """The standard normal ``ε(m)`` of each mask (Box–Muller on two hashed uniforms)."""
+        words = bitset.pack(np.asarray(masks, bool))
+        h = np.full(words.shape[0], self.key, np.uint64)
+        with np.errstate(over="ignore"):
+            for w in words.T:  # a few words per row: n / 64
+                h = _mix(h ^ w)
+            u1 = ((_mix(h ^ np.uint64(1)) >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0**53
+            u2 = (_mix(h ^ np.uint64(2)) >> np.uint64(11)).astype(np.float64) / 2.0**53
+        return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: a bijective scramble of 64-bit words (wrapping arithmetic)."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
