@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -146,3 +147,32 @@ def test_sigint_during_a_threaded_run_loses_no_received_answer(tmp_path, backend
         stored = c.count()
     assert len(answered) >= 40 and stored == len(answered)  # every answer the function returned is in the cache
     assert f'"stored": {stored}' in out  # and the interrupt tells the truth about it
+
+
+def test_ctrl_c_is_held_while_an_answer_is_stored_even_with_worker_threads():
+    """Python runs the SIGINT handler in the main thread whichever thread the OS picked, so the hold
+    must not rely on the main thread's signal mask (a worker thread would take the signal)."""
+    from spectrex.engine.query import _sigint_deferred
+
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait)  # a thread that does not block SIGINT
+    worker.start()
+    reached_end = False
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with _sigint_deferred():
+                if hasattr(signal, "pthread_sigmask"):
+                    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # the OS must pick the worker
+                try:
+                    os.kill(os.getpid(), signal.SIGINT)
+                    t0 = time.monotonic()
+                    while time.monotonic() - t0 < 0.3:  # bytecodes run: a pending handler would fire here
+                        pass
+                    reached_end = True
+                finally:
+                    if hasattr(signal, "pthread_sigmask"):
+                        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    finally:
+        stop.set()
+        worker.join()
+    assert reached_end  # the interrupt came after the block, not inside it

@@ -67,15 +67,30 @@ class QueryStats:
 
 @contextlib.contextmanager
 def _sigint_deferred():
-    """Hold SIGINT (main thread, POSIX) while the block runs; a Ctrl-C meanwhile is raised right after it."""
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    """Hold Ctrl-C while the block runs; one that arrives meanwhile is acted on right after it.
+
+    Python runs signal handlers in the main thread whichever thread the OS delivered the signal to,
+    so blocking SIGINT in the main thread (``pthread_sigmask``) is not enough once worker threads
+    exist: the handler itself is swapped for one that only records the signal.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # Ctrl-C is raised in the main thread only: nothing to hold here
+        return
+    got: list = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: got.append(frame))
+    except ValueError:  # not the main interpreter
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        signal.signal(signal.SIGINT, previous)
+        if got:
+            if callable(previous):
+                previous(signal.SIGINT, got[0])  # Python's default handler raises KeyboardInterrupt
+            elif previous == signal.SIG_DFL:
+                signal.raise_signal(signal.SIGINT)
 
 
 def _as_keys(bits: np.ndarray) -> np.ndarray:
