@@ -10,8 +10,6 @@ so even an injected inline handler would not run.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import json
 import math
@@ -22,6 +20,7 @@ import numpy as np
 
 from ..errors import ResourceError
 from ..interactions import Interactions
+from .page import page
 
 # the index switch: label shown → canonical index name
 VIEWS: dict[str, str] = {
@@ -164,38 +163,18 @@ def report_data(
     return data
 
 
-def _embed_json(data: Any) -> str:
-    """JSON that is inert inside a <script> element: no ``<``, ``>`` or ``&`` survive literally."""
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False)
-    return (
-        text.replace("&", "\\u0026")
-        .replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
-
-
-def content_security_policy(script: str) -> str:
-    """The pages' policy: only ``script`` itself runs (by its hash), no network, images only as data URLs."""
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    return (
-        f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; img-src data:; "
-        "connect-src 'none'; form-action 'none'; base-uri 'none'"
-    )
-
-
 def render(data: dict[str, Any], *, back_link: str | None = None) -> str:
     """The HTML page for :func:`report_data`'s output."""
-    script = _JS
-    csp = content_security_policy(script)
     back = f'<p class="back"><a href="{html.escape(back_link, quote=True)}">← all results</a></p>' if back_link else ""
-    return _PAGE.format(
-        csp=html.escape(csp, quote=True),
+    return page(
+        title="spectrex report",
+        subtitle="spectrex: interactions recovered by ablation",
+        body=_BODY,
+        data_id="spectrex-data",
+        data=data,
+        script=_JS,
         css=_CSS,
-        back=back,
-        data=_embed_json(data),
-        script=script,
+        before=back,
     )
 
 
@@ -239,20 +218,7 @@ def render_report(
     return page
 
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>spectrex report</title>
-<style>{css}</style>
-</head>
-<body>
-{back}
-<header><h1 id="title"></h1><p class="sub">spectrex: interactions recovered by ablation</p></header>
-<main>
-<section id="summary-section"><h2>Run</h2><table id="summary" class="kv"></table></section>
+_BODY = """<section id="summary-section"><h2>Run</h2><table id="summary" class="kv"></table></section>
 <section>
   <h2>Index</h2>
   <div id="switch" role="radiogroup" aria-label="interaction index"></div>
@@ -269,33 +235,22 @@ _PAGE = """<!DOCTYPE html>
 </section>
 <section id="cf-section"><h2>Counterfactual</h2><p id="cf"></p></section>
 <section><h2>Metadata</h2><details><summary>all fields</summary><table id="meta" class="kv"></table></details></section>
-</main>
-<script type="application/json" id="spectrex-data">{data}</script>
-<script>{script}</script>
-</body>
-</html>
 """
 
 _CSS = """
-body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f7f8fa}
-header{background:#1d2330;color:#fff;padding:14px 24px}h1{margin:0;font-size:20px}.sub{margin:2px 0 0;opacity:.7}
-main{max-width:1100px;margin:0 auto;padding:8px 24px 40px}section{background:#fff;border:1px solid #e3e6ec;
-border-radius:8px;padding:10px 16px;margin:14px 0}h2{font-size:15px;margin:4px 0 8px;color:#49536b;
-text-transform:uppercase;letter-spacing:.04em}table.kv td{padding:2px 12px 2px 0;vertical-align:top}
-table.kv td:first-child{color:#6b7489;white-space:nowrap}#switch button{border:1px solid #b9c0cf;background:#fff;
-padding:5px 12px;margin:0 6px 6px 0;border-radius:16px;cursor:pointer;font:inherit}
-#switch button[aria-checked=true]{background:#1d2330;color:#fff;border-color:#1d2330}
+#switch button{border:1px solid #b9c0cf;background:#fff;padding:5px 12px;margin:0 6px 6px 0;border-radius:16px;
+cursor:pointer;font:inherit}#switch button[aria-checked=true]{background:#1d2330;color:#fff;border-color:#1d2330}
 .input{white-space:pre-wrap;background:#f2f4f7;padding:8px;border-radius:6px;max-height:12em;overflow:auto}
 .parts{line-height:2.1}.part{display:inline-block;padding:0 5px;margin:2px;border-radius:4px;
 border:1px solid rgba(0,0,0,.08);white-space:pre-wrap}.part sub{color:#6b7489;font-size:10px;margin-left:2px}
 .legend span{display:inline-block;margin-right:14px;font-size:12px;padding:0 6px;border-radius:4px}
 .legend .neg{background:rgb(120,160,255)}.legend .pos{background:rgb(255,130,110)}
 table.top{border-collapse:collapse;width:100%}table.top td,table.top th{padding:3px 8px;border-bottom:1px solid #eef0f4;
-text-align:left}table.top td.num{text-align:right;font-variant-numeric:tabular-nums}.hint{color:#6b7489;margin:0}
-.lab{white-space:pre-wrap}.lab sub{color:#6b7489;font-size:10px;margin-left:1px}
+text-align:left}table.top td.num{text-align:right;font-variant-numeric:tabular-nums}.hint{margin:0}
+.lab sub{color:#6b7489;font-size:10px;margin-left:1px}
 .joint{display:flex;gap:16px;align-items:flex-start}.joint .parts{flex:1}#image-box canvas{border-radius:6px;
 max-width:320px}.badge{font-size:10px;background:#eef0f4;border-radius:8px;padding:0 6px;margin-left:6px;color:#49536b}
-.back{margin:8px 24px}.err{color:#b00020}svg text{font:11px system-ui,sans-serif}
+.back{margin:8px 24px}.err{color:#b00020}
 """
 
 #: DOM helpers shared by every page's script (text only through textContent)

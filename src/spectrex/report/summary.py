@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .html import JS_HELPERS, _embed_json, content_security_policy
+from .html import JS_HELPERS
+from .page import page
 
 #: histogram bins of the held-out R² (values below 0 go to the first bin)
 R2_BINS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -212,25 +213,18 @@ def render_summary(source, path=None, *, links: str = "static", k: int | None = 
 
 def render_page(data: dict[str, Any]) -> str:
     """The HTML of :func:`summarize`'s output (plus ``title`` and each row's ``link``)."""
-    csp = content_security_policy(_JS)
-    return (
-        _PAGE.replace("{csp}", csp).replace("{css}", _CSS).replace("{script}", _JS).replace("{data}", _embed_json(data))
-    )  # the data last: nothing inside it is ever substituted
+    return page(
+        title="spectrex dataset summary",
+        subtitle="what the explanations of a dataset say together",
+        body=_BODY,
+        data_id="spectrex-summary",
+        data=data,
+        script=_JS,
+        css=_CSS,
+    )
 
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>spectrex dataset summary</title>
-<style>{css}</style>
-</head>
-<body>
-<header><h1 id="title"></h1><p class="sub">what the explanations of a dataset say together</p></header>
-<main>
-<section><h2>Records</h2><table id="counts" class="kv"></table></section>
+_BODY = """<section><h2>Records</h2><table id="counts" class="kv"></table></section>
 <section><h2>Faithfulness (held-out R²)</h2><div id="hist"></div><p id="r2-note" class="hint"></p></section>
 <section><h2>Interactions vs first-order terms</h2><div id="shares"></div><p id="share-note" class="hint"></p></section>
 <section><h2>Recurring interactions (order ≥ 2)</h2>
@@ -246,25 +240,14 @@ _PAGE = """<!DOCTYPE html>
 <th data-key="faithfulness" data-type="num">R²</th><th data-key="interactions" data-type="num">order ≥ 2 share</th>
 <th data-key="queries" data-type="num">queries</th><th data-key="seconds" data-type="num">seconds</th>
 <th>top interaction / reason</th></tr></thead><tbody></tbody></table></section>
-</main>
-<script type="application/json" id="spectrex-summary">{data}</script>
-<script>{script}</script>
-</body>
-</html>
 """
 
 _CSS = """
-body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f7f8fa}
-header{background:#1d2330;color:#fff;padding:14px 24px}h1{margin:0;font-size:20px}.sub{margin:2px 0 0;opacity:.7}
-main{max-width:1150px;margin:0 auto;padding:8px 24px 40px}section{background:#fff;border:1px solid #e3e6ec;
-border-radius:8px;padding:10px 16px;margin:14px 0}h2{font-size:15px;margin:4px 0 8px;color:#49536b;
-text-transform:uppercase;letter-spacing:.04em}table.kv td{padding:2px 12px 2px 0}table.kv td:first-child{color:#6b7489}
 table.grid{border-collapse:collapse;width:100%}
 table.grid td,table.grid th{padding:3px 8px;border-bottom:1px solid #eef0f4;text-align:left}
 table.grid td.num{text-align:right;font-variant-numeric:tabular-nums}
 th[data-key]{cursor:pointer;text-decoration:underline dotted}th[aria-sort=ascending]::after{content:" ▲"}
-th[aria-sort=descending]::after{content:" ▼"}.hint{color:#6b7489;margin:4px 0}.lab{white-space:pre-wrap}
-.status-invalid,.status-error{color:#b00020}svg text{font:11px system-ui,sans-serif}
+th[aria-sort=descending]::after{content:" ▼"}.hint{margin:4px 0}.status-invalid,.status-error{color:#b00020}
 """
 
 _JS = (
