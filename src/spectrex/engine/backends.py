@@ -384,7 +384,8 @@ class AsyncBackend(Backend):
 # -- Ray ------------------------------------------------------------------------------------------
 
 
-def _import_ray():
+def import_ray():
+    """Ray, or an ImportError that says how to install it."""
     try:
         import ray
     except ImportError as exc:
@@ -392,6 +393,20 @@ def _import_ray():
             "the Ray back-end needs Ray; install it with `pip install spectrex[ray]` (or `pip install ray`)"
         ) from exc
     return ray
+
+
+def ray_release(ray, refs=(), actors=()) -> None:
+    """Cancel outstanding tasks and kill actors, best effort (either may already be gone)."""
+    for r in list(refs):
+        try:
+            ray.cancel(r)
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+    for a in list(actors):
+        try:
+            ray.kill(a)
+        except Exception:  # noqa: BLE001 - already gone
+            pass
 
 
 class _Worker:
@@ -460,7 +475,7 @@ class RayBackend(Backend):
         self._payload = None
 
     def _ensure_actors(self, fn) -> None:
-        ray = _import_ray()
+        ray = import_ray()
         if not ray.is_initialized():
             kwargs = dict(self.init_kwargs or {})
             kwargs.setdefault("address", "local")  # a fresh local instance unless told where the cluster is
@@ -499,7 +514,7 @@ class RayBackend(Backend):
         return self._actor_cls.options(**self.actor_options).remote(self._payload, self.factory is not None)
 
     def run(self, fn, batches: Iterable[Batch]) -> Iterator[Outcome]:
-        ray = _import_ray()
+        ray = import_ray()
         from ray.exceptions import RayActorError, RayTaskError, WorkerCrashedError
 
         lost_types = (RayActorError, WorkerCrashedError)
@@ -575,26 +590,18 @@ class RayBackend(Backend):
                 yield bid, out
                 fill()
         finally:
-            for r in list(refs):
-                try:
-                    ray.cancel(r)
-                except Exception:  # noqa: BLE001 - best effort
-                    pass
+            ray_release(ray, refs)
 
     def worker_pids(self) -> list[int]:
         """Process ids of the current actors (for tests and diagnostics)."""
-        ray = _import_ray()
+        ray = import_ray()
         return ray.get([a.pid.remote() for a in self._actors])
 
     def close(self) -> None:
         if self._actors:
             ray = sys.modules.get("ray")
             if ray is not None:
-                for a in self._actors:
-                    try:
-                        ray.kill(a)
-                    except Exception:  # noqa: BLE001 - already gone
-                        pass
+                ray_release(ray, actors=self._actors)
         self._actors = []
         self._fn_id = None
         self._payload = None

@@ -16,21 +16,12 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..engine.backends import import_ray, ray_release
 from ..errors import SpectrexError
 from .records import Record
 
 #: replacement actors per worker slot before the records still in flight are reported as failed
 MAX_RESTARTS_PER_WORKER = 3
-
-
-def _import_ray():
-    try:
-        import ray
-    except ImportError as exc:
-        raise ImportError(
-            "backend='ray' needs Ray; install it with `pip install spectrex[ray]` (or `pip install ray`)"
-        ) from exc
-    return ray
 
 
 class _RecordActor:
@@ -89,7 +80,7 @@ def run_on_ray(
     actor_options: dict | None = None,
 ) -> Iterator[dict]:
     """Explain ``records`` on ``workers`` actors; yields each record's index line as it finishes."""
-    ray = _import_ray()
+    ray = import_ray()
     from ray.exceptions import RayActorError, RayTaskError, WorkerCrashedError
 
     lost_types = (RayActorError, WorkerCrashedError)
@@ -151,15 +142,6 @@ def run_on_ray(
             if queue:
                 submit(slot)
     finally:
-        for r in list(refs):
-            try:
-                ray.cancel(r)
-            except Exception:  # noqa: BLE001 - best effort
-                pass
-        for a in actors:
-            try:
-                ray.kill(a)
-            except Exception:  # noqa: BLE001 - already gone
-                pass
+        ray_release(ray, refs, actors)
         if started:
             ray.shutdown()
