@@ -59,9 +59,10 @@ def test_every_view_is_precomputed(xss_result):
 def test_cli_report(tmp_path, xss_result, capsys):
     src = tmp_path / "r.json"
     xss_result.to_json(src)
-    assert main(["report", str(src), "-o", str(tmp_path / "out.html"), "--k", "5"]) == 0
-    page = (tmp_path / "out.html").read_text()
-    assert len(_embedded(page)["views"]["Shapley"]["top"]) == 5
+    for flag, k in (("--top", 5), ("--k", 4)):  # --k: the old name, still accepted
+        assert main(["report", str(src), "-o", str(tmp_path / "out.html"), flag, str(k)]) == 0
+        page = (tmp_path / "out.html").read_text()
+        assert len(_embedded(page)["views"]["Shapley"]["top"]) == k
     assert main(["report", str(tmp_path / "missing.json")]) == 2
     assert "no result file" in capsys.readouterr().out
 

@@ -42,7 +42,7 @@ def run_question(args: argparse.Namespace, console: Console) -> int:
     from ..parts.text import split_text
     from .engine_args import engine_from_args
 
-    for flag, path in (("--json", args.json), ("--out", args.out), ("--report", args.report)):
+    for flag, path in (("--json", args.json), ("--output", args.out), ("--report", args.report)):
         check_output(path, flag)  # before any (paid) query
     if not args.answer:
         raise ValueError(
@@ -88,7 +88,7 @@ def run_question(args: argparse.Namespace, console: Console) -> int:
 def run(args: argparse.Namespace, console: Console) -> int:
     if args.question:
         return run_question(args, console)
-    for flag, path in (("--json", args.json), ("--out", args.out)):
+    for flag, path in (("--json", args.json), ("--output", args.out)):
         check_output(path, flag)
     from ..api import explain
     from ..models.vision import ImageClassifierValue, class_index, class_name
@@ -140,7 +140,9 @@ def add_parser(sub) -> None:
     p.add_argument("--method", default="auto", help="exact, spex, proxyspex, … (default auto: exact for ≤ 10 parts)")
     p.add_argument("--budget", type=int, default=None, help="most model queries to spend")
     p.add_argument("--index", default="FSII", help="interaction index to show and draw (default FSII, order ≤ 2)")
-    p.add_argument("--out", default=None, help="PNG to write (default: <image name>-class<N>.png)")
+    p.add_argument(  # -o/--output names the one file a command writes, as in `report` and `summarize`
+        "-o", "--output", "--out", dest="out", default=None, help="PNG to write (default: <image name>-class<N>.png)"
+    )
     p.add_argument("--json", default=None, help="also write the full result as JSON here")
     p.add_argument("--seed", type=int, default=0)
     q = p.add_argument_group("image and question together")

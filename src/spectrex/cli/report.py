@@ -20,7 +20,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     out = Path(args.output) if args.output else src.with_suffix(".html")
     check_output(out, "-o/--output")
     cf = None if args.counterfactual_k <= 0 else args.counterfactual_k
-    render_report(src, out, k=args.k, max_order=args.max_order, counterfactual_k=cf)
+    render_report(src, out, k=args.top, max_order=args.max_order, counterfactual_k=cf)
     console.print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB, self-contained: open it in any browser)")
     return 0
 
@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("report", help="render a result JSON as one self-contained HTML page")
     p.add_argument("result", help="a result written by Interactions.to_json()")
     p.add_argument("-o", "--output", help="HTML file to write (default: the result's name with .html)")
-    p.add_argument("--k", type=int, default=20, help="interactions listed per index (default 20)")
+    p.add_argument("--top", "--k", dest="top", type=int, default=20, help="interactions listed per index (default 20)")
     p.add_argument("--max-order", type=int, default=None, help="order of the FSII/STII views (default ≤ 3)")
     p.add_argument(
         "--counterfactual-k", type=int, default=3, help="show the ≤ k removals that move the output most (0: off)"
