@@ -172,7 +172,7 @@ def render(data: dict[str, Any], *, back_link: str | None = None) -> str:
         body=_BODY,
         data_id="spectrex-data",
         data=data,
-        script=_JS,
+        script=_JS_BODY,
         css=_CSS,
         before=back,
     )
@@ -254,30 +254,9 @@ max-width:320px}.badge{font-size:10px;background:#eef0f4;border-radius:8px;paddi
 """
 
 #: DOM helpers shared by every page's script (text only through textContent)
-JS_HELPERS = r"""
-  const $ = (id) => document.getElementById(id);
-  const SVG = "http://www.w3.org/2000/svg";
-  const el = (tag, text, cls) => {
-    const e = document.createElement(tag);
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    if (cls) e.className = cls;
-    return e;
-  };
-  const svg = (tag, attrs) => {
-    const e = document.createElementNS(SVG, tag);
-    for (const k in attrs) e.setAttribute(k, String(attrs[k]));
-    return e;
-  };
-"""
 
-_JS = (
-    r"""
-"use strict";
-(function () {
-  const data = JSON.parse(document.getElementById("spectrex-data").textContent);
-"""
-    + JS_HELPERS
-    + r"""
+
+_JS_BODY = r"""
   const fmt = (v) => (v === null || v === undefined) ? "—" : (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3)
     ? v.toExponential(3) : v.toFixed(4));
   const colour = (v, scale) => {
@@ -453,6 +432,4 @@ _JS = (
     if (cf.actual_change !== null) t += ` The model's actual change: ${fmt(cf.actual_change)}.`;
     $("cf").textContent = t;
   }
-})();
 """
-)

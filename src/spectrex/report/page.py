@@ -24,6 +24,24 @@ svg text{font:11px system-ui,sans-serif}
 """
 
 
+#: DOM helpers every page script starts with (``data`` is the embedded JSON)
+JS_HELPERS = r"""
+  const $ = (id) => document.getElementById(id);
+  const SVG = "http://www.w3.org/2000/svg";
+  const el = (tag, text, cls) => {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  };
+  const svg = (tag, attrs) => {
+    const e = document.createElementNS(SVG, tag);
+    for (const k in attrs) e.setAttribute(k, String(attrs[k]));
+    return e;
+  };
+"""
+
+
 def embed_json(data: Any) -> str:
     """JSON that is inert inside a <script> element: no ``<``, ``>`` or ``&`` survive literally."""
     text = json.dumps(data, ensure_ascii=False, allow_nan=False)
@@ -49,10 +67,13 @@ def page(
     *, title: str, subtitle: str, body: str, data_id: str, data: Any, script: str, css: str = "", before: str = ""
 ) -> str:
     """One HTML document: ``body`` (its sections) inside the shared shell, ``data`` embedded as
-    ``<script type="application/json" id=data_id>``, ``script`` the only code allowed to run.
+    ``<script type="application/json" id=data_id>``, and the page's one script: ``script`` run with
+    ``data`` parsed and :data:`JS_HELPERS` defined.
 
     Pieces are joined, not formatted, so nothing inside the data or the script is ever substituted.
     """
+    parse = f'  const data = JSON.parse(document.getElementById("{data_id}").textContent);\n'
+    script = f'\n"use strict";\n(function () {{\n{parse}{JS_HELPERS}{script}}})();\n'
     csp = html.escape(content_security_policy(script), quote=False)  # single quotes are fine in a "…" attribute
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'

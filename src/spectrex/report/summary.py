@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .html import JS_HELPERS
 from .page import page
 
 #: histogram bins of the held-out R² (values below 0 go to the first bin)
@@ -219,7 +218,7 @@ def render_page(data: dict[str, Any]) -> str:
         body=_BODY,
         data_id="spectrex-summary",
         data=data,
-        script=_JS,
+        script=_JS_BODY,
         css=_CSS,
     )
 
@@ -250,14 +249,7 @@ th[data-key]{cursor:pointer;text-decoration:underline dotted}th[aria-sort=ascend
 th[aria-sort=descending]::after{content:" ▼"}.hint{margin:4px 0}.status-invalid,.status-error{color:#b00020}
 """
 
-_JS = (
-    r"""
-"use strict";
-(function () {
-  const data = JSON.parse(document.getElementById("spectrex-summary").textContent);
-"""
-    + JS_HELPERS
-    + r"""
+_JS_BODY = r"""
   const fmt = (v, d) => (v === null || v === undefined) ? "—" : Number(v).toFixed(d === undefined ? 3 : d);
   const pct = (v) => (v === null || v === undefined) ? "—" : (100 * v).toFixed(1) + " %";
   // links are built by spectrex from safe file names; anything else is shown as text, never followed
@@ -383,6 +375,4 @@ _JS = (
     });
   }
   drawIndex();
-})();
 """
-)
