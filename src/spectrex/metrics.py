@@ -14,7 +14,7 @@ def r2_from_sums(sse: float, sst: float) -> float:
     sse, sst = float(sse), float(sst)
     if sst > 0:
         return 1.0 - sse / sst
-    return 1.0 if sse <= 1e-12 * max(sst, 1.0) else float("nan")
+    return 1.0 if sse <= 1e-12 else float("nan")  # sst is 0 here: an absolute tolerance
 
 
 def r2_score(y: np.ndarray, pred: np.ndarray) -> float:
