@@ -16,10 +16,16 @@ def uniform_masks(n: int, count: int, rng: np.random.Generator, *, paired: bool 
     With ``paired=True`` rows come as (m, ¬m) pairs and ``count`` is rounded up to even. This is
     also the design of every held-out faithfulness check.
     """
+    rows = -(-count // 2) if paired else count
+    drawn = np.empty((rows, n), bool)
+    # In row blocks of ~1 MB of floats: the same stream as one draw, without a (rows, n) float temporary
+    # (80 MB at n = 1000 / 10,000 masks, whose first touch alone cost 0.25 s in a fresh process).
+    step = max(1, (1 << 17) // max(n, 1))
+    for start in range(0, rows, step):
+        np.less(rng.random((min(step, rows - start), n)), 0.5, out=drawn[start : start + step])
     if paired:
-        half = rng.random((-(-count // 2), n)) < 0.5
-        return np.stack([half, ~half], axis=1).reshape(-1, n)
-    return rng.random((count, n)) < 0.5
+        return np.stack([drawn, ~drawn], axis=1).reshape(-1, n)
+    return drawn
 
 
 class UniformDesign(MaskDesign):
