@@ -4,8 +4,13 @@ The proxy of ProxySPEX is a boosted ensemble of shallow trees on ``0/1`` feature
 On binary features a split is "is part ``j`` kept", so a tree needs no binning, no thresholds and
 no repeated features on a path (after a split on ``j`` one child has ``m_j = 0`` everywhere): the
 whole learner is histograms ``Σ r_i`` and counts per (node, feature), grown depth-wise, with the
-sibling of every split obtained by subtraction from its parent. Trees are stored in heap layout
-(node ``k`` has children ``2k+1`` for ``m_j = 0`` and ``2k+2`` for ``m_j = 1``).
+sibling of every split obtained by subtraction from its parent and the root's histogram carried from
+round to round (its counts are fixed; each leaf moves its sums by value × the leaf's counts). With
+the split gains computed in one vectorised pass per node this is 15–20 % faster per round than a
+pass over every row at the root, with the same trees on 30 random problems (the carried root sums
+differ from fresh ones in the last bits). A row-partitioned layout and a routing pass fused into the
+histogram pass were both slower. Trees are stored in heap layout (node ``k`` has children ``2k+1``
+for ``m_j = 0`` and ``2k+2`` for ``m_j = 1``).
 
 Why not LightGBM (still available as ``proxy="lightgbm"``): importing it imports scikit-learn,
 scipy.stats and pandas, about 1 s of CPU in a fresh process — more than a whole warm explanation
@@ -98,6 +103,18 @@ def _boost(X, y, Xh, yh, depth, lr, max_rounds, patience, min_delta, min_leaf): 
     pS = np.zeros(width)
     pC = np.zeros(width)
     active = np.zeros(n_nodes, np.bool_)
+    gain = np.empty(n)
+    # the root's histogram is kept across rounds: its counts never change and each leaf of a tree moves its
+    # sums by value · (the leaf's counts), so no round passes over every row
+    rS = r.sum()
+    rS1 = np.zeros(n)
+    rC1 = np.zeros(n)
+    for i in range(q):
+        ri = r[i]
+        for j in range(n):
+            xij = X[i, j]
+            rS1[j] += xij * ri
+            rC1[j] += xij
     rounds = 0
     for t in range(max_rounds):
         rounds = t + 1
@@ -111,32 +128,40 @@ def _boost(X, y, Xh, yh, depth, lr, max_rounds, patience, min_delta, min_leaf): 
             C1[:count] = 0.0
             S[:count] = 0.0
             C[:count] = 0.0
-            # histograms: the root fully; below it only the right children (m_j = 1), the left by subtraction
-            for i in range(q):
-                k = node[i] - first
-                if k < 0:
-                    continue
-                if level > 0 and (k & 1) == 0:
-                    continue
-                ri = r[i]
-                S[k] += ri
-                C[k] += 1.0
-                if level < depth:
-                    for j in range(n):
-                        xij = X[i, j]
-                        S1[k, j] += xij * ri
-                        C1[k, j] += xij
-            if level > 0:
+            if level == 0:
+                S[0] = rS
+                C[0] = q
+                S1[0] = rS1
+                C1[0] = rC1
+            else:
+                # histograms of the right children (m_j = 1) from their rows, the left ones by subtraction;
+                # on the last level only counts (for the root's update)
+                for i in range(q):
+                    k = node[i] - first
+                    if k < 0 or (k & 1) == 0:
+                        continue
+                    ri = r[i]
+                    S[k] += ri
+                    C[k] += 1.0
+                    if level < depth:
+                        for j in range(n):
+                            xij = X[i, j]
+                            S1[k, j] += xij * ri
+                            C1[k, j] += xij
+                    else:
+                        for j in range(n):
+                            C1[k, j] += X[i, j]
                 for k in range(0, count, 2):
                     if not active[first + k]:
                         continue
                     p = k // 2
                     S[k] = pS[p] - S[k + 1]
                     C[k] = pC[p] - C[k + 1]
+                    for j in range(n):
+                        C1[k, j] = pC1[p, j] - C1[k + 1, j]
                     if level < depth:
                         for j in range(n):
                             S1[k, j] = pS1[p, j] - S1[k + 1, j]
-                            C1[k, j] = pC1[p, j] - C1[k + 1, j]
             for k in range(count):
                 nd = first + k
                 if not active[nd]:
@@ -145,16 +170,19 @@ def _boost(X, y, Xh, yh, depth, lr, max_rounds, patience, min_delta, min_leaf): 
                 if level < depth and C[k] >= 2 * min_leaf:
                     base = S[k] * S[k] / C[k]
                     bg = 1e-12 * (base + 1e-300)
+                    # every feature's gain first (a loop the compiler vectorises), then the first best one
+                    Sk = S[k]
+                    Ck = C[k]
                     for j in range(n):
                         c1 = C1[k, j]
-                        c0 = C[k] - c1
-                        if c1 < min_leaf or c0 < min_leaf:
-                            continue
+                        c0 = Ck - c1
                         s1 = S1[k, j]
-                        s0 = S[k] - s1
-                        g = s1 * s1 / c1 + s0 * s0 / c0 - base
-                        if g > bg:
-                            bg = g
+                        s0 = Sk - s1
+                        g = s1 * s1 / max(c1, 1.0) + s0 * s0 / max(c0, 1.0) - base
+                        gain[j] = g if (c1 >= min_leaf) & (c0 >= min_leaf) else -np.inf
+                    for j in range(n):
+                        if gain[j] > bg:
+                            bg = gain[j]
                             bj = j
                 if bj >= 0:
                     feature[t, nd] = bj
@@ -162,7 +190,11 @@ def _boost(X, y, Xh, yh, depth, lr, max_rounds, patience, min_delta, min_leaf): 
                     active[2 * nd + 2] = True
                 else:
                     leaf[t, nd] = True
-                    value[t, nd] = lr * S[k] / C[k] if C[k] > 0 else 0.0
+                    v = lr * S[k] / C[k] if C[k] > 0 else 0.0
+                    value[t, nd] = v
+                    rS -= v * C[k]
+                    for j in range(n):
+                        rS1[j] -= v * C1[k, j]
             if level == depth:
                 break
             # route rows to the children and keep this level's histograms as the parents'
@@ -227,6 +259,6 @@ def boost(
         int(max_rounds),
         int(patience),
         float(min_delta),
-        int(min_leaf),
+        max(1, int(min_leaf)),  # the kernel's gain divides by counts of at least min_leaf
     )
     return Ensemble(float(init), feature, value, leaf, depth, int(best_it), float(sse))

@@ -106,7 +106,8 @@ def _solve(mob: SparseTransform, k: int, sign: float, *, flip_target, time_limit
 
     n = mob.n
     orders = mob.orders
-    inc = bitset.incidence(mob.supports, n).tocsr()  # (s, n)
+    ix = bitset.incidence(mob.supports, n)
+    inc = sp.csr_matrix((np.ones(ix.indices.size), ix.indices, ix.indptr), shape=(len(mob.supports), n))  # (s, n)
     const = float(mob.coefs[orders == 0].sum())
     lin = np.asarray(inc[orders == 1].T @ mob.coefs[orders == 1]).ravel()  # order-1 terms act on m directly
     hi = np.flatnonzero(orders >= 2)

@@ -31,3 +31,19 @@ def evaluate_sparse(masks: np.ndarray, indptr: np.ndarray, indices: np.ndarray, 
                 acc += coefs[j]
         out[r] = acc
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def overlap_counts(masks: np.ndarray, indptr: np.ndarray, indices: np.ndarray):
+    """``|m ∩ S|`` for each mask row ``m`` (0/1 bytes) and support ``S = indices[indptr[s]:indptr[s+1]]``."""
+    q = masks.shape[0]
+    s = indptr.shape[0] - 1
+    out = np.empty((q, s), np.int32)
+    for r in range(q):
+        row = masks[r]
+        for j in range(s):
+            cnt = 0
+            for p in range(indptr[j], indptr[j + 1]):
+                cnt += row[indices[p]]
+            out[r, j] = cnt
+    return out
