@@ -35,3 +35,17 @@ def test_from_indices_rejects_out_of_range():
 
     with pytest.raises(ValueError, match="part indices"):
         bitset.from_indices([(0, 7)], 5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 150), st.integers(0, 40), st.integers(0, 30), st.integers(0, 2**31 - 1))
+def test_overlap_counts_equal_the_dense_product(n, s, q, seed):
+    rng = np.random.default_rng(seed)
+    subsets = rng.random((s, n)) < rng.uniform(0, 0.2)  # empty subsets included
+    masks = rng.random((q, n)) < 0.5
+    bits = bitset.pack(subsets)
+    inc = bitset.incidence(bits, n)
+    assert np.array_equal(inc.indptr[1:] - inc.indptr[:-1], subsets.sum(1))
+    want = masks.astype(np.int64) @ subsets.T.astype(np.int64)
+    np.testing.assert_array_equal(bitset.overlap_counts(masks, bits, n), want)
+    np.testing.assert_array_equal(bitset.overlap_counts(masks, bits, n, inc), want)
