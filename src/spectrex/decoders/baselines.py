@@ -1,4 +1,4 @@
-"""Decoders of the baseline methods: masks + values → sparse transform (pure numpy/numba).
+"""Decoders of the baseline methods: masks + values → sparse transform (numpy, and a numba sweep for the LASSO).
 
 * :func:`fourier_features` / :func:`lasso_fourier`: LASSO on the Fourier basis up to order ``k``
   (k = 2 is Faith-Banzhaf regression, Tsai et al. 2023) by coordinate descent, the penalty picked
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from math import comb
 
-import numba
 import numpy as np
 
 from ..design.base import Plan
@@ -71,47 +70,7 @@ def fourier_features(masks: np.ndarray, max_order: int) -> np.ndarray:
     return X
 
 
-# -- LASSO by coordinate descent ------------------------------------------------------------
-@numba.njit(cache=True)
-def _cd_lasso(X, r, beta, col_sq, alpha, max_sweeps, tol):  # pragma: no cover - compiled
-    """Minimise ``1/(2q) ||r0 - X β||² + α ||β||₁`` in place (``r`` is the current residual)."""
-    q, p = X.shape
-    active_only = False
-    for _ in range(max_sweeps):
-        biggest = 0.0
-        for j in range(p):
-            bj = beta[j]
-            if active_only and bj == 0.0:
-                continue
-            if col_sq[j] == 0.0:
-                continue
-            rho = 0.0
-            for i in range(q):
-                rho += X[i, j] * r[i]
-            rho = rho / q + col_sq[j] * bj
-            if rho > alpha:
-                nb = (rho - alpha) / col_sq[j]
-            elif rho < -alpha:
-                nb = (rho + alpha) / col_sq[j]
-            else:
-                nb = 0.0
-            if nb != bj:
-                d = nb - bj
-                for i in range(q):
-                    r[i] -= d * X[i, j]
-                beta[j] = nb
-                step = abs(d) * np.sqrt(col_sq[j])
-                if step > biggest:
-                    biggest = step
-        if biggest < tol:
-            if not active_only:
-                return  # a full sweep changed nothing: converged
-            active_only = False  # the active set converged; check every coordinate once more
-        else:
-            active_only = True
-    return
-
-
+# -- LASSO by coordinate descent (the sweep is :func:`.lasso_cd.cd_lasso`) ------------------------
 def _center(X: np.ndarray, y: np.ndarray):
     xm, ym = X.mean(axis=0), y.mean()
     return np.asfortranarray(X - xm), y - ym, xm, ym
@@ -124,6 +83,8 @@ def lasso_path(
 
     Returns ``(betas (len(alphas), p), intercepts (len(alphas),))``; ``alphas`` should decrease.
     """
+    from .lasso_cd import cd_lasso
+
     Xc, yc, xm, ym = _center(X, y)
     q, p = Xc.shape
     col_sq = (Xc**2).sum(axis=0) / q
@@ -131,7 +92,7 @@ def lasso_path(
     scale = float(np.sqrt(yc @ yc / max(q, 1))) or 1.0
     betas = np.empty((len(alphas), p))
     for a, alpha in enumerate(alphas):
-        _cd_lasso(Xc, r, beta, col_sq, float(alpha), max_sweeps, tol * scale)
+        cd_lasso(Xc, r, beta, col_sq, float(alpha), max_sweeps, tol * scale)
         betas[a] = beta
     return betas, ym - betas @ xm
 

@@ -167,7 +167,7 @@ def fit_proxy(
     if proxy == "numba":
         from .boost import boost
 
-        M = np.asarray(masks, dtype=np.uint8)
+        M = np.asarray(masks, dtype=bool).view(np.uint8)  # no copy: the rows are taken below
         Mt, Mh = M[train], M[hold]
         sst = float(((y[hold] - y[hold].mean()) ** 2).sum())
         search, best = [], None
@@ -262,7 +262,7 @@ def residual_candidates(
     Under uniform masks ``E[r · χ_T] = R(T)`` (the residual's Fourier coefficient), estimated by the
     mean over queries with standard error about ``sqrt(mean(r²) / q)``. The threshold ``z``
     defaults to the Bonferroni level for the ``n + n(n-1)/2`` candidates. Rows are processed
-    ``chunk`` at a time, so memory is ``O(n² + chunk · n)``.
+    ``chunk`` at a time (at most ``2^20 / n``), so memory is ``O(n² + chunk · n)``.
     """
     q = masks.shape[0]
     r = np.asarray(resid, dtype=np.float64)
@@ -274,6 +274,7 @@ def residual_candidates(
 
         z = float(NormalDist().inv_cdf(1.0 - 0.05 / (2 * (n + n * (n - 1) / 2))))
     single, pair = np.zeros(n), np.zeros((n, n))
+    chunk = max(64, min(chunk, (1 << 20) // max(n, 1)))  # float64 blocks of ≤ 8 MB (no first-touch storm)
     for lo in range(0, q, chunk):
         chi = 1.0 - 2.0 * np.asarray(masks[lo : lo + chunk], dtype=np.float64)  # ±1
         rc = r[lo : lo + chunk]
