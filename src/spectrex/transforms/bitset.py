@@ -73,7 +73,6 @@ class Incidence(NamedTuple):
 
     indptr: np.ndarray
     indices: np.ndarray
-    n: int
 
 
 def incidence(bits: np.ndarray, n: int) -> Incidence:
@@ -81,7 +80,7 @@ def incidence(bits: np.ndarray, n: int) -> Incidence:
     rows, cols = np.nonzero(unpack(bits, n))
     indptr = np.zeros(bits.shape[0] + 1, np.int64)
     np.cumsum(np.bincount(rows, minlength=bits.shape[0]), out=indptr[1:])
-    return Incidence(indptr, cols.astype(np.int64), int(n))
+    return Incidence(indptr, cols.astype(np.int64))
 
 
 def overlap_counts(masks: np.ndarray, bits: np.ndarray, n: int, inc: Incidence | None = None) -> np.ndarray:
@@ -93,7 +92,7 @@ def overlap_counts(masks: np.ndarray, bits: np.ndarray, n: int, inc: Incidence |
     from ._kernels import overlap_counts as kernel  # numba loads on first use
 
     inc = incidence(bits, n) if inc is None else inc
-    return kernel(np.ascontiguousarray(masks, dtype=np.uint8), inc.indptr, inc.indices)
+    return kernel(np.ascontiguousarray(masks, dtype=bool).view(np.uint8), inc.indptr, inc.indices)
 
 
 def canonical(bits: np.ndarray, values: np.ndarray, *, drop_zeros: bool = False) -> tuple[np.ndarray, np.ndarray]:
