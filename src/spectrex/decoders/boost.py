@@ -7,8 +7,8 @@ whole learner is histograms ``Σ r_i`` and counts per (node, feature), grown dep
 sibling of every split obtained by subtraction from its parent and the root's histogram carried from
 round to round (its counts are fixed; each leaf moves its sums by value × the leaf's counts). Each
 level's histograms visit only the rows sent right, listed in row order while routing (no branch per
-row), and the split gains are computed in one vectorised pass per node: 30–40 % less per round than
-a pass over every row at the root with a branch per row (n ≤ 64; about even at n = 256), with the
+row), and the split gains are computed in one vectorised pass per node: 25–35 % less per round than
+a pass over every row at the root with a branch per row (n ≤ 64; 20–30 % at n = 256), with the
 same trees on 30 random problems (the carried root sums differ from fresh ones in the last bits). A
 row-partitioned layout and a routing pass fused into the histogram pass were both slower. Trees are
 stored in heap layout (node ``k`` has children ``2k+1`` for ``m_j = 0`` and ``2k+2`` for ``m_j = 1``).
