@@ -104,6 +104,7 @@ def tasks(quick: bool):
 
 def measure(quick: bool, save=lambda rows: None, **settings) -> list[dict]:
     from spectrex import ProxySPEX
+    from spectrex.metrics import r2_score
     from spectrex.synthetic import planted
 
     label = _label()
@@ -126,7 +127,7 @@ def measure(quick: bool, save=lambda rows: None, **settings) -> list[dict]:
             cpu = min(c for c, _ in runs)
             t = {k: min(float(r.get(k, float("nan"))) for _, r in runs) for k in ("algorithm_s", "model_s")}
             pred = res.predict(test)
-            r2 = 1 - float(((y_test - pred) ** 2).sum()) / float(((y_test - y_test.mean()) ** 2).sum())
+            r2 = r2_score(y_test, pred)
             rows.append(
                 {
                     "spectrex": label,

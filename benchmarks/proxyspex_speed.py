@@ -44,6 +44,7 @@ import json, os, sys, time
 t0 = time.process_time()
 import numpy as np
 import spectrex
+from spectrex.metrics import r2_score
 from spectrex.synthetic import planted
 import_s = time.process_time() - t0
 
@@ -80,7 +81,7 @@ cold_cpu, cold_wall, res = once(method, f, n, q, 0)
 warm = [once(method, f, n, q, 0)[:2] for _ in range(3)]
 m = np.random.default_rng(10_000).random((10_000 if n < 1000 else 5_000, n)) < 0.5
 y = f(m)
-r2 = 1 - float(((y - res.predict(m)) ** 2).sum()) / float(((y - y.mean()) ** 2).sum())
+r2 = r2_score(y, res.predict(m))
 print(json.dumps({"method": method, "value": value, "n": n, "queries": q, "import_cpu_s": import_s,
                   "cold_cpu_s": cold_cpu, "warm_cpu_s": min(c for c, _ in warm), "cold_wall_s": cold_wall,
                   "warm_wall_s": min(w for _, w in warm), "r2": r2, "terms": len(res.transform),
@@ -91,6 +92,7 @@ SHAPIQ = r"""
 import json, os, sys, time
 import numpy as np
 from shapiq.approximator import ProxySPEX
+from spectrex.metrics import r2_score
 from spectrex.synthetic import planted
 from spectrex.transforms.sparse import SparseTransform
 
@@ -116,7 +118,7 @@ def run(n, q, seed):
     g = SparseTransform.from_dict(captured["mobius"], n, "mobius")
     m = np.random.default_rng(10_000).random((10_000, n)) < 0.5
     y = f(m)
-    r2 = 1 - float(((y - g(m)) ** 2).sum()) / float(((y - y.mean()) ** 2).sum())
+    r2 = r2_score(y, g(m))
     return cpu, wall, r2
 
 run(12, 300, 0)  # warm-up: imports, first calls

@@ -68,9 +68,10 @@ def check_result(n: int, n_terms: int, expanded: int, where: str) -> None:
     ``expanded`` is how many subsets the index view expands the terms into (0 when the stored
     index is the transform's own basis); each term or subset is a bit set of ``n`` parts.
     """
+    from .transforms.bitset import n_words
     from .transforms.sparse import MAX_EXPANSION
 
-    row = 8 * ((n + 63) // 64) + 8  # a packed subset and its float64 value
+    row = 8 * n_words(n) + 8  # a packed subset and its float64 value
     need, limit = 2 * row * (n_terms + expanded), memory_limit()  # ×2: the canonical (sorted) copy
     if need <= limit and expanded <= MAX_EXPANSION:
         return
