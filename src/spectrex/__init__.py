@@ -33,6 +33,7 @@ _LAZY: dict[str, str] = {
     "ProxySPEX": ".estimators.proxyspex",
     "SPEX": ".estimators.spex",
     "Interactions": ".interactions",
+    "Explanations": ".explanations",
     "Term": ".interactions",
     "INDICES": ".transforms",
     "SparseTransform": ".transforms",
@@ -65,6 +66,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from .estimators import LASSO, LIME, BanzhafMSR, Exact, Explainer, FaithBanzhaf, KernelSHAP  # noqa: F401
     from .estimators.proxyspex import ProxySPEX  # noqa: F401
     from .estimators.spex import SPEX  # noqa: F401
+    from .explanations import Explanations  # noqa: F401
     from .interactions import Interactions, Term  # noqa: F401
     from .runs import explain_dataset, load_results  # noqa: F401
     from .transforms import INDICES, SparseTransform  # noqa: F401

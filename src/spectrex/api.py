@@ -6,6 +6,7 @@ from importlib import import_module
 
 from .console import note
 from .contract import check_n
+from .explanations import Explanations
 from .interactions import Interactions
 
 # method name → "module:Class"; imported on first use so optional methods cost nothing
@@ -64,13 +65,15 @@ def explain(
     cache_key=None,
     progress=None,
     **settings,
-) -> Interactions:
+) -> Interactions | Explanations:
     """Explain a value function over ``n`` parts.
 
     Parameters
     ----------
     value_fn : callable
-        ``masks (q, n) bool -> (q,) floats``; True = part kept.
+        ``masks (q, n) bool -> (q,) floats``; True = part kept. A function that returns ``(q, m)``
+        floats (``m`` outputs per forward pass: tokens, labels) gets an :class:`~spectrex.Explanations`,
+        one explanation per output from the same queries.
     n : int, optional
         Number of parts (default: ``value_fn.n``, which every spectrex value function has).
     method : str, default "auto"
@@ -141,7 +144,8 @@ def explain(
             engine.close()
     for line in notes:
         note(line)
-    if notes:
-        result.metadata["notes"] = notes
-    result.metadata["method"] = _key(method)  # the name the user chose ("lasso2", not the class's "faithbanzhaf")
+    for each in result.all() if isinstance(result, Explanations) else [result]:
+        if notes:
+            each.metadata["notes"] = notes
+        each.metadata["method"] = _key(method)  # the name the user chose ("lasso2", not the class's "faithbanzhaf")
     return result

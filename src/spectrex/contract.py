@@ -1,8 +1,9 @@
 """The one contract between models and algorithms, and its validator.
 
 A *value function* takes a boolean array ``masks`` of shape ``(q, n)`` — ``True`` = part kept —
-and returns ``q`` finite floats, one per row. Every estimator, back-end and model in spectrex
-speaks this contract and nothing else.
+and returns ``q`` finite floats, one per row, or ``(q, m)`` floats when one forward pass yields ``m``
+outputs (the tokens of a generated answer, a classifier's labels). Every estimator, back-end and
+model in spectrex speaks this contract and nothing else.
 """
 
 from __future__ import annotations
@@ -108,6 +109,46 @@ def check_shape(values, q: int, *, what: str = "the value function") -> np.ndarr
     if out.ndim != 1 or out.shape[0] != q:
         raise ValueFunctionError(
             f"{what} returned shape {out.shape} for {q} masks; it must return one float per mask row, shape ({q},)"
+        )
+    return out
+
+
+def declared_outputs(value_fn) -> list[str] | None:
+    """The names of a multi-output value function's outputs (its ``outputs`` attribute), or None.
+
+    A value function that declares ``outputs`` returns ``(q, m)`` floats, one column per name; one
+    that does not may still return ``(q, m)``, and its outputs are then named ``"0"``, ``"1"``, ….
+    """
+    names = getattr(value_fn, "outputs", None)
+    if names is None:
+        return None
+    if isinstance(names, (str, bytes)) or not all(isinstance(x, str) for x in names) or not len(names):
+        raise TypeError(f"value_fn.outputs must be a non-empty list of output names (str), got {names!r}")
+    return list(names)
+
+
+def check_outputs(values, q: int, width: int | None = None, *, what: str = "the value function") -> np.ndarray:
+    """The shape rules for ``q`` rows of one or several outputs: returns ``(q, m)`` floats (NaN/inf kept).
+
+    ``(q,)`` is one output per row; ``(q, m)`` is ``m``. With ``width`` known (from the function's
+    declared outputs or its first answers), every answer must have that many columns.
+    """
+    try:
+        out = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueFunctionError(f"{what} returned {type(values).__name__}, which is not an array of floats") from exc
+    if out.ndim == 1 and out.shape[0] == q:
+        out = out[:, None]
+    if out.ndim != 2 or out.shape[0] != q or out.shape[1] == 0:
+        shape = f"({q},)" if width in (None, 1) else f"({q}, {width})"
+        raise ValueFunctionError(
+            f"{what} returned shape {out.shape} for {q} masks; it must return one float per mask row, shape ({q},)"
+            + ("" if width in (None, 1) else f", or one per output: shape {shape}")
+        )
+    if width is not None and out.shape[1] != width:
+        raise ValueFunctionError(
+            f"{what} returned {out.shape[1]} outputs per mask, but {width} before (or in its `outputs`); "
+            "a value function must return the same number of outputs for every mask"
         )
     return out
 

@@ -15,20 +15,31 @@ import numpy as np
 from .api import explain
 from .design.uniform import holdout_masks
 from .engine import QueryEngine
+from .explanations import Explanations
 from .interactions import Interactions
 from .models import DEFAULT_MODEL, load_model, make_parts
 from .models.base import TextScorer, TextValueFunction
 
 
-def holdout_faithfulness(result: Interactions, value_fn, engine: QueryEngine, holdout: int, random_state) -> None:
+def each_output(result: Interactions | Explanations, y: np.ndarray):
+    """``(explanation, its column of y)`` for every explanation in ``result``: one for a single output;
+    one per output, then the total (the columns' sum), for an :class:`Explanations`."""
+    if isinstance(result, Interactions):
+        return [(result, np.asarray(y).reshape(len(y), -1)[:, 0])]
+    pairs = [(item, y[:, j]) for j, item in enumerate(result.items)]
+    return pairs + ([(result.total, y.sum(axis=1))] if result.total is not None else [])
+
+
+def holdout_faithfulness(
+    result: Interactions | Explanations, value_fn, engine: QueryEngine, holdout: int, random_state
+) -> None:
     """Query ``holdout`` fresh uniform masks through ``engine`` and record the held-out R² in ``result``.
 
     Sets ``metadata["faithfulness"]`` (the one R² of a result's metadata: :meth:`Interactions.faithfulness`),
     ``metadata["holdout_queries"]`` and ``metadata["timings"]["holdout_s"]``. Exact results are skipped:
     they reproduce every mask, so their R² is 1 by construction.
     """
-    meta = result.metadata
-    if holdout <= 0 or meta.get("method") == "exact":
+    if holdout <= 0 or result.metadata.get("method") == "exact":
         return
     masks = holdout_masks(result.n, holdout, random_state)
     query = engine.bind(value_fn, result.n)
@@ -37,9 +48,12 @@ def holdout_faithfulness(result: Interactions, value_fn, engine: QueryEngine, ho
         y = query(masks)
     finally:
         query.close()  # ends its progress bar before the result is printed
-    meta["faithfulness"] = result.faithfulness((masks, y))
-    meta["holdout_queries"] = int(holdout)
-    meta.setdefault("timings", {})["holdout_s"] = time.perf_counter() - t1
+    seconds = time.perf_counter() - t1
+    for each, column in each_output(result, y):  # one set of held-out queries checks every output
+        meta = each.metadata
+        meta["faithfulness"] = each.faithfulness((masks, column))
+        meta["holdout_queries"] = int(holdout)
+        meta.setdefault("timings", {})["holdout_s"] = seconds
 
 
 def explain_text(
@@ -55,7 +69,7 @@ def explain_text(
     random_state: int = 0,
     engine=None,
     **explain_settings,
-) -> Interactions:
+) -> Interactions | Explanations:
     """Explain a text model's output on ``text``: which parts, alone and together, drive it.
 
     Parameters
@@ -75,9 +89,12 @@ def explain_text(
 
     Returns
     -------
-    Interactions
+    Interactions or Explanations
         Labels are the parts' texts; metadata adds ``model``, ``target``, ``fingerprint``,
-        ``faithfulness`` (held-out R²) and ``holdout_queries``.
+        ``faithfulness`` (held-out R²) and ``holdout_queries``. A model with several outputs per
+        text (``per_token=True``, ``all_labels=True``) gives an :class:`~spectrex.Explanations`: one
+        explanation per output (and the whole sequence), each with its own held-out R², from one
+        set of queries.
     """
     if isinstance(holdout, bool) or not isinstance(holdout, (int, np.integer)) or holdout < 0 or holdout == 1:
         raise ValueError(
@@ -93,12 +110,14 @@ def explain_text(
     engine = engine if engine is not None else QueryEngine()
     # one direct call on the full text first: a model or server that cannot answer at all (down, no
     # log-probabilities, wrong class name…) fails here with its own message, before any retries
-    full_value = float(vf(np.ones((1, tp.n), bool))[0])
+    full = np.asarray(vf(np.ones((1, tp.n), bool)), dtype=np.float64).reshape(1, -1)
     result = explain(vf, method=method, budget=budget, random_state=random_state, engine=engine, **explain_settings)
-    meta = result.metadata
-    meta.update(model=scorer.model_id, target=getattr(scorer, "target", None), fingerprint=vf.fingerprint)
-    meta.update(contrast=getattr(scorer, "contrast", None), template=getattr(scorer, "template", None))
-    meta.update(parts=tp.unit, masking=vf.masking, full_value=full_value)
     holdout_faithfulness(result, vf, engine, int(holdout), random_state)
-    meta.setdefault("timings", {})["wall_s"] = time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    for each, full_value in each_output(result, full):
+        meta = each.metadata
+        meta.update(model=scorer.model_id, target=getattr(scorer, "target", None), fingerprint=vf.fingerprint)
+        meta.update(contrast=getattr(scorer, "contrast", None), template=getattr(scorer, "template", None))
+        meta.update(parts=tp.unit, masking=vf.masking, full_value=float(full_value[0]))
+        meta.setdefault("timings", {})["wall_s"] = wall
     return result

@@ -1,6 +1,8 @@
 """On-disk query cache: SQLite (WAL mode), one row per (value function, input, mask).
 
-The key of a stored value is ``(function fingerprint, input fingerprint, n, mask bits)``. The two
+The key of a stored value is ``(function fingerprint, input fingerprint, n, mask bits)``. A value
+function with several outputs per mask (token log-probabilities, labels) stores them together, as one
+little-endian float64 vector per mask, in a table of their own. The two
 fingerprints are strings chosen by whoever builds the value function (a model name + revision +
 settings; a hash of the prompt); the mask is the bit-packed row of :mod:`spectrex.transforms.bitset`.
 Writes are committed one batch at a time, so a process killed with SIGKILL loses at most the batch
@@ -28,6 +30,15 @@ from ..errors import CacheError
 #: bump when the layout changes; a file with another version is refused, never misread
 SCHEMA_VERSION = 1
 
+# answers of multi-output value functions; added without a version bump: files written before it
+# gain the table when first opened, and older readers ignore it
+_VECTORS = """CREATE TABLE IF NOT EXISTS vectors (
+    ns INTEGER NOT NULL,
+    mask BLOB NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (ns, mask)
+) WITHOUT ROWID"""
+
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS namespaces (
@@ -43,6 +54,7 @@ _SCHEMA = (
     value REAL NOT NULL,
     PRIMARY KEY (ns, mask)
 ) WITHOUT ROWID""",
+    _VECTORS,
 )
 
 
@@ -137,6 +149,8 @@ class QueryCache:
                     raise
                 tables = self._tables()
             self._check_version(tables)
+            if "vectors" not in tables:
+                conn.execute(_VECTORS)
         except CacheError:
             self.close()
             raise
@@ -207,36 +221,54 @@ class QueryCache:
         return int(row[0])
 
     def load(self, ns: int, words: int) -> tuple[np.ndarray, np.ndarray]:
-        """Every stored (mask bits, value) of a namespace: ``(m, words)`` uint64 rows and ``(m,)`` floats."""
+        """Every stored (mask bits, answers) of a namespace: ``(k, words)`` uint64 rows and ``(k, m)`` floats."""
         try:
             rows = self.conn.execute("SELECT mask, value FROM queries WHERE ns = ?", (ns,)).fetchall()
+            vectors = self.conn.execute("SELECT mask, value FROM vectors WHERE ns = ?", (ns,)).fetchall()
         except sqlite3.Error as exc:
             raise self._error(exc, "read") from exc
+        damaged = CacheCorruptError(
+            f"cache {self.path} holds masks or answers of the wrong width for this key, so it is damaged; pass a "
+            "new cache path (or, once no other spectrex run uses it, move this file aside)"
+        )
+        if rows and vectors:
+            raise damaged  # one function gives one or several outputs per mask, never both
         width = 8 * words
-        if not rows:
-            return np.zeros((0, words), dtype=np.uint64), np.zeros(0)
-        masks, values = zip(*rows)
+        if not rows and not vectors:
+            return np.zeros((0, words), dtype=np.uint64), np.zeros((0, 1))
+        masks, values = zip(*(rows or vectors))
         if any(len(m) != width for m in masks):
-            raise CacheCorruptError(
-                f"cache {self.path} holds masks of the wrong width for this key, so it is damaged; pass a new "
-                "cache path (or, once no other spectrex run uses it, move this file aside)"
-            )
-        bits = np.frombuffer(b"".join(masks), dtype="<u8").reshape(len(rows), words).astype(np.uint64)
-        return bits, np.asarray(values, dtype=np.float64)
+            raise damaged
+        bits = np.frombuffer(b"".join(masks), dtype="<u8").reshape(len(masks), words).astype(np.uint64)
+        if rows:
+            return bits, np.asarray(values, dtype=np.float64)[:, None]
+        sizes = {len(v) for v in values}
+        if len(sizes) != 1 or sizes.pop() % 8:
+            raise damaged
+        return bits, np.frombuffer(b"".join(values), dtype="<f8").reshape(len(values), -1).astype(np.float64)
 
     def store(self, ns: int, bits: np.ndarray, values: np.ndarray) -> None:
-        """Store one batch and commit it (one transaction per batch)."""
+        """Store one batch and commit it (one transaction per batch).
+
+        ``values`` is ``(k,)`` or ``(k, 1)`` (one answer per mask) or ``(k, m)`` (``m`` outputs per mask).
+        """
         if len(values) == 0:
             return
+        values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
         raw = np.ascontiguousarray(bits, dtype="<u8")
         width = raw.shape[1] * 8
         buf = raw.tobytes()
-        rows = [(ns, buf[i * width : (i + 1) * width], float(v)) for i, v in enumerate(values.tolist())]
+        masks = [buf[i * width : (i + 1) * width] for i in range(len(values))]
+        if values.shape[1] == 1:
+            table, rows = "queries", [(ns, m, float(v)) for m, v in zip(masks, values[:, 0].tolist())]
+        else:
+            vec = np.ascontiguousarray(values, dtype="<f8")
+            table, rows = "vectors", [(ns, m, vec[i].tobytes()) for i, m in enumerate(masks)]
         conn = self.conn
         try:
             conn.execute("BEGIN")
             try:
-                conn.executemany("INSERT OR REPLACE INTO queries (ns, mask, value) VALUES (?, ?, ?)", rows)
+                conn.executemany(f"INSERT OR REPLACE INTO {table} (ns, mask, value) VALUES (?, ?, ?)", rows)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:  # a failed COMMIT (disk full) may have rolled back already
@@ -248,9 +280,11 @@ class QueryCache:
     def count(self, ns: int | None = None) -> int:
         """Number of stored queries (in one namespace, or in all)."""
         try:
-            if ns is None:
-                return int(self.conn.execute("SELECT COUNT(*) FROM queries").fetchone()[0])
-            return int(self.conn.execute("SELECT COUNT(*) FROM queries WHERE ns = ?", (ns,)).fetchone()[0])
+            where, args = ("", ()) if ns is None else (" WHERE ns = ?", (ns,))
+            return sum(
+                int(self.conn.execute(f"SELECT COUNT(*) FROM {table}{where}", args).fetchone()[0])
+                for table in ("queries", "vectors")
+            )
         except sqlite3.Error as exc:
             raise self._error(exc, "read") from exc
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..contract import check_masks, check_shape
+from ..contract import check_masks, check_outputs, declared_outputs
 from ..errors import CacheError, PartialResultError, ValueFunctionError
 from ..transforms import bitset
 from .backends import Backend, LocalBackend, WorkerLostError, is_retryable, make_backend
@@ -100,18 +100,26 @@ def _as_keys(bits: np.ndarray) -> np.ndarray:
 
 
 class _Memo:
-    """Known (mask → value) pairs as a sorted key array: vectorised look-up and merge."""
+    """Known (mask → answers) pairs as a sorted key array: vectorised look-up and merge.
+
+    ``values`` is ``(k, m)``: ``m`` outputs per mask (1 for a plain value function), fixed by the
+    first answers added.
+    """
 
     def __init__(self, words: int) -> None:
         self.keys = _as_keys(np.zeros((0, words), dtype=np.uint64))
-        self.values = np.zeros(0)
+        self.values: np.ndarray | None = None
         self.disk = np.zeros(0, dtype=bool)
 
-    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(found, values, from_disk) for sorted or unsorted ``keys``."""
+    @property
+    def width(self) -> int | None:
+        return None if self.values is None else int(self.values.shape[1])
+
+    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """(found, values ``(len(keys), m)`` or None while empty, from_disk) for sorted or unsorted ``keys``."""
         if self.keys.size == 0 or keys.size == 0:
             z = np.zeros(keys.size, dtype=bool)
-            return z, np.zeros(keys.size), z
+            return z, None, z
         pos = np.searchsorted(self.keys, keys)
         pos[pos == self.keys.size] = 0
         found = self.keys[pos] == keys
@@ -120,12 +128,15 @@ class _Memo:
     def add(self, keys: np.ndarray, values: np.ndarray, disk: bool = False) -> None:
         if keys.size == 0:
             return
+        values = np.asarray(values, dtype=np.float64).reshape(keys.size, -1)
+        if self.values is None:
+            self.values = np.zeros((0, values.shape[1]))
         order = np.argsort(keys)
-        keys, values = keys[order], np.asarray(values, dtype=np.float64)[order]
+        keys, values = keys[order], values[order]
         # linear-time insertion of a few sorted keys into many (no full re-sort per call)
         pos = np.searchsorted(self.keys, keys)
         self.keys = np.insert(self.keys, pos, keys)
-        self.values = np.insert(self.values, pos, values)
+        self.values = np.insert(self.values, pos, values, axis=0)
         self.disk = np.insert(self.disk, pos, disk)
 
     def __len__(self) -> int:
@@ -142,9 +153,29 @@ def _describe_mask(mask: np.ndarray, limit: int = 12) -> str:
     return f"parts kept {{{shown}{', …' if kept.size > limit else ''}}} ({kept.size} of {mask.size})"
 
 
-def _shape_checked(result, q: int, fn) -> np.ndarray:
-    """The contract's shape rules (one float per row, never broadcast); NaN/inf are left to the caller."""
-    return check_shape(result, q, what=f"the value function ({_fn_name(fn)})")
+class _Answers:
+    """The answers of one evaluation: ``(rows, m)`` floats, NaN until answered; shaped by the first answer
+    when the number of outputs is not known yet."""
+
+    def __init__(self, rows: int, width: int | None) -> None:
+        self.rows = rows
+        self.array = None if width is None else np.full((rows, width), np.nan)
+
+    def set(self, idx: np.ndarray, vals: np.ndarray) -> None:
+        if self.array is None:
+            self.array = np.full((self.rows, vals.shape[1]), np.nan)
+        self.array[idx] = vals
+
+    def answered(self, lo: int, hi: int) -> bool:
+        return self.array is not None and bool(np.isfinite(self.array[lo:hi]).all(axis=1).any())
+
+    def missing(self) -> np.ndarray:
+        if self.array is None:
+            return np.ones(self.rows, dtype=bool)
+        return ~np.isfinite(self.array).all(axis=1)
+
+    def result(self, width: int | None) -> np.ndarray:
+        return self.array if self.array is not None else np.full((self.rows, width or 1), np.nan)
 
 
 def _fn_name(fn) -> str:
@@ -192,6 +223,10 @@ class Query:
         if not callable(value_fn):
             raise TypeError(f"value_fn must be callable (masks -> floats), got {type(value_fn).__name__}")
         self.engine, self.value_fn, self.n = engine, value_fn, n
+        #: output names when the function declares them; ``width`` (outputs per mask) is known from
+        #: them, from the cache, or from the first answer
+        self.outputs = declared_outputs(value_fn)
+        self.width: int | None = None if self.outputs is None else len(self.outputs)
         self.stats = QueryStats()
         self.words = bitset.n_words(n)
         self._memo = _Memo(self.words)
@@ -208,6 +243,8 @@ class Query:
             self.cache = engine.open_cache()
             self._ns = self.cache.namespace(fn_fp, in_fp, n)
             bits, values = self.cache.load(self._ns, self.words)
+            if len(values):
+                self._width(values.shape[1], "the answers stored in the cache")
             self._memo.add(_as_keys(bits), values, disk=True)
             self.fingerprint = (fn_fp, in_fp)
 
@@ -215,29 +252,57 @@ class Query:
         """Tell the progress bar how many queries the whole run will ask for (e.g. the budget)."""
         self.progress.set_total(total)
 
+    @property
+    def multi(self) -> bool:
+        """Whether answers are ``(q, m)`` (declared outputs, or more than one per mask) rather than ``(q,)``."""
+        return self.outputs is not None or (self.width or 1) > 1
+
+    def _width(self, width: int, where: str) -> None:
+        if self.width is None:
+            self.width = int(width)
+        elif width != self.width:
+            raise ValueFunctionError(
+                f"{where} have {width} outputs per mask, but the value function ({_fn_name(self.value_fn)}) "
+                f"has {self.width}; it must return the same outputs for every mask"
+            )
+
+    def _checked(self, result, q: int) -> np.ndarray:
+        """The contract's shape rules (never broadcast; NaN/inf are left to the caller): ``(q, m)`` floats."""
+        vals = check_outputs(result, q, self.width, what=f"the value function ({_fn_name(self.value_fn)})")
+        self._width(vals.shape[1], "its answers")
+        return vals
+
     def __call__(self, masks) -> np.ndarray:
+        """Answers for ``masks``: ``(q,)`` floats, or ``(q, m)`` for a multi-output value function."""
         masks = check_masks(masks, self.n)
         q = masks.shape[0]
         self.stats.requested += q
         if q == 0:
-            return np.zeros(0)
+            return np.zeros((0, self.width)) if self.multi else np.zeros(0)
         bits = bitset.pack(masks)
         keys = _as_keys(bits)
         uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        found, values, disk = self._memo.lookup(uniq)
+        found, known, disk = self._memo.lookup(uniq)
         self.stats.cached += int(found.sum())
         self.stats.cached_disk += int(disk.sum())
         todo = np.flatnonzero(~found)
+        new = None
         if todo.size:
             rows = first[todo]
-            values[todo] = self._evaluate(masks[rows], bits[rows], rows)
-        return values[inverse.reshape(-1)]
+            new = self._evaluate(masks[rows], bits[rows], rows)
+        values = np.full((uniq.size, self.width or 1), np.nan)
+        if known is not None and found.any():
+            values[found] = known[found]
+        if new is not None:
+            values[todo] = new
+        values = values[inverse.reshape(-1)]
+        return values if self.multi else values[:, 0]
 
     # -- the model -------------------------------------------------------------------------------
     def _evaluate(self, masks: np.ndarray, bits: np.ndarray, origin: np.ndarray) -> np.ndarray:
         """Answer unique, unknown masks; store good answers batch by batch; handle failures."""
         m = masks.shape[0]
-        out = np.full(m, np.nan)
+        out = _Answers(m, self.width)
         self.progress.expect(m)
         suspect: list[np.ndarray] = []
         errors: dict[int, BaseException] = {}
@@ -284,10 +349,9 @@ class Query:
                         stop = True  # retry and report what failed; send nothing new
                         break
                     continue
-                vals = _shape_checked(result, idx.size, self.value_fn)
-                ok = np.isfinite(vals)
-                good = idx[ok]
-                self._accept(good, vals[ok], bits, out, new_keys, new_vals)
+                vals = self._checked(result, idx.size)
+                ok = np.isfinite(vals).all(axis=1)
+                self._accept(idx[ok], vals[ok], bits, out, new_keys, new_vals)
                 if not ok.all():
                     suspect.extend(np.split(idx[~ok], (~ok).sum()))
                 self._resize(now - last, idx.size)
@@ -303,7 +367,7 @@ class Query:
             self._memo.add(*_flush(new_keys, new_vals))
         if suspect:
             self._retry(suspect, masks, bits, out, errors, origin, stopped_early=stop)
-        return out
+        return out.result(self.width)
 
     def _resize(self, seconds: float, size: int) -> None:
         """``batch_size="auto"``: grow while batches are quick, shrink when one is slow (commits stay frequent)."""
@@ -316,10 +380,11 @@ class Query:
 
     def _partial(self, result, idx, bits, out, new_keys, new_vals, suspect, errors) -> bool:
         """A batch that was partly answered: keep the answers, queue each failed row for one retry alone."""
-        vals = np.asarray(result.values, dtype=np.float64).reshape(-1)
-        if vals.shape[0] != idx.size:
+        try:
+            vals = self._checked(result.values, idx.size)
+        except ValueFunctionError:
             return False
-        ok = np.isfinite(vals)
+        ok = np.isfinite(vals).all(axis=1)
         self._accept(idx[ok], vals[ok], bits, out, new_keys, new_vals)
         for j in np.flatnonzero(~ok):
             errors[int(idx[j])] = result.errors.get(int(j), result)
@@ -331,22 +396,22 @@ class Query:
             if bid not in spans or isinstance(result, BaseException) and not isinstance(result, PartialResultError):
                 continue
             lo, hi = spans[bid]
-            if np.isfinite(out[lo:hi]).any():
+            if out.answered(lo, hi):
                 continue  # the engine took this batch and stored it before the interrupt
             idx = np.arange(lo, hi)
             try:
                 vals = result.values if isinstance(result, PartialResultError) else result
-                vals = _shape_checked(vals, idx.size, self.value_fn)
+                vals = self._checked(vals, idx.size)
             except Exception:  # noqa: BLE001 - a malformed late answer is simply not kept
                 continue
-            ok = np.isfinite(vals)
+            ok = np.isfinite(vals).all(axis=1)
             self._accept(idx[ok], vals[ok], bits, out, new_keys, new_vals)
 
     def _accept(self, idx, vals, bits, out, new_keys, new_vals) -> None:
         if idx.size == 0:
             return
         with _sigint_deferred():  # stored and counted together: Ctrl-C lands before or after, never between
-            out[idx] = vals
+            out.set(idx, vals)
             if self.cache is not None:
                 self.cache.store(self._ns, bits[idx], vals)  # committed now: a kill loses only the batch in flight
                 self.engine.stored_answers += int(idx.size)
@@ -367,9 +432,12 @@ class Query:
             for g, result in gen:
                 rows = groups[g]
                 if isinstance(result, PartialResultError):
-                    v = np.asarray(result.values, dtype=np.float64).reshape(-1)
-                    if v.shape[0] == rows.size:
-                        ok = np.isfinite(v)
+                    try:
+                        v = self._checked(result.values, rows.size)
+                    except ValueFunctionError:
+                        v = None
+                    if v is not None:
+                        ok = np.isfinite(v).all(axis=1)
                         self._accept(rows[ok], v[ok], bits, out, new_keys, new_vals)
                         for j in np.flatnonzero(~ok):
                             err = result.errors.get(int(j), result)
@@ -383,11 +451,12 @@ class Query:
                         bad[int(i)] = f"raised {type(result).__name__}: {result}"
                         errors[int(i)] = result
                     continue
-                v = _shape_checked(result, rows.size, self.value_fn)
-                ok = np.isfinite(v)
+                v = self._checked(result, rows.size)
+                ok = np.isfinite(v).all(axis=1)
                 self._accept(rows[ok], v[ok], bits, out, new_keys, new_vals)
                 for i, x in zip(rows[~ok], v[~ok]):
-                    bad[int(i)] = f"returned {x} (NaN or inf, also when retried)"
+                    shown = x[0] if x.size == 1 else x.tolist()
+                    bad[int(i)] = f"returned {shown} (NaN or inf, also when retried)"
         finally:
             gen.close()
             self.stats.model_seconds += time.perf_counter() - t0
@@ -395,14 +464,13 @@ class Query:
         if not bad:
             if stopped_early:
                 # the failure was transient; carry on with the batches that were not sent
-                rest = np.flatnonzero(np.isnan(out) & ~np.isin(np.arange(out.size), idx))
+                rest = np.flatnonzero(out.missing() & ~np.isin(np.arange(out.rows), idx))
                 if rest.size:
-                    out[rest] = self._evaluate(masks[rest], bits[rest], origin[rest])
+                    out.set(rest, self._evaluate(masks[rest], bits[rest], origin[rest]))
             return
         rows = np.array(sorted(bad))
         if self.engine.on_error == "drop":
             self.stats.dropped += rows.size
-            out[rows] = np.nan
             if stopped_early:  # cannot happen with "drop", kept for safety
                 raise AssertionError("on_error='drop' never stops early")
             return
@@ -432,7 +500,7 @@ class Query:
 
 def _flush(keys: list, vals: list) -> tuple[np.ndarray, np.ndarray]:
     if not keys:
-        return np.zeros(0, dtype=np.uint8), np.zeros(0)
+        return np.zeros(0, dtype=np.uint8), np.zeros((0, 1))
     return np.concatenate(keys), np.concatenate(vals)
 
 

@@ -14,7 +14,7 @@ import dataclasses
 import inspect
 import time
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from ..design.base import Design, Plan
 from ..engine import Query, QueryEngine
 from ..errors import ValueFunctionError
 from ..interactions import Interactions
+
+if TYPE_CHECKING:
+    from ..explanations import Explanations
 from ..transforms.indices import canonical_index
 from ..transforms.sparse import SparseTransform
 
@@ -133,13 +136,19 @@ class Explainer(ABC):
         n, budget = check_n(n), check_budget(budget)
         return self.design().plan(n, budget, self._order(n), np.random.default_rng(self.random_state))
 
-    def explain(self, value_fn, n: int | None = None, budget: int | None = None, *, labels=None) -> Interactions:
+    def explain(
+        self, value_fn, n: int | None = None, budget: int | None = None, *, labels=None
+    ) -> Interactions | Explanations:
         """Explain ``value_fn`` over ``n`` parts (default: ``value_fn.n``) with at most ``budget`` queries.
 
         Returns
         -------
-        Interactions
-            The recovered transform, viewed in ``self.index``; metadata holds the method, budget,
+        Interactions or Explanations
+            The recovered transform, viewed in ``self.index``; for a value function with several
+            outputs per mask (``(q, m)`` answers, or an ``outputs`` attribute), an
+            :class:`~spectrex.Explanations` with one :class:`Interactions` per output, all decoded from
+            the same queries (plus the explanation of their sum when the function has a ``total``
+            name, e.g. a whole generated sequence). Metadata holds the method, budget,
             queries sent to the model (``queries``), served from memory or the cache
             (``queries_cached``), asked for (``queries_requested``), dropped (``queries_dropped``) and
             planned (``queries_planned``), seed, settings, engine settings, timings, and the decoder's
@@ -171,14 +180,14 @@ class Explainer(ABC):
             try:
                 with self._limits():
                     plan = design.plan(n, budget, order, rng)
-                    transform, diagnostics = self._run(query, plan, decoder, order)
+                    decoded = self._run(query, plan, decoder, order)
             finally:
                 query.close()
             total = time.perf_counter() - t0
         finally:
             if own_engine:
                 engine.close()
-        metadata = {
+        shared = {
             "method": self.name,
             "budget": budget,
             "queries": query.stats.sent,
@@ -194,24 +203,53 @@ class Explainer(ABC):
                 "model_s": query.stats.model_seconds,
                 "algorithm_s": max(total - query.stats.model_seconds, 0.0),
             },
-            "diagnostics": diagnostics,
         }
         if isinstance(getattr(value_fn, "quantity", None), str):  # what the number is, for every display
-            metadata["quantity"] = value_fn.quantity
-        return Interactions(transform, self.index, self._view_order(order), labels, metadata)
+            shared["quantity"] = value_fn.quantity
+        view = self._view_order(order)
+        if not isinstance(decoded, list):
+            transform, diagnostics = decoded
+            return Interactions(transform, self.index, view, labels, {**shared, "diagnostics": diagnostics})
+        from ..explanations import Explanations
 
-    def _run(self, query: Query, plan: Plan, decoder: Decoder, order: int | None) -> tuple[SparseTransform, dict]:
-        """Query the plan and decode; with an adaptive tolerance, round by round over its prefixes."""
+        names = query.outputs or [str(j) for j in range(len(decoded))]
+        total_name = getattr(value_fn, "total", None) if len(decoded) > len(names) else None
+        items = [
+            Interactions(t, self.index, view, labels, {**shared, "output": name, "diagnostics": d})
+            for (t, d), name in zip(decoded, [*names, total_name])
+        ]
+        return Explanations(items[: len(names)], names, items[len(names)] if total_name else None)
+
+    def _run(self, query: Query, plan: Plan, decoder: Decoder, order: int | None):
+        """Query the plan and decode; with an adaptive tolerance, round by round over its prefixes.
+
+        Returns ``(transform, diagnostics)``, or a list of them for a multi-output value function:
+        one per output decoded from the same masks and the same generator state (so each equals a
+        single-output explanation of that output), then the sum of the outputs when the function
+        names a ``total``.
+        """
         tol = self._adaptive_tol()
         if tol is None or not plan.prefixes:
-            return decoder(plan, *self._answered(plan, plan.masks, query(plan.masks), decoder), order)
+            masks, y = self._answered(plan, plan.masks, query(plan.masks), decoder)
+            if y.ndim == 1:
+                return decoder(plan, masks, y, order)
+            columns = [y[:, j] for j in range(y.shape[1])]
+            if isinstance(getattr(query.value_fn, "total", None), str):
+                columns.append(y.sum(axis=1))
+            return [decoder(dataclasses.replace(plan, rng=copy.deepcopy(plan.rng)), masks, c, order) for c in columns]
         history, best, state = [], None, copy.deepcopy(plan.rng)
         for size in plan.prefixes:
             # every round decodes with the same generator state, so rounds differ only in their data;
             # earlier rows come back from the query's memo (and any engine cache), not the model
             rnd = dataclasses.replace(plan, rng=copy.deepcopy(state))
             masks = plan.masks[:size]
-            transform, diagnostics = decoder(rnd, *self._answered(plan, masks, query(masks), decoder), order)
+            y = query(masks)
+            if y.ndim == 2:
+                raise ValueError(
+                    f"an adaptive budget stops on one output's fit, but this value function has {y.shape[1]} "
+                    "outputs; pass adaptive=False (the budget is then spent at once) or explain one output at a time"
+                )
+            transform, diagnostics = decoder(rnd, *self._answered(plan, masks, y, decoder), order)
             score = diagnostics[decoder.score]
             history.append({"queries": size, decoder.score: score})
             gain = score - best if best is not None else np.inf
@@ -226,7 +264,7 @@ class Explainer(ABC):
 
         With ``on_error="drop"`` the engine returns failed rows as NaN.
         """
-        ok = np.isfinite(y)
+        ok = np.isfinite(y) if y.ndim == 1 else np.isfinite(y).all(axis=1)
         if ok.all():
             return masks, y
         method = type(self).__name__

@@ -87,7 +87,7 @@ def _load(name: str, key: str, *, target, device, **settings) -> TextScorer:
     if key == "toxicity":
         from .toxicity import ToxicityScorer
 
-        extra = sorted(set(settings) - {"output", "batch_size"})
+        extra = sorted(set(settings) - {"output", "batch_size", "all_labels"})
         if extra:
             raise SpectrexError(f"the toxicity classifier takes no {', '.join(extra)} (those are for language models)")
         return ToxicityScorer(label=target or "toxic", **settings)

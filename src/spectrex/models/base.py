@@ -48,10 +48,15 @@ class TextScorer(ABC):
     model_id: str = "text-model"
     #: the tokenizer, when the model has one (for ``parts="tokens"`` and ``masking="mask"``)
     tokenizer = None
+    #: names of the outputs when :meth:`score` gives several per text (``(len(texts), m)``: the tokens of
+    #: a target, a classifier's labels); None for one float per text
+    outputs: list[str] | None = None
+    #: name of the outputs' sum when it means something (the whole target sequence), else None
+    total: str | None = None
 
     @abstractmethod
     def score(self, texts: list[str]) -> np.ndarray:
-        """One float per text."""
+        """One float per text, or ``(len(texts), m)`` floats when the scorer has ``outputs``."""
 
     def settings(self) -> dict[str, Any]:
         """What (besides the model) decides the scores; part of the fingerprint."""
@@ -154,6 +159,15 @@ class TextValueFunction(ValueFunction):
     @property
     def n(self) -> int:
         return self.parts.n
+
+    @property
+    def outputs(self) -> list[str] | None:
+        """The scorer's output names when it gives several per text (tokens, labels), else None."""
+        return self.scorer.outputs
+
+    @property
+    def total(self) -> str | None:
+        return self.scorer.total
 
     @property
     def labels(self) -> list[str]:

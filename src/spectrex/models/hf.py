@@ -87,6 +87,10 @@ class CausalLMScorer(TextScorer):
     weights_id : str, optional
         What identifies the weights in fingerprints (a folder hash, a package version); default:
         the hub revision when the config has one.
+    per_token : bool, default False
+        Score each token of the target separately: ``m`` outputs per text (log P(token | prompt,
+        earlier target tokens)), from the same forward pass, named by the tokens' text; their sum
+        (``total``, "sequence") is the whole target's log-probability.
 
     Notes
     -----
@@ -106,8 +110,15 @@ class CausalLMScorer(TextScorer):
         batch_size: int | None = None,
         model_id: str | None = None,
         weights_id: str | None = None,
+        per_token: bool = False,
     ) -> None:
         check_template(template)
+        if per_token and contrast is not None:
+            raise ValueError(
+                "per_token explains each token of the target; with a contrast the explained number is a difference "
+                "of two sequences, which has no tokens of its own: leave out contrast, or per_token"
+            )
+        self.per_token = bool(per_token)
         self.model, self.tokenizer = model, tokenizer
         self.device = str(next(model.parameters()).device)
         self.template, self.contrast, self.max_new_tokens = template, contrast, int(max_new_tokens)
@@ -124,13 +135,29 @@ class CausalLMScorer(TextScorer):
 
     # -- settings ---------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
-        return {
+        settings = {
             "kind": "causal-lm",
             "target": self.target,
             "contrast": self.contrast,
             "template": self.template,
             "max_new_tokens": self.max_new_tokens,
         }
+        if self.per_token:  # only when set: the fingerprints (and caches) of one-output runs stay as they were
+            settings["per_token"] = True
+        return settings
+
+    @property
+    def outputs(self) -> list[str] | None:
+        """The target's tokens, one output each, when ``per_token`` (None: one output, the sum)."""
+        if not self.per_token or self.target is None:
+            return None
+        ids = self.tokenizer(self.target, add_special_tokens=False)["input_ids"]
+        return [self.tokenizer.decode([i]) for i in ids]
+
+    @property
+    def total(self) -> str | None:
+        """Name of the outputs' sum (the whole target's log-probability) when ``per_token``."""
+        return "sequence" if self.per_token else None
 
     def model_identity(self) -> dict[str, Any]:
         return _torch_identity(self.model, self.model_id, self.weights_id)
@@ -159,7 +186,7 @@ class CausalLMScorer(TextScorer):
         if self.target is None:
             raise SpectrexError("no target yet: pass target=… or bind the model to a text first (value_function)")
         if self.contrast is None:
-            return self.logprob(texts, self.target)
+            return self.logprob(texts, self.target, per_token=self.per_token)
         tok = self.tokenizer
         if all(len(tok(c, add_special_tokens=False)["input_ids"]) == 1 for c in (self.target, self.contrast)):
             # both one token: one forward pass gives both log-probabilities
@@ -171,23 +198,28 @@ class CausalLMScorer(TextScorer):
         ids = [self.tokenizer(c, add_special_tokens=False)["input_ids"][0] for c in tokens]
         return self._score_batches(texts, [], ids)
 
-    def logprob(self, texts: list[str], continuation: str) -> np.ndarray:
-        """Sum of log-probabilities of ``continuation``'s tokens after each text's prompt."""
+    def logprob(self, texts: list[str], continuation: str, per_token: bool = False) -> np.ndarray:
+        """Sum of log-probabilities of ``continuation``'s tokens after each text's prompt:
+        ``(len(texts),)``, or with ``per_token`` each token's, ``(len(texts), tokens)``."""
         tok = self.tokenizer
         target_ids = tok(continuation, add_special_tokens=False)["input_ids"]
         if not target_ids:
             raise ValueError(f"continuation {continuation!r} has no tokens")
-        return self._score_batches(texts, target_ids, None)
+        return self._score_batches(texts, target_ids, None, per_token)
 
-    def _score_batches(self, texts: list[str], target_ids: list[int], next_ids: list[int] | None) -> np.ndarray:
-        """Summed log-probs of ``target_ids`` after each prompt, or (``next_ids``) the next-token log-probs."""
+    def _score_batches(
+        self, texts: list[str], target_ids: list[int], next_ids: list[int] | None, per_token: bool = False
+    ) -> np.ndarray:
+        """Log-probs of ``target_ids`` after each prompt (summed, or each with ``per_token``), or (``next_ids``)
+        the next-token log-probs."""
         import torch
 
         tok = self.tokenizer
         t = len(target_ids)
         prompts = [tok(self.template.format(text=x))["input_ids"] for x in texts]
         order = np.argsort([len(p) for p in prompts], kind="stable")  # similar lengths share a batch
-        result = np.empty((len(texts), len(next_ids))) if next_ids is not None else np.empty(len(texts))
+        columns = len(next_ids) if next_ids is not None else t if per_token else 0
+        result = np.empty((len(texts), columns)) if columns else np.empty(len(texts))
         target = torch.tensor(target_ids, device=self.device, dtype=torch.long)
         step = self.batch_size or max(1, len(texts))
         for lo in range(0, len(texts), step):
@@ -207,8 +239,11 @@ class CausalLMScorer(TextScorer):
                     result[rows] = logp[:, next_ids].cpu().numpy()
                     continue
                 logp = torch.log_softmax(logits[:, -t - 1 : -1].float(), dim=-1)
-                picked = logp.gather(-1, target.expand(len(rows), t).unsqueeze(-1)).squeeze(-1).sum(-1)
-            result[rows] = picked.cpu().numpy()
+                picked = logp.gather(-1, target.expand(len(rows), t).unsqueeze(-1)).squeeze(-1)
+            tokens = picked.cpu().numpy().astype(np.float64)
+            # summed in float64 by numpy, as the engine sums per-token answers: the whole target's value
+            # is then the same number whether it is asked for alone or as the total of its tokens
+            result[rows] = tokens if per_token else tokens.sum(axis=1)
         return result
 
     def _forward(self, ids, attn, pos, keep: int):
@@ -236,6 +271,9 @@ class ClassifierScorer(TextScorer):
         Truncate longer inputs (default: the model's limit).
     weights_id : str, optional
         What identifies the weights in fingerprints (see :class:`CausalLMScorer`).
+    all_labels : bool, default False
+        Score every class at once: one output per class (named by ``id2label``) from the same forward
+        pass, instead of ``target``'s alone.
     """
 
     OUTPUTS = ("logit", "probability", "log-odds")
@@ -250,7 +288,9 @@ class ClassifierScorer(TextScorer):
         max_length: int | None = None,
         model_id: str | None = None,
         weights_id: str | None = None,
+        all_labels: bool = False,
     ) -> None:
+        self.all_labels = bool(all_labels)
         if output not in self.OUTPUTS:
             raise ValueError(f"unknown output {output!r}; choose one of: {', '.join(self.OUTPUTS)}")
         self.model, self.tokenizer, self.output = model, tokenizer, output
@@ -281,13 +321,24 @@ class ClassifierScorer(TextScorer):
         return idx
 
     def settings(self) -> dict[str, Any]:
-        return {"kind": "classifier", "target": self.target, "output": self.output, "max_length": self.max_length}
+        settings = {"kind": "classifier", "target": self.target, "output": self.output, "max_length": self.max_length}
+        if self.all_labels:
+            settings["all_labels"] = True
+        return settings
+
+    @property
+    def outputs(self) -> list[str] | None:
+        """Every class's name when ``all_labels`` (None: the target class alone)."""
+        if not self.all_labels:
+            return None
+        names = self.model.config.id2label or {}
+        return [str(names.get(i, i)) for i in range(int(self.model.config.num_labels))]
 
     def model_identity(self) -> dict[str, Any]:
         return _torch_identity(self.model, self.model_id, self.weights_id)
 
     def prepare(self, text: str) -> None:
-        if self.target is None:
+        if self.target is None and not self.all_labels:
             self.target = int(np.argmax(self.logits([text])[0]))
 
     def logits(self, texts: list[str]) -> np.ndarray:
@@ -309,16 +360,21 @@ class ClassifierScorer(TextScorer):
         return np.concatenate(out) if out else np.zeros((0, int(self.model.config.num_labels)))
 
     def score(self, texts: list[str]) -> np.ndarray:
-        if self.target is None:
+        if self.target is None and not self.all_labels:
             raise SpectrexError("no target class yet: pass target=… or bind the model to a text first")
         z = self.logits(texts).astype(np.float64)
+        classes = range(z.shape[1]) if self.all_labels else [self.target]
         if self.output == "logit":
-            return z[:, self.target]
-        logp = z - np.logaddexp.reduce(z, axis=1, keepdims=True)
-        if self.output == "probability":
-            return np.exp(logp[:, self.target])
-        others = np.delete(logp, self.target, axis=1)
-        return logp[:, self.target] - np.logaddexp.reduce(others, axis=1)
+            out = z[:, list(classes)]
+        else:
+            logp = z - np.logaddexp.reduce(z, axis=1, keepdims=True)
+            if self.output == "probability":
+                out = np.exp(logp[:, list(classes)])
+            else:
+                out = np.column_stack(
+                    [logp[:, c] - np.logaddexp.reduce(np.delete(logp, c, axis=1), axis=1) for c in classes]
+                )
+        return out if self.all_labels else out[:, 0]
 
 
 def load_hf(path: str | Path, device: str | None = None, dtype=None, **settings) -> TextScorer:

@@ -68,13 +68,18 @@ class ToxicityScorer(TextScorer):
         The sigmoid's input (additive, unbounded) or its output.
     batch_size : int, default 1024
         Texts per forward pass.
+    all_labels : bool, default False
+        Score the six labels at once (one output each, from the same forward pass) instead of ``label``.
     """
 
     model_id = "toxic-comment-classifier-0.3.0"
 
-    def __init__(self, label: str = "toxic", output: str = "logit", batch_size: int = 1024) -> None:
+    def __init__(
+        self, label: str = "toxic", output: str = "logit", batch_size: int = 1024, all_labels: bool = False
+    ) -> None:
         import torch
 
+        self.all_labels = bool(all_labels)
         if label not in LABELS:
             raise ValueError(f"unknown toxicity label {label!r}; choose one of: {', '.join(LABELS)}")
         if output not in ("logit", "probability"):
@@ -93,7 +98,15 @@ class ToxicityScorer(TextScorer):
         self._torch = torch
 
     def settings(self) -> dict[str, Any]:
-        return {"kind": "toxicity", "label": self.label, "output": self.output}
+        settings = {"kind": "toxicity", "label": self.label, "output": self.output}
+        if self.all_labels:  # only when set: one-label fingerprints (and caches) stay as they were
+            settings = {"kind": "toxicity", "all_labels": True, "output": self.output}
+        return settings
+
+    @property
+    def outputs(self) -> list[str] | None:
+        """The six labels when ``all_labels``, else None (one output: ``label``)."""
+        return list(LABELS) if self.all_labels else None
 
     def _known_words(self, text: str) -> list[tuple[str, int]]:
         """(word, id) of each word the model knows, in order, as the package's Keras pipeline reads them."""
@@ -133,7 +146,8 @@ class ToxicityScorer(TextScorer):
         return out
 
     def score(self, texts: list[str]) -> np.ndarray:
-        z = self.logits(texts)[:, LABELS.index(self.label)]
+        z = self.logits(texts)
+        z = z if self.all_labels else z[:, LABELS.index(self.label)]
         return z if self.output == "logit" else 1.0 / (1.0 + np.exp(-z))
 
 

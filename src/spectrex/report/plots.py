@@ -333,6 +333,31 @@ def plot_joint(
 PLOTS = {"bars": plot_bars, "network": plot_network, "text": plot_text, "image": plot_image, "joint": plot_joint}
 
 
+def plot_outputs(result, index: str = "SV", total: bool = True, ax=None):
+    """Heatmap of an :class:`~spectrex.Explanations`: parts (rows) × outputs (columns), e.g. input words
+    against the generated tokens; red raises an output, blue lowers it (the colours of every plot)."""
+    from .outputs import outputs_overview
+
+    plt = _plt()
+    view = outputs_overview(result, index=index)
+    values, outputs = view.values, view.outputs
+    if not total and result.total is not None:
+        values, outputs = values[:, :-1], outputs[:-1]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.2 + 0.55 * len(outputs), 1.0 + 0.32 * len(view.parts)))
+    else:
+        fig = ax.figure
+    peak = max(float(np.abs(values).max(initial=0.0)), 1e-12)
+    img = ax.imshow(values, cmap="RdBu_r", vmin=-peak, vmax=peak, aspect="auto")
+    ax.set_xticks(range(len(outputs)), [_short(o, 14) for o in outputs], rotation=60, ha="right")
+    ax.set_yticks(range(len(view.parts)), [_short(p) for p in view.parts])
+    ax.set_xlabel("output")
+    ax.set_title(f"{index} of each part for each output")
+    fig.colorbar(img, ax=ax, shrink=0.8)
+    fig.tight_layout()
+    return _done(fig)
+
+
 def plot(result: Interactions, kind: str = "bars", **kwargs):
     """Dispatch used by ``Interactions.plot(kind=...)``."""
     if kind not in PLOTS:

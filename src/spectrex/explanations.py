@@ -1,0 +1,182 @@
+"""`Explanations`: several outputs of one model explained from one set of queries.
+
+A value function may return ``m`` floats per mask (the log-probability of each token of a generated
+answer, each label of a classifier). One forward pass per mask gives them all, so every output is
+explained from the same queries: one :class:`~spectrex.Interactions` per output, decoded from the
+same masks with the same settings (each equals what a single-output run of that output would give),
+plus, where the outputs add up to something (the tokens of one sequence), the explanation of their
+sum — decoded from the summed answers, so it equals a single-output run of the whole sequence.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .interactions import Interactions
+
+SCHEMA = "spectrex.explanations/1"
+
+
+class Explanations(Sequence):
+    """One :class:`Interactions` per output of a multi-output value function, all from the same queries.
+
+    Parameters
+    ----------
+    items : list of Interactions
+        One explanation per output, in the value function's output order.
+    names : list of str
+        The outputs' names (the generated tokens, the label names, or ``"0"``, ``"1"``, …).
+    total : Interactions, optional
+        The explanation of the outputs' sum (e.g. log P(whole answer)), when that sum means something.
+
+    Examples
+    --------
+    >>> result = spectrex.explain(value_fn)          # value_fn returns (q, m) floats
+    >>> result["Maria"].top(3)                       # one output, by name (or result[0])
+    >>> result.matrix("SV")                           # (n parts, m outputs) Shapley values
+    """
+
+    def __init__(self, items: list[Interactions], names: list[str], total: Interactions | None = None) -> None:
+        if len(items) != len(names) or not items:
+            raise ValueError(f"got {len(items)} explanations for {len(names)} output names; pass one per output")
+        n = {item.n for item in items} | ({total.n} if total is not None else set())
+        if len(n) != 1:
+            raise ValueError(f"the explanations cover different numbers of parts ({sorted(n)}); they must share them")
+        self.items, self.names, self.total = list(items), [str(x) for x in names], total
+
+    # -- a sequence of Interactions ------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Interactions]:
+        return iter(self.items)
+
+    def __getitem__(self, key):
+        """An output's explanation by position or by name (the first output of that name)."""
+        if isinstance(key, str):
+            if key not in self.names:
+                shown = ", ".join(repr(x) for x in self.names[:12]) + (" …" if len(self.names) > 12 else "")
+                raise KeyError(f"no output named {key!r}; the outputs are: {shown}")
+            return self.items[self.names.index(key)]
+        if isinstance(key, slice):
+            return Explanations(self.items[key], self.names[key])
+        return self.items[key]
+
+    def all(self) -> list[Interactions]:
+        """Every explanation held: the outputs', then the total's."""
+        return self.items + ([self.total] if self.total is not None else [])
+
+    @property
+    def n(self) -> int:
+        return self.items[0].n
+
+    @property
+    def labels(self) -> list[str]:
+        return self.items[0].labels
+
+    @property
+    def metadata(self) -> dict:
+        """What the outputs share (method, queries, timings…): the first output's metadata."""
+        return self.items[0].metadata
+
+    # -- views ---------------------------------------------------------------------------------
+    def to(self, index: str, max_order: int | None = None) -> Explanations:
+        """Every output (and the total) re-expressed in another index."""
+        total = self.total.to(index, max_order) if self.total is not None else None
+        return Explanations([item.to(index, max_order) for item in self.items], self.names, total)
+
+    def matrix(self, index: str = "SV") -> np.ndarray:
+        """``(n, m)`` first-order values in ``index`` (SV or BV): parts × outputs, the heatmap's numbers."""
+        return np.column_stack([item.to(index).first_order() for item in self.items])
+
+    # -- I/O -----------------------------------------------------------------------------------
+    def to_json(self, path: str | Path | None = None) -> str:
+        """Serialise losslessly: each output's result as :meth:`Interactions.to_json` writes it."""
+        doc = {
+            "schema": SCHEMA,
+            "outputs": self.names,
+            "items": [json.loads(item.to_json()) for item in self.items],
+            "total": json.loads(self.total.to_json()) if self.total is not None else None,
+        }
+        text = json.dumps(doc, ensure_ascii=False)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_json(cls, source: str | Path, max_bytes: int | None = None) -> Explanations:
+        """Read what :meth:`to_json` wrote (a JSON string or a file path); the same bounds as
+        :meth:`Interactions.from_json`, applied to the whole document and to each output."""
+        from .bounds import MAX_RESULT_BYTES, ResourceError
+
+        cap = MAX_RESULT_BYTES if max_bytes is None else int(max_bytes)
+        text, where = str(source), "the result JSON"
+        if not text.lstrip().startswith("{"):
+            path, where = Path(source), str(source)
+            with open(path, "rb") as fh:  # bounded read: a special file has no size to check first
+                raw = fh.read(cap + 1)
+            if len(raw) > cap:
+                raise ResourceError(f"{path} is over the {cap / 2**20:,.1f} MiB a result may be", len(raw), cap)
+            text = raw.decode("utf-8")
+        elif len(text) > cap:
+            raise ResourceError(f"the result JSON is over the {cap:,} characters a result may be", len(text), cap)
+        try:
+            doc = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise ValueError(f"{where} is not JSON ({exc}); pass a file written by Explanations.to_json") from None
+        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+            raise ValueError(
+                f"{where} is not a spectrex multi-output result (schema {SCHEMA!r}); a single-output result is read "
+                "with Interactions.from_json"
+            )
+        names, items = doc.get("outputs"), doc.get("items")
+        if not isinstance(names, list) or not isinstance(items, list) or len(names) != len(items) or not items:
+            raise ValueError(f"{where} lists outputs and results that do not match one to one: check the file")
+        read = [Interactions.from_json(json.dumps(item), max_bytes=cap) for item in items]
+        total = doc.get("total")
+        return cls(read, names, Interactions.from_json(json.dumps(total), max_bytes=cap) if total else None)
+
+    # -- display -------------------------------------------------------------------------------
+    def plot(self, kind: str = "tokens", **kwargs):
+        """A matplotlib Figure: ``"tokens"`` is the parts × outputs heatmap (see spectrex.report.plots)."""
+        from .report.plots import plot_outputs
+
+        if kind != "tokens":
+            raise ValueError(f"unknown plot {kind!r} for several outputs; use 'tokens', or plot one: result[0].plot()")
+        return plot_outputs(self, **kwargs)
+
+    def summary(self, index: str = "SV"):
+        """The parts × outputs table with each output's strongest pair (see :mod:`spectrex.report.outputs`)."""
+        from .report.outputs import outputs_overview
+
+        return outputs_overview(self, index=index)
+
+    def __repr__(self) -> str:
+        return f"Explanations({len(self)} outputs, n={self.n})\n" + self.summary().text()
+
+    def _repr_html_(self) -> str:
+        return self.summary().html()
+
+
+def read_result(source: str | Path, max_bytes: int | None = None) -> Interactions | Explanations:
+    """A result file of either kind: one output (:class:`Interactions`) or several (:class:`Explanations`)."""
+    text = str(source)
+    if not text.lstrip().startswith("{"):
+        with open(Path(source), "rb") as fh:
+            head = fh.read(4096).decode("utf-8", "replace")
+    else:
+        head = text[:4096]
+    if f'"schema": "{SCHEMA}"' in head:
+        return Explanations.from_json(source, max_bytes)
+    return Interactions.from_json(source, max_bytes)
+
+
+def shown_names(outputs: Sequence[str]) -> list[str]:
+    """Output names as displayed: quoted so that a token's spaces show (``" Maria"``), repeats told
+    apart by position (``" the"@3``)."""
+    quoted = [json.dumps(x, ensure_ascii=False) for x in outputs]
+    return [q if quoted.count(q) == 1 else f"{q}@{i}" for i, q in enumerate(quoted)]

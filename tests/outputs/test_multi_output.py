@@ -1,0 +1,128 @@
+"""Several outputs from one set of queries: each equals its single-output explanation, at no extra model cost."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import spectrex
+from spectrex import Explanations, QueryEngine
+from spectrex.engine.cache import QueryCache
+
+
+def _two(masks):
+    m = masks.astype(float)
+    a = 2 * m[:, 0] * m[:, 1] - m[:, 2] + 0.5 * m[:, 3] * m[:, 4] * m[:, 5]
+    b = m[:, 1] - 3 * m[:, 6] * m[:, 7] + m[:, 8] * m[:, 2]
+    return np.column_stack([a, b])
+
+
+class Counted:
+    """Counts model passes (calls) and rows; declares its outputs and their total."""
+
+    n, outputs, total, fingerprint = 12, ["a", "b"], "a+b", "two-outputs@1"
+
+    def __init__(self):
+        self.calls = self.rows = 0
+
+    def __call__(self, masks):
+        self.calls += 1
+        self.rows += len(masks)
+        return _two(masks)
+
+
+@pytest.mark.parametrize("method,budget", [("exact", None), ("proxyspex", 800), ("spex", 1500), ("kernelshap", 600)])
+def test_each_output_equals_its_single_output_run(method, budget):
+    fn = Counted()
+    result = spectrex.explain(fn, method=method, budget=budget, random_state=4)
+    assert isinstance(result, Explanations) and result.names == ["a", "b"] and len(result) == 2
+    for j, name in enumerate(["a", "b"]):
+        single = spectrex.explain(lambda m, j=j: _two(m)[:, j], n=12, method=method, budget=budget, random_state=4)
+        got = result[name]
+        assert got.metadata["output"] == name
+        assert np.array_equal(got.transform.supports, single.transform.supports)
+        np.testing.assert_allclose(got.transform.coefs, single.transform.coefs, rtol=0, atol=1e-9)
+    total = spectrex.explain(lambda m: _two(m).sum(1), n=12, method=method, budget=budget, random_state=4)
+    assert np.array_equal(result.total.transform.supports, total.transform.supports)
+    np.testing.assert_allclose(result.total.transform.coefs, total.transform.coefs, rtol=0, atol=1e-9)
+
+
+def test_m_outputs_cost_the_model_passes_of_one():
+    multi, single = Counted(), Counted()
+    spectrex.explain(multi, method="proxyspex", budget=700, random_state=0)
+
+    class One(Counted):
+        outputs = total = None
+
+        def __call__(self, masks):
+            return super().__call__(masks)[:, 0]
+
+    one = One()
+    spectrex.explain(one, method="proxyspex", budget=700, random_state=0)
+    assert (multi.calls, multi.rows) == (one.calls, one.rows) and multi.rows > 0
+    del single
+
+
+def test_undeclared_outputs_are_numbered_and_plain_functions_unchanged():
+    result = spectrex.explain(_two, n=12, method="exact")
+    assert isinstance(result, Explanations) and result.names == ["0", "1"] and result.total is None
+    plain = spectrex.explain(lambda m: _two(m)[:, 0], n=12, method="exact")
+    assert isinstance(plain, spectrex.Interactions)
+    # a (q, 1) answer is still one output
+    assert isinstance(spectrex.explain(lambda m: _two(m)[:, :1], n=12, method="exact"), spectrex.Interactions)
+
+
+def test_cache_stores_vectors_and_a_rerun_sends_nothing(tmp_path):
+    path = tmp_path / "answers.sqlite"
+    fn = Counted()
+    first = spectrex.explain(fn, method="proxyspex", budget=400, random_state=2, cache=path)
+    sent = fn.rows
+    again = spectrex.explain(fn, method="proxyspex", budget=400, random_state=2, cache=path)
+    assert fn.rows == sent and again.metadata["queries"] == 0
+    for a, b in zip(first.all(), again.all()):
+        np.testing.assert_array_equal(a.transform.coefs, b.transform.coefs)
+    with QueryCache(path) as cache:
+        ns = cache.namespace("two-outputs@1", "", 12)
+        bits, values = cache.load(ns, 1)
+        assert values.shape == (len(bits), 2) and len(bits) == first.metadata["queries"]
+        np.testing.assert_array_equal(values, _two(np.unpackbits(bits.view(np.uint8), axis=1, bitorder="little")[:, :12].astype(bool)))
+
+
+def test_a_changing_number_of_outputs_is_refused():
+    calls = []
+
+    def shifty(masks):
+        calls.append(1)
+        return _two(masks) if len(calls) == 1 else _two(masks)[:, :1].repeat(3, axis=1)
+
+    with pytest.raises(spectrex.ValueFunctionError, match="outputs"):
+        spectrex.explain(shifty, n=12, method="proxyspex", budget=300, engine=QueryEngine(batch_size=50))
+
+
+def test_json_round_trip_is_lossless(tmp_path):
+    result = spectrex.explain(Counted(), method="proxyspex", budget=400, random_state=1)
+    path = tmp_path / "r.json"
+    text = result.to_json(path)
+    back = Explanations.from_json(path)
+    assert back.to_json() == text and back.names == result.names and back.total is not None
+    assert json.loads(text)["schema"] == "spectrex.explanations/1"
+    from spectrex.explanations import read_result
+
+    assert isinstance(read_result(path), Explanations)
+    assert isinstance(read_result(result[0].to_json()), spectrex.Interactions)
+
+
+def test_summary_and_heatmap():
+    result = spectrex.explain(Counted(), method="exact")
+    text = repr(result)
+    assert '"a"' in text and "[a+b]" in text and "strongest pair" in text
+    np.testing.assert_allclose(result.matrix("SV")[:, 0], result["a"].to("SV").first_order())
+    # exact: the SV of output a sum to a(full) - a(empty)
+    full = _two(np.ones((1, 12), bool))[0]
+    np.testing.assert_allclose(result.matrix("SV").sum(0), full - _two(np.zeros((1, 12), bool))[0], atol=1e-9)
+    pytest.importorskip("matplotlib")
+    fig = result.plot("tokens")
+    assert fig.axes and len(fig.axes[0].get_xticklabels()) == 3  # two outputs and their total
+    assert "<table>" in result._repr_html_()
