@@ -87,7 +87,9 @@ def test_cache_stores_vectors_and_a_rerun_sends_nothing(tmp_path):
         ns = cache.namespace("two-outputs@1", "", 12)
         bits, values = cache.load(ns, 1)
         assert values.shape == (len(bits), 2) and len(bits) == first.metadata["queries"]
-        np.testing.assert_array_equal(values, _two(np.unpackbits(bits.view(np.uint8), axis=1, bitorder="little")[:, :12].astype(bool)))
+        np.testing.assert_array_equal(
+            values, _two(np.unpackbits(bits.view(np.uint8), axis=1, bitorder="little")[:, :12].astype(bool))
+        )
 
 
 def test_a_changing_number_of_outputs_is_refused():

@@ -29,7 +29,6 @@ from ..interactions import Interactions
 if TYPE_CHECKING:
     from ..explanations import Explanations
 from ..transforms.indices import canonical_index
-from ..transforms.sparse import SparseTransform
 
 
 class Explainer(ABC):
