@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from .checks import check_output, seconds_or_auto
-from .output import print_result
+from .output import print_outputs, print_result
 
 #: the built-in example: a question whose answer needs two of three documents
 EXAMPLE = {
@@ -107,6 +107,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             settings["template"] = unescape(args.template)
     if args.contrast:
         settings["contrast"] = unescape(args.contrast)
+    settings.update(_output_settings(args))
     if args.device:
         settings["device"] = args.device
     settings.update(_served_settings(args))
@@ -140,12 +141,40 @@ def run(args: argparse.Namespace, console: Console) -> int:
         raise
     finally:
         engine.close()
-    result.metadata.setdefault("timings", {})["load_s"] = load_s
-    print_result(result, console, k=args.top, index=args.index, max_order=args.max_order)
+    for each in result.all() if hasattr(result, "all") else [result]:
+        each.metadata.setdefault("timings", {})["load_s"] = load_s
+    if hasattr(result, "all"):  # several outputs: the parts × outputs table
+        print_outputs(result, console, index=args.index)
+    else:
+        print_result(result, console, k=args.top, index=args.index, max_order=args.max_order)
     if args.json:
-        Path(args.json).write_text(result.to_json())
+        Path(args.json).write_text(result.to_json(), encoding="utf-8")
         console.print(f"saved to {args.json}")
     return 0
+
+
+def _output_settings(args) -> dict:
+    """--per-token (language models) and --all-labels (classifiers): several outputs from one set of queries."""
+    model = args.model.lower()
+    classifier = model == "toxicity" or model == "tiny-classifier"
+    if args.per_token and classifier:
+        raise ValueError(
+            f"--per-token explains each token a language model scores; {args.model} is a classifier: "
+            "use --all-labels to explain each of its labels"
+        )
+    if args.all_labels and model.startswith(("gemma", "openai:", "tiny-causal")):
+        raise ValueError(
+            f"--all-labels explains each label of a classifier; {args.model} is a language model: "
+            "use --per-token to explain each token of its answer"
+        )
+    if args.per_token and args.contrast:
+        raise ValueError(
+            "--per-token explains each token of the target; leave out --contrast (a difference of two "
+            "sequences has no tokens of its own)"
+        )
+    if args.all_labels and args.target is not None:
+        raise ValueError("--all-labels explains every label at once; leave out --target")
+    return {**({"per_token": True} if args.per_token else {}), **({"all_labels": True} if args.all_labels else {})}
 
 
 def _served_settings(args) -> dict:
@@ -180,8 +209,17 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--target", default=None, help="continuation to score (LMs) or class/label (classifiers)")
     p.add_argument("--contrast", default=None, help="LMs: subtract log P(CONTRAST), e.g. --contrast ' negative'")
+    p.add_argument("--template", default=None, help="LMs: prompt with {text} where the text goes (\\n = new line)")
     p.add_argument(
-        "--template", default=None, help="LMs: prompt with {text} where the text goes (\\n = new line)"
+        "--per-token",
+        action="store_true",
+        help="LMs: explain each token of the target (given or generated) and the whole sequence, from the same "
+        "queries: a parts × tokens table",
+    )
+    p.add_argument(
+        "--all-labels",
+        action="store_true",
+        help="classifiers: explain every label at once (the toxicity model's six), from the same queries",
     )
     p.add_argument(
         "--parts",

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from ..explanations import Explanations
     from ..interactions import Interactions
 
 
@@ -62,3 +63,38 @@ def _table(console: Console, title: str, what: str, rows: list[tuple[str, float]
     for label, value in rows:
         table.add_row(label, f"{value:+.4f}")
     console.print(table)
+
+
+def print_outputs(result: Explanations, console: Console, index: str | None = None) -> None:
+    """Several outputs from one set of queries: the parts × outputs table of Shapley values (the heatmap's
+    numbers, coloured by sign), each output's strongest pair, the fit of each and the cost."""
+    from ..report.outputs import outputs_overview
+
+    ov = outputs_overview(result)
+    console.print(ov.header, highlight=False)
+    table = Table(title=f"{ov.index} of each part (rows) for each output (columns)", title_justify="left")
+    table.add_column("part")
+    for name in ov.outputs:
+        table.add_column(name, justify="right")
+    peak = max(float(abs(ov.values).max(initial=0.0)), 1e-300)
+    for label, row in zip(ov.parts, ov.values):
+        cells = []
+        for v in row:
+            style = ("red" if v > 0 else "blue") + ("" if abs(v) >= 0.25 * peak else " dim")
+            cells.append(f"[{style}]{v:+.3f}[/]")
+        table.add_row(label, *cells)
+    console.print(table)
+    if ov.pairs:
+        pairs = Table(title=f"Strongest pair per output · {ov.pair_index}", title_justify="left")
+        for name, justify in (("output", "left"), ("pair", "left"), ("value", "right"), ("held-out R²", "right")):
+            pairs.add_column(name, justify=justify)
+        for (name, pair, value), each in zip(ov.pairs, result.all()):
+            r2 = each.metadata.get("faithfulness")
+            pairs.add_row(name, pair, f"{value:+.4f}", f"{r2:.3f}" if isinstance(r2, float) else "—")
+        console.print(pairs)
+    console.print("[dim]· red raises the output, blue lowers it; one output: result[NAME] (JSON: --json)[/]")
+    if index is not None:
+        for name, each in zip(ov.outputs, result.all()):
+            view = each.to(index)
+            top = ", ".join(f"{' × '.join(t.labels)} {t.value:+.3f}" for t in view.top(3))
+            console.print(f"{name} · {view.index}: {top}", highlight=False)

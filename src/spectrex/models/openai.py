@@ -79,6 +79,10 @@ class OpenAICompletionsScorer(TextScorer):
         Seconds one request may take over all its attempts and waits.
     max_new_tokens : int, default 12
         Length limit of a generated target.
+    per_token : bool, default False
+        Score each token of the target separately (echo mode: the echoed log-probabilities give every
+        target token in the same request): one output per token, named by the server's tokens, whose
+        sum (``total``, "sequence") is the whole target's log-probability.
     """
 
     def __init__(
@@ -96,8 +100,17 @@ class OpenAICompletionsScorer(TextScorer):
         max_retries: int = 8,
         deadline: float = 300.0,
         max_new_tokens: int = 12,
+        per_token: bool = False,
     ) -> None:
         check_template(template)
+        if per_token and (contrast is not None or echo is False):
+            raise ValueError(
+                "per_token reads each target token's log-probability from the echoed prompt: it needs echo "
+                "(not echo=False) and no contrast (a difference of two sequences has no tokens of its own)"
+            )
+        self.per_token = bool(per_token)
+        #: the target's tokens as the server splits them (per_token; found by prepare)
+        self._tokens: list[str] | None = None
         for name, value in (("target", target), ("contrast", contrast)):
             if value is not None and (not isinstance(value, str) or value == ""):
                 raise ValueError(f"{name} must be a non-empty string, got {value!r}")
@@ -147,7 +160,17 @@ class OpenAICompletionsScorer(TextScorer):
             "top_logprobs": self.top_logprobs if self.mode == "next" else None,
             "max_new_tokens": self.max_new_tokens,
             "join": "rstrip-before-space",
+            **({"per_token": True} if self.per_token else {}),
         }
+
+    @property
+    def outputs(self) -> list[str] | None:
+        """The target's tokens as the server splits them, when ``per_token`` (after :meth:`prepare`)."""
+        return list(self._tokens) if self.per_token and self._tokens is not None else None
+
+    @property
+    def total(self) -> str | None:
+        return "sequence" if self.per_token else None
 
     def model_identity(self) -> dict[str, Any]:
         self.probe()
@@ -234,6 +257,17 @@ class OpenAICompletionsScorer(TextScorer):
             if not new.strip():
                 raise SpectrexError("the server generated no continuation for this text; pass a target explicitly")
             self.target = new
+        if self.per_token:
+            if self.mode != "echo":
+                raise SpectrexError(
+                    f"--per-token needs the server at {self.base} to echo the prompt's log-probabilities (each target "
+                    "token is read from them), and it does not; explain the whole target instead (leave out --per-token)"
+                )
+            prompt = self._joined(self._prompt(text))
+            pairs = self._echo_tokens(prompt, self.target)
+            self._tokens = [tok for tok, _ in pairs]
+            # the full text's answer, kept: its first scoring (the all-kept mask) sends no second request
+            self._full = (prompt, [v for _, v in pairs])
 
     def _prompt(self, text: str) -> str:
         return self.template.format(text=text)
@@ -252,9 +286,24 @@ class OpenAICompletionsScorer(TextScorer):
         would be tokenized as one token straddling the prompt and the continuation.
         """
         self.probe()
-        if continuation[:1].isspace():
-            prompt = prompt.rstrip()
+        prompt = self._joined(prompt, continuation)
+        if self.per_token:
+            full = getattr(self, "_full", None)
+            if full is not None and full[0] == prompt and continuation == self.target:
+                return list(full[1])
+            values = [v for _, v in self._echo_tokens(prompt, continuation)]
+            if self._tokens is not None and len(values) != len(self._tokens):
+                raise ServerError(
+                    f"the server split the target {continuation!r} into {len(values)} tokens after this prompt, "
+                    f"but into {len(self._tokens)} after the full text, so its tokens cannot be compared; explain the "
+                    "whole target (leave out --per-token), or start it with a space"
+                )
+            return values
         return self._echo(prompt, continuation) if self.mode == "echo" else self._next(prompt, continuation)
+
+    def _joined(self, prompt: str, continuation: str | None = None) -> str:
+        continuation = self.target if continuation is None else continuation
+        return prompt.rstrip() if continuation[:1].isspace() else prompt
 
     def score(self, texts: list[str]) -> np.ndarray:
         if self.target is None:
@@ -270,14 +319,21 @@ class OpenAICompletionsScorer(TextScorer):
             pool = self._executor()
             futures = [pool.submit(self._safe, prompts[r], conts[c]) for r, c in jobs]
             results = [f.result() for f in futures]
-        parts = np.full((len(prompts), len(conts)), np.nan)
+        if self.per_token:  # one request per text gives every target token: (texts, tokens)
+            conts, width = [self.target], len(self._tokens or ()) or 1
+            parts = np.full((len(prompts), width), np.nan)
+        else:
+            width = 0
+            parts = np.full((len(prompts), len(conts)), np.nan)
         errors: dict[int, BaseException] = {}
         for (r, c), res in zip(jobs, results):
             if isinstance(res, BaseException):
                 errors.setdefault(r, res)
+            elif width:
+                parts[r] = res
             else:
                 parts[r, c] = res
-        values = parts[:, 0] - parts[:, 1] if len(conts) == 2 else parts[:, 0]
+        values = parts if width else parts[:, 0] - parts[:, 1] if len(conts) == 2 else parts[:, 0]
         if errors:
             if len(errors) == len(prompts):
                 raise next(iter(errors.values()))
@@ -295,6 +351,10 @@ class OpenAICompletionsScorer(TextScorer):
             return exc
 
     def _echo(self, prompt: str, continuation: str) -> float:
+        return float(sum(v for _, v in self._echo_tokens(prompt, continuation)))
+
+    def _echo_tokens(self, prompt: str, continuation: str) -> list[tuple[str, float]]:
+        """(token, log-probability) of each of ``continuation``'s tokens after ``prompt``, from one echo request."""
         full = prompt + continuation
         data = self._complete({"prompt": full, "max_tokens": 1, "echo": True, "logprobs": 1, "temperature": 0})
         lp = data["choices"][0].get("logprobs")
@@ -315,13 +375,16 @@ class OpenAICompletionsScorer(TextScorer):
                 "one token, so log P(target | prompt) is not defined token by token; start the target with a "
                 "space or end the template with a separator"
             )
-        picked = [v for o, v in zip(offsets, values) if start <= o < end]
-        if not picked or any(not isinstance(v, (int, float)) or not math.isfinite(v) for v in picked):
+        tokens = lp.get("tokens")
+        if not isinstance(tokens, list) or len(tokens) != len(values):
+            tokens = [full[o:e] for o, e in zip(offsets, [*offsets[1:], len(full)])]
+        picked = [(str(t), v) for t, o, v in zip(tokens, offsets, values) if start <= o < end]
+        if not picked or any(not isinstance(v, (int, float)) or not math.isfinite(v) for _, v in picked):
             raise ServerError(
                 f"the server returned no log-probability for a token of the target {continuation!r}; "
                 "an empty prompt has no first-token probability — keep at least the template's text"
             )
-        return float(sum(picked))
+        return [(t, float(v)) for t, v in picked]
 
     def _next(self, prompt: str, continuation: str) -> float:
         data = self._complete({"prompt": prompt, "max_tokens": 1, "logprobs": self.top_logprobs, "temperature": 0})
