@@ -261,7 +261,8 @@ class OpenAICompletionsScorer(TextScorer):
             if self.mode != "echo":
                 raise SpectrexError(
                     f"--per-token needs the server at {self.base} to echo the prompt's log-probabilities (each target "
-                    "token is read from them), and it does not; explain the whole target instead (leave out --per-token)"
+                    "token is read from them), and it does not; explain the whole target "
+                    "instead (leave out --per-token)"
                 )
             prompt = self._joined(self._prompt(text))
             pairs = self._echo_tokens(prompt, self.target)
