@@ -118,6 +118,8 @@ def explain_text(
         meta = each.metadata
         meta.update(model=scorer.model_id, target=getattr(scorer, "target", None), fingerprint=vf.fingerprint)
         meta.update(contrast=getattr(scorer, "contrast", None), template=getattr(scorer, "template", None))
+        if getattr(scorer, "chat", False):
+            meta.update(chat=True, system=scorer.system)
         meta.update(parts=tp.unit, masking=vf.masking, full_value=float(full_value[0]))
         meta.setdefault("timings", {})["wall_s"] = wall
     return result

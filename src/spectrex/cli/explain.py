@@ -108,6 +108,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.contrast:
         settings["contrast"] = unescape(args.contrast)
     settings.update(_output_settings(args))
+    if args.chat:
+        settings["chat"] = True
+    if args.system is not None:
+        if not args.chat:
+            raise ValueError("--system sets the system prompt of a chat: add --chat")
+        settings["system"] = unescape(args.system)
     if args.device:
         settings["device"] = args.device
     settings.update(_served_settings(args))
@@ -210,6 +216,13 @@ def add_parser(sub) -> None:
     p.add_argument("--target", default=None, help="continuation to score (LMs) or class/label (classifiers)")
     p.add_argument("--contrast", default=None, help="LMs: subtract log P(CONTRAST), e.g. --contrast ' negative'")
     p.add_argument("--template", default=None, help="LMs: prompt with {text} where the text goes (\\n = new line)")
+    p.add_argument(
+        "--chat",
+        action="store_true",
+        help="LMs: prompt through the tokenizer's chat template (the text, or --template, is the user's message; "
+        "the template's own tokens are never masked)",
+    )
+    p.add_argument("--system", default=None, help="with --chat: the system prompt (\\n = new line)")
     p.add_argument(
         "--per-token",
         action="store_true",

@@ -15,7 +15,7 @@ Model names
     A local Hugging Face model folder: a causal LM or a sequence classifier.
 ``openai:URL[#MODEL]``
     An OpenAI-compatible server's ``/v1/completions`` (llama.cpp server, vLLM, …).
-``tiny-causal-lm``, ``tiny-classifier``
+``tiny-causal-lm``, ``tiny-chat-lm``, ``tiny-classifier``
     Random-weight models for plumbing tests.
 """
 
@@ -29,7 +29,15 @@ from ..errors import SpectrexError
 from ..parts.text import TextParts, from_documents, split_text
 from .base import TextScorer, TextValueFunction
 
-MODEL_NAMES = ("gemma-3-270m", "toxicity", "hf:PATH", "openai:URL", "tiny-causal-lm", "tiny-classifier")
+MODEL_NAMES = (
+    "gemma-3-270m",
+    "toxicity",
+    "hf:PATH",
+    "openai:URL",
+    "tiny-causal-lm",
+    "tiny-chat-lm",
+    "tiny-classifier",
+)
 DEFAULT_MODEL = "gemma-3-270m"
 
 #: zero-shot sentiment with a causal LM: log P(" positive") − log P(" negative") after this prompt
@@ -102,13 +110,13 @@ def _load(name: str, key: str, *, target, device, **settings) -> TextScorer:
         if not url.startswith(("http://", "https://")):
             raise SpectrexError(f"openai:URL needs an http(s) URL, e.g. openai:http://127.0.0.1:8080; got {url!r}")
         return OpenAICompletionsScorer(url, target=target, model=model or None, **settings)
-    if key in ("tiny-causal-lm", "tiny-classifier"):
+    if key in ("tiny-causal-lm", "tiny-chat-lm", "tiny-classifier"):
         from .hf import CausalLMScorer, ClassifierScorer, auto_device
-        from .tiny import tiny_causal_lm, tiny_classifier
+        from .tiny import tiny_causal_lm, tiny_chat_lm, tiny_classifier
 
-        model, tok = tiny_causal_lm() if key == "tiny-causal-lm" else tiny_classifier()
+        model, tok = {"tiny-causal-lm": tiny_causal_lm, "tiny-chat-lm": tiny_chat_lm}.get(key, tiny_classifier)()
         model = model.to(auto_device(device))
-        cls = CausalLMScorer if key == "tiny-causal-lm" else ClassifierScorer
+        cls = ClassifierScorer if key == "tiny-classifier" else CausalLMScorer
         return cls(model, tok, target=target, model_id=key, **settings)
     close = difflib.get_close_matches(key, [m.split(":")[0] for m in MODEL_NAMES], n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""

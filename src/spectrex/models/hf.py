@@ -91,6 +91,12 @@ class CausalLMScorer(TextScorer):
         Score each token of the target separately: ``m`` outputs per text (log P(token | prompt,
         earlier target tokens)), from the same forward pass, named by the tokens' text; their sum
         (``total``, "sequence") is the whole target's log-probability.
+    chat : bool, default False
+        Prompt as chat models are prompted: the tokenizer's chat template around one user message
+        (``template`` with the masked text in it), ending with the assistant turn's opening. Parts are
+        cut from the user message only, so no token of the chat template is ever masked.
+    system : str, optional
+        The system prompt of a chat (``chat=True`` only).
 
     Notes
     -----
@@ -111,8 +117,19 @@ class CausalLMScorer(TextScorer):
         model_id: str | None = None,
         weights_id: str | None = None,
         per_token: bool = False,
+        chat: bool = False,
+        system: str | None = None,
     ) -> None:
         check_template(template)
+        if system is not None and not chat:
+            raise ValueError("a system prompt belongs to a chat: pass chat=True (--chat) with system=… (--system)")
+        if chat and not getattr(tokenizer, "chat_template", None):
+            raise ValueError(
+                f"chat=True needs a tokenizer with a chat template, and {type(tokenizer).__name__} of this model has "
+                "none (a base model, not a chat/instruct one); leave out chat=True (--chat), or build the prompt "
+                "with --template"
+            )
+        self.chat, self.system = bool(chat), system
         if per_token and contrast is not None:
             raise ValueError(
                 "per_token explains each token of the target; with a contrast the explained number is a difference "
@@ -144,7 +161,24 @@ class CausalLMScorer(TextScorer):
         }
         if self.per_token:  # only when set: the fingerprints (and caches) of one-output runs stay as they were
             settings["per_token"] = True
+        if self.chat:
+            settings.update(chat=self.tokenizer.chat_template, system=self.system)
         return settings
+
+    def prompt(self, text: str) -> str:
+        """The prompt the model reads for ``text`` (a masked text): the template filled in, and with ``chat``
+        the chat template applied around it as the user's message."""
+        user = self.template.format(text=text)
+        if not self.chat:
+            return user
+        messages = ([{"role": "system", "content": self.system}] if self.system else []) + [
+            {"role": "user", "content": user}
+        ]
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def prompt_ids(self, text: str) -> list[int]:
+        """Token ids of :meth:`prompt` (a chat template writes its own begin-of-text token)."""
+        return self.tokenizer(self.prompt(text), add_special_tokens=not self.chat)["input_ids"]
 
     @property
     def outputs(self) -> list[str] | None:
@@ -170,12 +204,16 @@ class CausalLMScorer(TextScorer):
         """Greedy continuation of the full prompt (stops at a new line or ``max_new_tokens``)."""
         import torch
 
-        enc = self.tokenizer([self.template.format(text=text)], return_tensors="pt").to(self.device)
+        ids = torch.tensor([self.prompt_ids(text)], device=self.device)
         with torch.inference_mode():
             out = self.model.generate(
-                **enc, max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=self.tokenizer.pad_token_id
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=self.max_new_tokens,
+                do_sample=False,
+                pad_token_id=self.tokenizer.pad_token_id,
             )
-        new = self.tokenizer.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+        new = self.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
         new = first_line(new)
         if not new.strip():
             raise SpectrexError("the model generated no continuation for this text; pass a target explicitly")
@@ -216,7 +254,7 @@ class CausalLMScorer(TextScorer):
 
         tok = self.tokenizer
         t = len(target_ids)
-        prompts = [tok(self.template.format(text=x))["input_ids"] for x in texts]
+        prompts = [self.prompt_ids(x) for x in texts]
         order = np.argsort([len(p) for p in prompts], kind="stable")  # similar lengths share a batch
         columns = len(next_ids) if next_ids is not None else t if per_token else 0
         result = np.empty((len(texts), columns)) if columns else np.empty(len(texts))

@@ -67,6 +67,28 @@ def tiny_causal_lm(seed: int = 0, **config):
     return model.eval(), tok
 
 
+#: a chat template in the style of Gemma's (turn markers, the system prompt folded into the user turn)
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{% set system = messages[0]['content'] if messages[0]['role'] == 'system' else none %}"
+    "{% for m in messages if m['role'] != 'system' %}<start_of_turn>{{ 'model' if m['role'] == 'assistant' "
+    "else m['role'] }}\n{% if system and loop.first %}{{ system }}\n\n{% endif %}{{ m['content'] }}<end_of_turn>\n"
+    "{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+)
+
+
+def tiny_chat_lm(seed: int = 0, **config):
+    """``(model, tokenizer)``: :func:`tiny_causal_lm` with a chat template and its turn markers as special tokens."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    tok = tiny_tokenizer()
+    tok.add_special_tokens({"additional_special_tokens": ["<start_of_turn>", "<end_of_turn>"]})
+    tok.chat_template = CHAT_TEMPLATE
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(_config("causal", len(tok), tok, **config))
+    return model.eval(), tok
+
+
 def tiny_classifier(seed: int = 0, num_labels: int = 2, **config):
     """``(model, tokenizer)``: a 2-layer Llama-architecture sequence classifier with random weights."""
     import torch
