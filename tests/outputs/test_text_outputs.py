@@ -123,3 +123,24 @@ def test_toxicity_six_labels_each_equal_their_single_label_run():
         single = explain_text(text, load_model("toxicity", target=label), method="proxyspex", budget=400, holdout=0)
         assert np.array_equal(multi[label].transform.supports, single.transform.supports)
         np.testing.assert_allclose(multi[label].transform.coefs, single.transform.coefs, rtol=0, atol=1e-9)
+
+
+def test_shared_prefix_cache_gives_the_plain_paths_log_probabilities(lm):
+    """A long fixed prefix (few-shot examples) is run once; every score equals the whole-prompt pass's."""
+    model, tok = lm
+    few = "the quick brown fox jumps over the lazy dog. " * 6 + "Review: {text}\nNext:"
+    texts = make_parts(TEXT).render_many(np.eye(12, dtype=bool) | np.eye(12, k=3, dtype=bool), "remove")
+    scores = {}
+    for flag in (True, False):
+        scorer = CausalLMScorer(model, tok, target=TARGET, template=few, per_token=True, prefix_cache=flag)
+        calls = []
+        hook = model.register_forward_pre_hook(
+            lambda mod, args, kw: calls.append(kw["input_ids"].shape), with_kwargs=True
+        )
+        try:
+            scores[flag] = scorer.score(texts)
+        finally:
+            hook.remove()
+        if flag:  # the prefix once (one row), then the batch without it
+            assert calls[0][0] == 1 and calls[1][1] < len(scorer.prompt_ids("")) < calls[0][1] + 8
+    np.testing.assert_allclose(scores[True], scores[False], rtol=0, atol=2e-5)

@@ -5,6 +5,7 @@ torch and transformers are imported only when one of these is built (the ``model
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,11 @@ class CausalLMScorer(TextScorer):
         cut from the user message only, so no token of the chat template is ever masked.
     system : str, optional
         The system prompt of a chat (``chat=True`` only).
+    prefix_cache : bool, default True
+        Reuse the key/value cache of the prompt text that every prompt of a batch starts with (a
+        system prompt, the chat template, few-shot examples, the instructions before ``{text}``):
+        it is computed once, and each forward pass runs only the rest. The log-probabilities equal
+        the plain path's up to float round-off (about 1e-6 in float32); ``False`` runs every prompt whole.
 
     Notes
     -----
@@ -119,6 +125,7 @@ class CausalLMScorer(TextScorer):
         per_token: bool = False,
         chat: bool = False,
         system: str | None = None,
+        prefix_cache: bool = True,
     ) -> None:
         check_template(template)
         if system is not None and not chat:
@@ -130,6 +137,9 @@ class CausalLMScorer(TextScorer):
                 "with --template"
             )
         self.chat, self.system = bool(chat), system
+        self.prefix_cache = bool(prefix_cache)
+        #: (prefix token ids, their key/value cache) of the last shared prefix computed
+        self._prefix: tuple[tuple[int, ...], Any] | None = None
         if per_token and contrast is not None:
             raise ValueError(
                 "per_token explains each token of the target; with a contrast the explained number is a difference "
@@ -263,15 +273,21 @@ class CausalLMScorer(TextScorer):
         for lo in range(0, len(texts), step):
             rows = order[lo : lo + step]
             seqs = [prompts[r] + target_ids for r in rows]
-            width = max(len(s) for s in seqs)
+            shared = _shared_prefix([prompts[r] for r in rows]) if self.prefix_cache else 0
+            if shared < MIN_SHARED_PREFIX:
+                shared = 0
+            width = max(len(s) for s in seqs) - shared
             ids = torch.full((len(seqs), width), tok.pad_token_id, dtype=torch.long)
             attn = torch.zeros((len(seqs), width), dtype=torch.long)
             for i, s in enumerate(seqs):
-                ids[i, width - len(s) :] = torch.tensor(s)
-                attn[i, width - len(s) :] = 1
-            pos = (attn.cumsum(1) - 1).clamp(min=0)
+                ids[i, width - len(s) + shared :] = torch.tensor(s[shared:])
+                attn[i, width - len(s) + shared :] = 1
+            pos = (shared + attn.cumsum(1) - 1).clamp(min=shared)
             with torch.inference_mode():
-                logits = self._forward(ids.to(self.device), attn.to(self.device), pos.to(self.device), t + 1)
+                past = self._past(seqs[0][:shared], len(seqs)) if shared else None
+                if past is not None:  # the prefix's keys and values are attended to by every row
+                    attn = torch.cat([torch.ones((len(seqs), shared), dtype=torch.long), attn], dim=1)
+                logits = self._forward(ids.to(self.device), attn.to(self.device), pos.to(self.device), t + 1, past)
                 if next_ids is not None:
                     logp = torch.log_softmax(logits[:, -1].float(), dim=-1)
                     result[rows] = logp[:, next_ids].cpu().numpy()
@@ -284,11 +300,28 @@ class CausalLMScorer(TextScorer):
             result[rows] = tokens if per_token else tokens.sum(axis=1)
         return result
 
-    def _forward(self, ids, attn, pos, keep: int):
+    def _past(self, prefix: list[int], batch: int):
+        """The key/value cache of ``prefix`` (computed once, kept while prompts share it), repeated ``batch`` times."""
+        import torch
+
+        key = tuple(prefix)
+        if self._prefix is None or self._prefix[0] != key:
+            ids = torch.tensor([prefix], dtype=torch.long, device=self.device)
+            out = self.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=True)
+            cache = getattr(out, "cache", None)
+            self._prefix = (key, cache if cache is not None else out.past_key_values)
+        past = copy.deepcopy(self._prefix[1])  # each pass appends its own keys: the kept one stays the prefix's
+        past.batch_repeat_interleave(batch)
+        return past
+
+    def _forward(self, ids, attn, pos, keep: int, past=None):
+        extra = {}
+        if past is not None:  # transformers ≥ 5.20 names it ``cache``; earlier versions ``past_key_values``
+            extra = {"cache" if _takes_cache(self.model) else "past_key_values": past, "use_cache": True}
         try:
-            return self.model(input_ids=ids, attention_mask=attn, position_ids=pos, logits_to_keep=keep).logits
+            return self.model(input_ids=ids, attention_mask=attn, position_ids=pos, logits_to_keep=keep, **extra).logits
         except TypeError:  # older architectures without logits_to_keep: slice afterwards
-            return self.model(input_ids=ids, attention_mask=attn, position_ids=pos).logits[:, -keep:]
+            return self.model(input_ids=ids, attention_mask=attn, position_ids=pos, **extra).logits[:, -keep:]
 
 
 class ClassifierScorer(TextScorer):
@@ -438,6 +471,26 @@ def load_hf(path: str | Path, device: str | None = None, dtype=None, **settings)
         return ClassifierScorer(model.to(device), tok, model_id=str(path), weights_id=weights, **settings)
     model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=dtype)
     return CausalLMScorer(model.to(device), tok, model_id=str(path), weights_id=weights, **settings)
+
+
+def _takes_cache(model) -> bool:
+    import inspect
+
+    return "cache" in inspect.signature(model.forward).parameters
+
+
+#: shortest shared prompt prefix (tokens) worth a key/value cache of its own
+MIN_SHARED_PREFIX = 16
+
+
+def _shared_prefix(prompts: list[list[int]]) -> int:
+    """Tokens every prompt starts with, leaving each prompt's last token out (its logits score the target)."""
+    shortest = min(len(p) for p in prompts) - 1
+    if shortest <= 0:
+        return 0
+    head = np.array([p[:shortest] for p in prompts])
+    differs = np.flatnonzero((head != head[0]).any(axis=0))
+    return int(differs[0]) if differs.size else shortest
 
 
 def _check_batch(batch_size) -> int | None:
