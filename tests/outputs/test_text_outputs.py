@@ -135,7 +135,7 @@ def test_shared_prefix_cache_gives_the_plain_paths_log_probabilities(lm):
         scorer = CausalLMScorer(model, tok, target=TARGET, template=few, per_token=True, prefix_cache=flag)
         calls = []
         hook = model.register_forward_pre_hook(
-            lambda mod, args, kw: calls.append(kw["input_ids"].shape), with_kwargs=True
+            lambda mod, args, kw, calls=calls: calls.append(kw["input_ids"].shape), with_kwargs=True
         )
         try:
             scores[flag] = scorer.score(texts)
