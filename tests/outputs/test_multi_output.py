@@ -128,3 +128,15 @@ def test_summary_and_heatmap():
     fig = result.plot("tokens")
     assert fig.axes and len(fig.axes[0].get_xticklabels()) == 3  # two outputs and their total
     assert "<table>" in result._repr_html_()
+
+
+def test_report_of_several_outputs_shows_the_heatmap_then_the_total(tmp_path):
+    from spectrex.cli import main
+
+    result = spectrex.explain(Counted(), method="exact")
+    src = tmp_path / "r.json"
+    result.to_json(src)
+    assert main(["report", str(src), "-o", str(tmp_path / "r.html")]) == 0
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Each output (parts × outputs)" in page and "report of output &#x27;a+b&#x27;" in page
+    assert page.count("<tr>") >= 13  # a row per part, with the header

@@ -71,6 +71,10 @@ def check_result_file(path: Path) -> None:
     except UnicodeDecodeError:
         raise ValueError(f"{path} is not a text file; pass a result written by spectrex (--json)") from None
     fmt = doc.get("schema") if isinstance(doc, dict) else None
+    if fmt == "spectrex.explanations/1":  # several outputs: the parts are each output's
+        items = doc.get("items")
+        doc = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
+        fmt = doc.get("schema")
     if not isinstance(fmt, str) or not fmt.startswith("spectrex.interactions/"):
         what = "a JSON object" if isinstance(doc, dict) else f"a JSON {type(doc).__name__}"
         raise ValueError(

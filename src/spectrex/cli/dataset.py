@@ -41,6 +41,8 @@ def run_dataset(args: argparse.Namespace, console: Console) -> int:
         contrast=args.contrast,
         template=args.template,
         device=args.device,
+        per_token=getattr(args, "per_token", False),
+        all_labels=getattr(args, "all_labels", False),
         batch_size=batch,
         on_error=getattr(args, "on_error", "raise"),
         backend=backend,

@@ -163,9 +163,11 @@ def report_data(
     return data
 
 
-def render(data: dict[str, Any], *, back_link: str | None = None) -> str:
-    """The HTML page for :func:`report_data`'s output."""
+def render(data: dict[str, Any], *, back_link: str | None = None, outputs: str = "") -> str:
+    """The HTML page for :func:`report_data`'s output (``outputs``: the escaped parts × outputs section of a
+    multi-output result, shown first)."""
     back = f'<p class="back"><a href="{html.escape(back_link, quote=True)}">← all results</a></p>' if back_link else ""
+    back += outputs
     return page(
         title="spectrex report",
         subtitle="spectrex: interactions recovered by ablation",
@@ -192,7 +194,7 @@ def render_report(
 
     Parameters
     ----------
-    result : Interactions or path
+    result : Interactions, Explanations or path
     path : path, optional
         Where to write the page.
     k : int, default 20
@@ -209,10 +211,24 @@ def render_report(
     str
         The HTML text.
     """
-    if not isinstance(result, Interactions):
-        result = Interactions.from_json(Path(result))
+    from ..explanations import Explanations, read_result
+
+    if not isinstance(result, (Interactions, Explanations)):
+        result = read_result(Path(result))
+    outputs = ""
+    if isinstance(result, Explanations):  # the heatmap of every output, then the whole sequence's (or first's) report
+        from .outputs import outputs_overview
+
+        lead = result.total if result.total is not None else result.items[0]
+        name = lead.metadata.get("output", "")
+        outputs = (
+            '<section id="outputs"><h2>Each output (parts × outputs)</h2>'
+            + outputs_overview(result).html()
+            + f'<p class="hint">Below: the report of output {html.escape(repr(name))}.</p></section>'
+        )
+        result = lead
     data = report_data(result, k=k, max_order=max_order, counterfactual_k=counterfactual_k, parts=parts)
-    page = render(data, back_link=back_link)
+    page = render(data, back_link=back_link, outputs=outputs)
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")
     return page

@@ -58,6 +58,8 @@ def explain_dataset(
     contrast: str | None = None,
     template: str | None = None,
     device: str | None = None,
+    per_token: bool = False,
+    all_labels: bool = False,
     grid: tuple[int, int] | None = None,
     batch_size: int | str = "auto",
     on_error: str = "raise",
@@ -95,6 +97,10 @@ def explain_dataset(
         Interactions kept per record in the index.
     target, contrast, template, device
         The model's settings for every record (a record's own ``target`` / ``contrast`` win).
+    per_token, all_labels
+        Several outputs per record from one set of queries: each token of a language model's target
+        (and the whole sequence), or every label of a classifier; each result file is then an
+        :class:`~spectrex.Explanations` and each index line lists its ``outputs``.
         ``model="efficientnet-lite0"`` explains image records (``target``: an ImageNet class index).
     grid : (rows, cols), optional
         Image records: the patch grid (default 3×3).
@@ -130,6 +136,8 @@ def explain_dataset(
     model_settings = {
         k: v for k, v in {"target": target, "contrast": contrast, "template": template}.items() if v is not None
     }
+    # only when asked for: the settings (and so the reruns' check) of one-output runs stay as they were
+    model_settings.update({k: True for k, v in {"per_token": per_token, "all_labels": all_labels}.items() if v})
     # what decides each record's result: a rerun with other values is refused
     shared = {
         "method": method,
@@ -204,7 +212,7 @@ def explain_dataset(
 
 def _resume(store: RunStore, recs: list[Record], top: int) -> tuple[list[Record], int]:
     """The records still to do, and how many finished in an earlier run (their results are kept)."""
-    from ..interactions import Interactions
+    from ..explanations import read_result
 
     index = store.read_index()
     todo, skipped = [], 0
@@ -219,7 +227,7 @@ def _resume(store: RunStore, recs: list[Record], top: int) -> tuple[list[Record]
             # finished, but killed before its index line was written: the result file is complete
             # (written atomically), so the line is rebuilt from it instead of explaining again
             try:
-                result = Interactions.from_json(path)
+                result = read_result(path)
                 same = result.metadata.get("record", {}).get("digest") == rec.digest
             except (OSError, ValueError, KeyError, AttributeError):
                 same = False

@@ -107,10 +107,11 @@ def load_results(folder, *, k: int | None = None, long: bool = False, as_frame: 
 
 
 def load_result(folder, record_id: str):
-    """One record's full result (:class:`~spectrex.Interactions`)."""
-    from ..interactions import Interactions
+    """One record's full result (:class:`~spectrex.Interactions`; an :class:`~spectrex.Explanations` for a run
+    of several outputs per record: ``per_token`` or ``all_labels``)."""
+    from ..explanations import read_result
 
     path = Path(folder).expanduser() / RECORDS / f"{safe_name(str(record_id))}.json"
     if not path.exists():
         raise FileNotFoundError(f"no result for record {record_id!r} in {folder} (it failed, or has not run yet)")
-    return Interactions.from_json(path)
+    return read_result(path)

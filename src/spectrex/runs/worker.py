@@ -126,7 +126,8 @@ class RecordWorker:
         return self._finish(record, result, base)
 
     def _finish(self, record: Record, result, base: dict) -> dict:
-        result.metadata.setdefault("record", {})["digest"] = record.digest
+        for each in _each(result):
+            each.metadata.setdefault("record", {})["digest"] = record.digest
         path = self.store.result_path(record.id)
         write_atomic(path, result.to_json())
         return entry_from_result(result, self.store.relative(path), base, top=int(self.settings.get("top", 10)))
@@ -215,17 +216,18 @@ class RecordWorker:
             )
         finally:
             engine.close()
-        meta = result.metadata
-        meta["input"] = content if isinstance(content, str) else "\n\n".join(content)
-        meta["title"] = f"record {record.id}"
-        meta["record"] = {
-            "id": record.id,
-            "position": record.position,
-            "kind": record.kind,
-            **({"label": record.data["label"]} if "label" in record.data else {}),
-            **({"question": record.data["question"]} if "question" in record.data else {}),
-            "stored_answers_at_start": stored,
-        }
+        for each in _each(result):
+            meta = each.metadata
+            meta["input"] = content if isinstance(content, str) else "\n\n".join(content)
+            meta["title"] = f"record {record.id}"
+            meta["record"] = {
+                "id": record.id,
+                "position": record.position,
+                "kind": record.kind,
+                **({"label": record.data["label"]} if "label" in record.data else {}),
+                **({"question": record.data["question"]} if "question" in record.data else {}),
+                "stored_answers_at_start": stored,
+            }
         return result
 
 
@@ -280,8 +282,30 @@ def _finite(x):
     return float(x) if isinstance(x, (int, float, np.floating)) and math.isfinite(float(x)) else None
 
 
+def _each(result) -> list:
+    """Every explanation of a result: itself, or each output's and the total's of an Explanations."""
+    return result.all() if hasattr(result, "all") else [result]
+
+
 def entry_from_result(result, file: str, base: dict, top: int = 10) -> dict:
-    """The index line of a finished record, from its result alone (so it can be rebuilt from the file)."""
+    """The index line of a finished record, from its result alone (so it can be rebuilt from the file).
+
+    A result of several outputs is indexed by its total (the whole sequence) or, without one, its first
+    output; ``outputs`` adds each output's value, held-out R² and strongest interaction.
+    """
+    if hasattr(result, "all"):
+        lead = result.total if result.total is not None else result.items[0]
+        entry = entry_from_result(lead, file, base, top)
+        entry["outputs"] = [
+            {
+                "name": name,
+                "value": _finite(each.metadata.get("full_value")),
+                "faithfulness": _finite(each.metadata.get("faithfulness")),
+                "top": [{"parts": list(t.labels), "at": list(t.parts), "value": _finite(t.value)} for t in each.top(1)],
+            }
+            for name, each in zip(result.names, result.items)
+        ]
+        return entry
     meta = result.metadata
     timings = meta.get("timings") or {}
     sent, cached = int(meta.get("queries", 0)), int(meta.get("queries_cached", 0))
