@@ -31,9 +31,11 @@ def test_notebook_executes_with_progress_summary_and_inline_plots():
         if o.output_type == "execute_result" and "text/html" in o.get("data", {})
     ]
     assert html and "spectrex-result" in html[0] and "not × good" in html[0] and "Shapley" in html[0]
-    # both plots are shown inline, once each, as images (not "<Figure size …>")
+    # the three plots (bars, network, the tokens' heatmap) are shown inline, once each, as images
     pngs = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(pngs) == 2
+    assert len(pngs) == 3
+    # several outputs display as the parts × outputs table, with each token's strongest pair
+    assert any("spectrex-outputs" in h and "&quot; fine&quot;" in h and "strongest pair" in h for h in html)
     assert not any(
         "<Figure size" in o.get("data", {}).get("text/plain", "") and "image/png" not in o["data"] for o in outputs
     )

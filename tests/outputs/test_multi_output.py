@@ -125,8 +125,8 @@ def test_summary_and_heatmap():
     full = _two(np.ones((1, 12), bool))[0]
     np.testing.assert_allclose(result.matrix("SV").sum(0), full - _two(np.zeros((1, 12), bool))[0], atol=1e-9)
     pytest.importorskip("matplotlib")
-    fig = result.plot("tokens")
-    assert fig.axes and len(fig.axes[0].get_xticklabels()) == 3  # two outputs and their total
+    assert len(result.plot("tokens").axes[0].get_xticklabels()) == 2  # the two outputs
+    assert len(result.plot("tokens", total=True).axes[0].get_xticklabels()) == 3  # and their total
     assert "<table>" in result._repr_html_()
 
 

@@ -78,14 +78,14 @@ def outputs_overview(result, index: str = "SV") -> OutputsOverview:
     if result.total is not None:
         names.append(f"[{result.total.metadata.get('output') or 'total'}]")
         values = np.column_stack([values, result.total.to(index).first_order()])
-    pair_index = PAIR_INDEX.get(index) if (result.items[0].max_order or 2) >= 2 and result.n >= 2 else None
+    pair_index = PAIR_INDEX.get(index) if result.n >= 2 else None
     labels = display_labels(result.labels)
     pairs = []
-    if pair_index:
-        for name, item in zip(names, result.all()):
-            top = item.to(pair_index, max_order=2).top(1, order=2)
-            if top:
-                pairs.append((name, " × ".join(labels[i] for i in top[0].parts), top[0].value))
+    for name, item in zip(names, result.all() if pair_index else []):
+        # an output whose recovered function has no pair (max_order 1) simply has none to show
+        top = item.to(pair_index, max_order=2).top(1, order=2) if (item.max_order or 2) >= 2 else []
+        if top:
+            pairs.append((name, " × ".join(labels[i] for i in top[0].parts), top[0].value))
     model = f" · model {meta['model']}" if meta.get("model") else ""
     header = (
         f"explained: {len(result)} outputs from one set of queries{model}\n"

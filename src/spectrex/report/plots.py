@@ -331,9 +331,11 @@ def plot_joint(
 PLOTS = {"bars": plot_bars, "network": plot_network, "text": plot_text, "image": plot_image, "joint": plot_joint}
 
 
-def plot_outputs(result, index: str = "SV", total: bool = True, ax=None):
+def plot_outputs(result, index: str = "SV", total: bool = False, ax=None):
     """Heatmap of an :class:`~spectrex.Explanations`: parts (rows) × outputs (columns), e.g. input words
-    against the generated tokens; red raises an output, blue lowers it (the colours of every plot)."""
+    against the generated tokens; red raises an output, blue lowers it (the colours of every plot).
+
+    ``total=True`` adds the sequence's column (on the same colour scale, where it often dominates)."""
     from .outputs import outputs_overview
 
     plt = _plt()
@@ -350,7 +352,7 @@ def plot_outputs(result, index: str = "SV", total: bool = True, ax=None):
     ax.set_xticks(range(len(outputs)), [_short(o, 14) for o in outputs], rotation=60, ha="right")
     ax.set_yticks(range(len(view.parts)), [_short(p) for p in view.parts])
     ax.set_xlabel("output")
-    ax.set_title(f"{index} of each part for each output")
+    ax.set_title(f"{index} of each part (rows) for each output (columns)")
     fig.colorbar(img, ax=ax, shrink=0.8)
     fig.tight_layout()
     return _done(fig)
