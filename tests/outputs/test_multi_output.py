@@ -140,3 +140,14 @@ def test_report_of_several_outputs_shows_the_heatmap_then_the_total(tmp_path):
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Each output (parts × outputs)" in page and "report of output &#x27;a+b&#x27;" in page
     assert page.count("<tr>") >= 13  # a row per part, with the header
+
+
+def test_cli_table_names_every_output_even_bracketed_ones(capsys):
+    from rich.console import Console
+
+    from spectrex.cli.output import print_outputs
+
+    console = Console(width=200, force_terminal=False)
+    print_outputs(spectrex.explain(Counted(), method="exact"), console)
+    out = capsys.readouterr().out
+    assert "[a+b]" in out and '"a"' in out and out.count("exact") >= 2  # rich markup does not eat "[a+b]"

@@ -68,6 +68,8 @@ def _table(console: Console, title: str, what: str, rows: list[tuple[str, float]
 def print_outputs(result: Explanations, console: Console, index: str | None = None) -> None:
     """Several outputs from one set of queries: the parts × outputs table of Shapley values (the heatmap's
     numbers, coloured by sign), each output's strongest pair, the fit of each and the cost."""
+    from rich.markup import escape
+
     from ..report.outputs import outputs_overview
 
     ov = outputs_overview(result)
@@ -75,26 +77,29 @@ def print_outputs(result: Explanations, console: Console, index: str | None = No
     table = Table(title=f"{ov.index} of each part (rows) for each output (columns)", title_justify="left")
     table.add_column("part")
     for name in ov.outputs:
-        table.add_column(name, justify="right")
+        table.add_column(escape(name), justify="right")
     peak = max(float(abs(ov.values).max(initial=0.0)), 1e-300)
     for label, row in zip(ov.parts, ov.values):
         cells = []
         for v in row:
             style = ("red" if v > 0 else "blue") + ("" if abs(v) >= 0.25 * peak else " dim")
             cells.append(f"[{style}]{v:+.3f}[/]")
-        table.add_row(label, *cells)
+        table.add_row(escape(label), *cells)
     console.print(table)
     if ov.pairs:
         pairs = Table(title=f"Strongest pair per output · {ov.pair_index}", title_justify="left")
         for name, justify in (("output", "left"), ("pair", "left"), ("value", "right"), ("held-out R²", "right")):
             pairs.add_column(name, justify=justify)
-        for (name, pair, value), each in zip(ov.pairs, result.all()):
-            r2 = each.metadata.get("faithfulness")
-            pairs.add_row(name, pair, f"{value:+.4f}", f"{r2:.3f}" if isinstance(r2, float) else "—")
+        fits = dict(zip(ov.outputs, result.all()))
+        for name, pair, value in ov.pairs:
+            meta = fits[name].metadata
+            r2 = meta.get("faithfulness")
+            fit = "exact" if meta.get("method") == "exact" else f"{r2:.3f}" if isinstance(r2, float) else "—"
+            pairs.add_row(escape(name), escape(pair), f"{value:+.4f}", fit)
         console.print(pairs)
     console.print("[dim]· red raises the output, blue lowers it; one output: result[NAME] (JSON: --json)[/]")
     if index is not None:
         for name, each in zip(ov.outputs, result.all()):
             view = each.to(index)
             top = ", ".join(f"{' × '.join(t.labels)} {t.value:+.3f}" for t in view.top(3))
-            console.print(f"{name} · {view.index}: {top}", highlight=False)
+            console.print(escape(f"{name} · {view.index}: {top}"), highlight=False)

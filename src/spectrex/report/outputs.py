@@ -87,8 +87,13 @@ def outputs_overview(result, index: str = "SV") -> OutputsOverview:
         if top:
             pairs.append((name, " × ".join(labels[i] for i in top[0].parts), top[0].value))
     model = f" · model {meta['model']}" if meta.get("model") else ""
+    r2 = [each.metadata.get("faithfulness") for each in result.all()]
+    r2 = [x for x in r2 if isinstance(x, float) and np.isfinite(x)]
+    fit = fit_summary(meta)
+    if len(r2) > 1:
+        fit = f"held-out R² {min(r2):.3f}–{max(r2):.3f} over the outputs on {meta.get('holdout_queries', '?')} fresh masks"
     header = (
         f"explained: {len(result)} outputs from one set of queries{model}\n"
-        f"{result.n} parts · {meta.get('method', '?')} · {fit_summary(meta)} · {cost_summary(meta)}"
+        f"{result.n} parts · {meta.get('method', '?')} · {fit} · {cost_summary(meta)}"
     )
     return OutputsOverview(header, index, labels, names, values, pairs, pair_index)
