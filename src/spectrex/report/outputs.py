@@ -91,7 +91,8 @@ def outputs_overview(result, index: str = "SV") -> OutputsOverview:
     r2 = [x for x in r2 if isinstance(x, float) and np.isfinite(x)]
     fit = fit_summary(meta)
     if len(r2) > 1:
-        fit = f"held-out R² {min(r2):.3f}–{max(r2):.3f} over the outputs on {meta.get('holdout_queries', '?')} fresh masks"
+        fresh = meta.get("holdout_queries", "?")
+        fit = f"held-out R² {min(r2):.3f}–{max(r2):.3f} over the outputs on {fresh} fresh masks"
     header = (
         f"explained: {len(result)} outputs from one set of queries{model}\n"
         f"{result.n} parts · {meta.get('method', '?')} · {fit} · {cost_summary(meta)}"
