@@ -109,6 +109,14 @@ def _load(name: str, key: str, *, target, device, **settings) -> TextScorer:
         url, _, model = name[len("openai:") :].partition("#")
         if not url.startswith(("http://", "https://")):
             raise SpectrexError(f"openai:URL needs an http(s) URL, e.g. openai:http://127.0.0.1:8080; got {url!r}")
+        if settings.pop("chat", False):  # the server applies its chat template: /v1/chat/completions
+            from .openai_chat import ChatTextScorer
+
+            keep = {"template", "contrast", "system", "timeout", "concurrency"}
+            extra = sorted(set(settings) - keep)
+            if extra:
+                raise SpectrexError(f"a served chat model (--chat with openai:URL) takes no {', '.join(extra)}")
+            return ChatTextScorer(url, target=target, model=model or None, **settings)
         return OpenAICompletionsScorer(url, target=target, model=model or None, **settings)
     if key in ("tiny-causal-lm", "tiny-chat-lm", "tiny-classifier"):
         from .hf import CausalLMScorer, ClassifierScorer, auto_device

@@ -1,7 +1,9 @@
-"""Served vision-language models: ``/v1/chat/completions`` with the masked image as a content part.
+"""Served chat models: ``/v1/chat/completions`` with the masked prompt (and image) as the user's message.
 
 Each mask row becomes one chat request: a user message with the masked image (a base64 PNG data URL)
-and the masked prompt, ``max_tokens: 1``, ``logprobs: true`` and ``top_logprobs: K``. The value is the
+and the masked prompt — or, for a text chat (:class:`ChatTextScorer`), the masked text alone, after an
+optional system prompt; the server applies its own chat template, so no template token is ever masked —
+with ``max_tokens: 1``, ``logprobs: true`` and ``top_logprobs: K``. The value is the
 log-probability of the first answer token whose text is **exactly** the target (e.g. ``" yes"`` or
 ``"Yes"``), read from the returned alternatives — never a prefix match. Chat APIs have no ``echo``, so
 only one-token targets can be scored exactly; when the target is not among the K alternatives the row
@@ -22,6 +24,7 @@ from ..contract import ValueFunction
 from ..digest import identity_hash
 from ..errors import SpectrexError, ValueFunctionError
 from ..parts.image import png_base64
+from .base import TextScorer, check_template
 
 
 class ChatVisionScorer:
@@ -46,6 +49,8 @@ class ChatVisionScorer:
         :class:`~spectrex.models._http.RequestPolicy`.
     deadline : float, optional
         Seconds one request may take with its retries (default 10 × timeout, or 300 with "auto").
+    system : str, optional
+        A system message sent before the user's.
     """
 
     def __init__(
@@ -60,6 +65,7 @@ class ChatVisionScorer:
         deadline: float | None = None,
         retries: int = 6,
         api_key_env: str = "OPENAI_API_KEY",
+        system: str | None = None,
     ) -> None:
         from ._http import JSONClient, RequestPolicy
 
@@ -72,7 +78,7 @@ class ChatVisionScorer:
         base = url.rstrip("/")
         base = base[: -len("/v1")] if base.endswith("/v1") else base
         self.endpoint = base + "/v1/chat/completions"
-        self.target, self.contrast, self.model = target, contrast, model
+        self.target, self.contrast, self.model, self.system = target, contrast, model, system
         self.top_logprobs, self.concurrency, self.retries = int(top_logprobs), int(concurrency), int(retries)
         # the served text scorer's HTTP client: each request is retried by itself up to a deadline
         if deadline is None:
@@ -89,16 +95,20 @@ class ChatVisionScorer:
             "contrast": self.contrast,
             "top_logprobs": self.top_logprobs,
             "model": self.model,
+            **({"system": self.system} if self.system is not None else {}),
         }
 
-    def payload(self, image: np.ndarray, prompt: str) -> dict:
-        """The chat request for one (masked image, prompt)."""
-        content = [
-            {"type": "image_url", "image_url": {"url": "data:image/png;base64," + png_base64(image)}},
-            {"type": "text", "text": prompt},
-        ]
+    def payload(self, image: np.ndarray | None, prompt: str) -> dict:
+        """The chat request for one (masked image, prompt); ``image`` None: a text message."""
+        content: str | list = prompt
+        if image is not None:
+            content = [
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64," + png_base64(image)}},
+                {"type": "text", "text": prompt},
+            ]
+        system = [{"role": "system", "content": self.system}] if self.system is not None else []
         body = {
-            "messages": [{"role": "user", "content": content}],
+            "messages": [*system, {"role": "user", "content": content}],
             "max_tokens": 1,
             "temperature": 0,
             "logprobs": True,
@@ -140,6 +150,39 @@ class ChatVisionScorer:
                 rows=np.asarray(missing),
             )
         return out
+
+
+class ChatTextScorer(TextScorer):
+    """log P(first answer token | chat) of a served chat model: the masked text as the user's message.
+
+    Chat APIs have no ``echo``, so the target is one token, read from the first answer token's
+    ``top_logprobs`` (see :class:`ChatVisionScorer`, whose requests and retries this uses).
+
+    Parameters
+    ----------
+    url, target, contrast, model, top_logprobs, concurrency, timeout, deadline, system
+        As in :class:`ChatVisionScorer`.
+    template : str, default "{text}"
+        The user's message; ``{text}`` is replaced by the masked text.
+    """
+
+    def __init__(self, url: str, target: str | None = None, template: str = "{text}", **settings) -> None:
+        check_template(template)
+        if not target:
+            raise ValueError(
+                "a served chat model is scored on one answer token (chat APIs echo no prompt): give --target, e.g. "
+                "' yes' or 'Yes', exactly as the server's tokenizer writes it"
+            )
+        self.chat = ChatVisionScorer(url, target, **settings)
+        self.template, self.target = template, target
+        self.contrast, self.system = self.chat.contrast, self.chat.system
+        self.model_id = self.chat.model_id
+
+    def settings(self) -> dict:
+        return {**self.chat.settings(), "kind": "openai-chat", "template": self.template}
+
+    def score(self, texts: list[str]) -> np.ndarray:
+        return self.chat.score([None] * len(texts), [self.template.format(text=t) for t in texts])
 
 
 class ChatVisionValue(ValueFunction):
