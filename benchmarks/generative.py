@@ -9,7 +9,7 @@
    tokens, with the prefix's key/value cache reused (the default) and without (every prompt run
    whole): the same masks and batches, one thread, and the largest difference of the answers.
 
-``python -m benchmarks generative [--quick]`` (``--quick``: 64 masks in the timing instead of 256).
+``python -m benchmarks generative [--quick]`` (``--quick``: 64 masks in the timing instead of 128).
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ FEW_SHOT = (
     "Review: Two hours of my life I will never get back; avoid it.\nSentiment: negative\n\n"
     "Review: A warm, funny film with a big heart and a great soundtrack.\nSentiment: positive\n\n"
     "Review: Predictable from start to finish and badly edited.\nSentiment: negative\n\n"
+    "Review: The cast is charming and the jokes land every single time.\nSentiment: positive\n\n"
+    "Review: Loud, confusing and far too long for such a thin story.\nSentiment: negative\n\n"
+    "Review: A quiet masterpiece that stayed with me for days afterwards.\nSentiment: positive\n\n"
     "Review: {text}\nSentiment:"
 )
 REVIEW = "The food was not bad at all, and the service was quick and friendly."
@@ -119,7 +122,7 @@ def run(quick: bool = False, out: Path = Path("benchmarks/results")) -> None:
 
     # -- 2. the shared prefix's key/value cache ---------------------------------------------------
     timing = []
-    masks = uniform_masks(14, 64 if quick else 256, np.random.default_rng(0))
+    masks = uniform_masks(14, 64 if quick else 128, np.random.default_rng(0))
     answers = {}
     for reuse in (True, False, True, False):
         sentiment = load_model("gemma-3-270m", target=" positive", template=FEW_SHOT, prefix_cache=reuse)
@@ -153,7 +156,7 @@ def run(quick: bool = False, out: Path = Path("benchmarks/results")) -> None:
         out,
         "generative_prefix_cache",
         "Gemma 3 270M model seconds per query with the shared prefix's key/value cache and without",
-        f"Few-shot sentiment prompt (8 examples before the review), log P(' positive'); the same {len(masks)} masks "
+        f"Few-shot sentiment prompt (11 examples before the review), log P(' positive'); the same {len(masks)} masks "
         f"in batches of 32, one thread, two runs each (alternating). Saving: {best[False] / best[True]:.2f}× fewer "
         f"model seconds (least of the runs); largest difference of the answers {diff:.2e} (float32 round-off).",
     )
