@@ -26,6 +26,7 @@ import numpy as np
 from ..contract import check_masks, check_shape
 from ..errors import CacheError, PartialResultError, ValueFunctionError
 from ..transforms import bitset
+from .answers import answer_file, prune, touch
 from .backends import Backend, LocalBackend, WorkerLostError, is_retryable, make_backend
 from .cache import QueryCache
 from .progress import Progress
@@ -203,13 +204,41 @@ class Query:
         self.progress = Progress(engine.progress)
         self.cache: QueryCache | None = None
         self._ns: int | None = None
+        self._own_cache = False
+        keys = None
         if engine.cache is not None:
-            fn_fp, in_fp = resolve_fingerprint(value_fn, engine.cache_key)
+            keys = resolve_fingerprint(value_fn, engine.cache_key)
             self.cache = engine.open_cache()
+        elif engine.cache_folder is not None:
+            keys = self._open_folder_cache(engine.cache_folder, value_fn, n)
+        if keys is not None:
+            fn_fp, in_fp = keys
             self._ns = self.cache.namespace(fn_fp, in_fp, n)
             bits, values = self.cache.load(self._ns, self.words)
             self._memo.add(_as_keys(bits), values, disk=True)
             self.fingerprint = (fn_fp, in_fp)
+
+    def _open_folder_cache(self, folder, value_fn, n: int) -> tuple[str, str] | None:
+        """Open this value function's own file in the engine's answer folder (None: it has no fingerprint)."""
+        try:
+            keys = resolve_fingerprint(value_fn, self.engine.cache_key)
+        except CacheError:
+            return None  # nothing identifies its answers: keeping them could serve them to another model
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = answer_file(folder, *keys, n)
+        prune(folder, keep=path)
+        self.cache = QueryCache(path)
+        self._own_cache = True
+        touch(path)
+        self.engine.cache_files.append(path)
+        return keys
+
+    def known(self, masks) -> np.ndarray:
+        """The answers already known (memory or cache) for ``masks``; NaN where none is — the model is not asked."""
+        masks = check_masks(masks, self.n)
+        found, values, _ = self._memo.lookup(_as_keys(bitset.pack(masks)))
+        return np.where(found, values, np.nan)
 
     def expect(self, total: int | None) -> None:
         """Tell the progress bar how many queries the whole run will ask for (e.g. the budget)."""
@@ -422,6 +451,9 @@ class Query:
     def close(self) -> None:
         """Stop the progress bar (the engine keeps its cache and back-end for the next bind)."""
         self.progress.close()
+        if self._own_cache and self.cache is not None:
+            self.cache.close()
+            self.cache, self._own_cache = None, False
 
     def describe(self) -> dict:
         d = {"batch_size": self.engine.batch_size, "largest_batch": self.largest_batch, **self.backend.describe()}
@@ -459,6 +491,10 @@ class QueryEngine:
         batch fits (and when a batch takes over 4 s).
     cache : str, Path or QueryCache, optional
         SQLite file of answers shared across runs (see :mod:`spectrex.engine.cache`).
+    cache_folder : str or Path, optional
+        A folder of answer caches, one file per value function and input (named by their
+        fingerprints; see :mod:`spectrex.engine.answers`), bounded in size and age; used when
+        ``cache`` is not given. Value functions without a ``fingerprint`` are not cached.
     cache_key : str or (str, str), optional
         Identity of the value function (and its input) in the cache, for functions without a
         ``fingerprint`` attribute. It must change whenever the model, its settings or the input change.
@@ -480,6 +516,7 @@ class QueryEngine:
         batch_size: int | str = "auto",
         *,
         cache=None,
+        cache_folder=None,
         cache_key=None,
         backend="local",
         workers: int | None = None,
@@ -507,6 +544,9 @@ class QueryEngine:
         self.on_error = on_error
         #: answers this engine wrote to its cache (what an interrupted run keeps)
         self.stored_answers = 0
+        self.cache_folder = None if cache_folder is None else Path(cache_folder)
+        #: the files of ``cache_folder`` this engine opened
+        self.cache_files: list[Path] = []
         Progress(progress)  # validate now, not mid-run
 
     @property
