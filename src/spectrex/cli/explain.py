@@ -46,11 +46,11 @@ examples:
 """
 
 
-def _engine(args):
-    """A QueryEngine from the shared engine options."""
+def _engine(args, hint: str | None = None):
+    """A QueryEngine from the shared engine options; answers kept in the default folder unless --no-cache."""
     from .engine_args import engine_from_args
 
-    return engine_from_args(args)
+    return engine_from_args(args, keep_answers=True, hint=hint)
 
 
 def unescape(text: str | None) -> str | None:
@@ -110,10 +110,18 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.device:
         settings["device"] = args.device
     settings.update(_served_settings(args))
+    # before any model loads: the arguments, and what the run will cost
+    planned = None
+    if parts != "tokens":  # tokens need the model's tokenizer: planned once it is loaded
+        planned = _plan(args, text, parts, settings.get("template"))
+        _say_plan(console, planned)
     t0 = time.perf_counter()
     scorer = load_model(args.model, target=target, **settings)  # its own spinner
     load_s = time.perf_counter() - t0
-    engine = _engine(args)
+    if planned is None:
+        planned = _plan(args, text, parts, None, tokenizer=getattr(scorer, "tokenizer", None))
+        _say_plan(console, planned)
+    engine = _engine(args, _cheaper(planned, args))
     try:
         result = explain_text(
             text,
@@ -128,16 +136,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
             **({"max_order": args.max_order} if args.max_order is not None else {}),
         )
     except KeyboardInterrupt:
-        if args.cache:
-            stored = getattr(engine, "stored_answers", None)
-            count = f"{stored:,} answers received in this run are" if stored is not None else "the answers are"
-            console.print(
-                f"[yellow]interrupted: {count} stored in {args.cache}; run the same command again to go on "
-                "(stored answers are not asked again)[/]",
-                soft_wrap=True,
-            )
-            return 130  # said it all: no second "interrupted" line
-        raise
+        console.print(f"[yellow]{interrupted_line(engine, args)}[/]", soft_wrap=True, highlight=False)
+        return 130  # said it all: no second "interrupted" line
     finally:
         engine.close()
     result.metadata.setdefault("timings", {})["load_s"] = load_s
@@ -146,6 +146,49 @@ def run(args: argparse.Namespace, console: Console) -> int:
         Path(args.json).write_text(result.to_json())
         console.print(f"saved to {args.json}")
     return 0
+
+
+def _plan(args, text, parts: str, template, tokenizer=None):
+    from .plan import plan_text
+
+    return plan_text(
+        text,
+        parts,
+        template=template,
+        method=args.method,
+        budget=args.budget,
+        max_order=args.max_order,
+        holdout=args.holdout,
+        seed=args.seed,
+        tokenizer=tokenizer,
+    )
+
+
+def _say_plan(console: Console, planned) -> None:
+    from .. import console as talk
+
+    if not talk.is_quiet():
+        console.print(f"[bold]planned:[/] {planned.line()}", highlight=False)
+
+
+def _cheaper(planned, args) -> str:
+    """The flag that makes this run cost less, for the time estimate said after the first batch."""
+    if planned.method == "exact":
+        return "fewer parts cost less (exact doubles with each part): --parts sentences, or a shorter text"
+    half = max(planned.queries // 2, 1)
+    return f"--budget {half:,} halves the fit's queries (held-out R² tells what it costs)"
+
+
+def interrupted_line(engine, args) -> str:
+    """What Ctrl-C kept, and how to go on."""
+    kept = engine.stored_answers
+    where = args.cache or (str(engine.cache_files[-1]) if engine.cache_files else None)
+    if where is None:
+        return "interrupted: no answers were kept (--no-cache); a rerun asks the model everything again"
+    return (
+        f"interrupted: {kept:,} answers kept in {where}; run the same command again to go on "
+        "(kept answers are not asked again)"
+    )
 
 
 def _served_settings(args) -> dict:

@@ -201,7 +201,7 @@ class Query:
         self._auto = engine.batch_size == "auto"
         self._cap = engine.auto_limit() if self._auto else self.batch_size
         self.largest_batch = 0
-        self.progress = Progress(engine.progress)
+        self.progress = Progress(engine.progress, eta=engine.tell_eta)
         self.cache: QueryCache | None = None
         self._ns: int | None = None
         self._own_cache = False
@@ -503,7 +503,11 @@ class QueryEngine:
     workers : int, optional
         Threads / concurrent calls / Ray actors for the named back-ends.
     progress : None, bool or callable(done, total)
-        Progress bar on a terminal for long runs (``None``), never (``False``), or a callback.
+        Progress bar on a terminal for long runs (``None``), never (``False``), or a callback. Unless
+        ``False`` (or a callback), the first long run also says, after its first batch, how long the
+        rest will take (a note on stderr, once per engine).
+    hint : str, optional
+        Added to that estimate: what makes the run cheaper (the CLI names its flag).
     on_error : "raise" or "drop", default "raise"
         What to do with rows that fail (raise, or return NaN/inf) twice: stop with an error naming
         them, or leave them out (they come back as NaN and are counted in ``stats.dropped``).
@@ -521,6 +525,7 @@ class QueryEngine:
         backend="local",
         workers: int | None = None,
         progress=None,
+        hint: str | None = None,
         on_error: str = "raise",
         max_batch_size: int = AUTO_GPU_START,
     ) -> None:
@@ -545,9 +550,20 @@ class QueryEngine:
         #: answers this engine wrote to its cache (what an interrupted run keeps)
         self.stored_answers = 0
         self.cache_folder = None if cache_folder is None else Path(cache_folder)
+        self.hint = hint
+        self._eta_told = False
         #: the files of ``cache_folder`` this engine opened
         self.cache_files: list[Path] = []
         Progress(progress)  # validate now, not mid-run
+
+    def tell_eta(self, line: str) -> None:
+        """Say the time estimate of the first long run (with the hint), once per engine."""
+        if self._eta_told:
+            return
+        self._eta_told = True
+        from .. import console
+
+        console.note(line + (f"; {self.hint}" if self.hint else ""))
 
     @property
     def cache(self):
