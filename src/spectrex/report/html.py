@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ResourceError
 from ..interactions import Interactions
+from .colours import NEGATIVE, POSITIVE
 from .page import page
 
 # the index switch: label shown → canonical index name
@@ -149,6 +150,7 @@ def report_data(
         # Shapley values lead unless the result was explicitly converted to another index
         "default": "Shapley" if result.index == "Moebius" else _DEFAULT_VIEW.get(result.index, "Shapley"),
         "max_order": order,
+        "colours": {"positive": POSITIVE, "negative": NEGATIVE},  # the one convention (report.colours)
     }
     if parts is not None:
         data["image"] = image_data(parts, result.n)
@@ -348,7 +350,7 @@ _JS_BODY = r"""
       const s = svg("svg", {width: 160, height: 12});
       const w = scale ? 78 * Math.abs(t.value) / scale : 0;
       s.append(svg("rect", {x: t.value >= 0 ? 80 : 80 - w, y: 1, width: w, height: 10,
-        fill: t.value >= 0 ? "#e4574a" : "#4a78e4"}));
+        fill: t.value >= 0 ? data.colours.positive : data.colours.negative}));
       s.append(svg("line", {x1: 80, x2: 80, y1: 0, y2: 12, stroke: "#888"}));
       td.append(s);
       tr.append(td);
@@ -373,7 +375,7 @@ _JS_BODY = r"""
     const scale = Math.max(...terms.map((t) => Math.abs(t.value || 0)), 1e-300);
     const s = svg("svg", {width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: "img"});
     for (const t of terms) {
-      const c = t.value >= 0 ? "#e4574a" : "#4a78e4";
+      const c = t.value >= 0 ? data.colours.positive : data.colours.negative;
       const k = Math.abs(t.value) / scale;
       if (t.parts.length === 2) {
         const [a, b] = t.parts.map((p) => pos[p]);

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .colours import sign_colour
+
 #: the index of the pairwise table for each first-order index
 PAIR_INDEX = {"SV": "SII", "BV": "BII"}
 
@@ -84,7 +86,7 @@ class Overview:
             peak = max([abs(v) for _, v in items] + [1e-300])
             cells = []
             for label, v in items:
-                colour = "#c0392b" if v < 0 else "#2471a3"
+                colour = sign_colour(v)  # red raises, blue lowers: as in every plot and the report
                 width = 60 * abs(v) / peak
                 bar = f'<span style="display:inline-block;height:0.7em;width:{width:.0f}px;background:{colour}"></span>'
                 cells.append(f"<tr><td style='text-align:left'>{e(label)}</td><td>{v:+.4g}</td><td>{bar}</td></tr>")
