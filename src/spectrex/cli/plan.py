@@ -38,14 +38,23 @@ def plan_text(
     Raises ``ValueError`` (a template without ``{text}``, an empty text) or
     :class:`~spectrex.BudgetError` naming the method chosen and a budget that works.
     """
-    from ..api import choose_method, get_method
-    from ..errors import BudgetError
     from ..models import make_parts
     from ..models.base import check_template
 
     if template is not None:
         check_template(template)
     n = make_parts(text, parts, tokenizer).n
+    return plan_parts(n, method=method, budget=budget, max_order=max_order, holdout=holdout, seed=seed)
+
+
+def plan_parts(n: int, *, method="auto", budget=None, max_order=None, holdout=0, seed=0) -> Planned:
+    """The queries of an explanation over ``n`` parts (``holdout`` more unless the method is exact).
+
+    Raises :class:`~spectrex.BudgetError` naming the method chosen and a budget that works.
+    """
+    from ..api import choose_method, get_method
+    from ..errors import BudgetError
+
     chosen, used_budget, notes = choose_method(n, method, budget)
     est = get_method(chosen)(max_order=max_order, random_state=seed)
     try:
@@ -62,7 +71,7 @@ def plan_text(
         default = est.default_budget(n)
         raise BudgetError(
             f"--budget {budget:,} is too small: {exc} ({why}). Leave --budget out (the default for {n} parts is "
-            f"{default:,} queries) or give --budget {minimum:,} or more; fewer parts (--parts sentences) cost less",
+            f"{default:,} queries) or give --budget {minimum:,} or more; fewer parts cost less",
             minimum,
         ) from None
     held = 0 if chosen == "exact" else int(holdout)
