@@ -116,7 +116,7 @@ def explain_text(
         meta = result.metadata
         meta.update(model=scorer.model_id, target=getattr(scorer, "target", None), fingerprint=vf.fingerprint)
         meta.update(contrast=getattr(scorer, "contrast", None), template=getattr(scorer, "template", None))
-        meta.update(parts=tp.unit, masking=vf.masking, full_value=full_value)
+        meta.update(parts=tp.unit, masking=vf.masking, full_value=full_value, input=tp.text)
         holdout_faithfulness(result, vf, engine, int(holdout), random_state)
     finally:
         if own_engine:

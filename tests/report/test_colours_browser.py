@@ -43,7 +43,7 @@ def test_notebook_summary_and_report_share_one_colour_convention(signed_result, 
     browser.get(report.as_uri())
     fills = {}
     for row in browser.find_elements(By.CSS_SELECTOR, "#top tbody tr"):
-        label = row.find_elements(By.TAG_NAME, "td")[1].text
+        label = " × ".join(s.text for s in row.find_elements(By.CSS_SELECTOR, ".lab"))
         rect = row.find_element(By.CSS_SELECTOR, "svg rect")
         fills[label] = _rgb(rect.value_of_css_property("fill"))
     assert fills["up"] == up and fills["down"] == down, (fills, bars)  # the very same colours

@@ -115,10 +115,16 @@ def _cut(label: str, width: int) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 
 
+#: punctuation trimmed from the ends of a label shown in a table ("drink?" → "drink", "plot." → "plot")
+_TRIM = " \t\n.,;:!?\"'()[]«»“”‘’"
+
+
 def display_labels(labels: list[str]) -> list[str]:
-    """Labels that tell repeated parts apart by their position (``the#2``, ``the#7``)."""
-    counts = Counter(labels)
-    return [f"{lab}#{i}" if counts[lab] > 1 else lab for i, lab in enumerate(labels)]
+    """Labels as tables show them: surrounding punctuation trimmed, and a position only where the
+    trimmed label repeats (``the#2``, ``the#7``; ``idiot`` alone stays ``idiot``)."""
+    shown = [lab.strip(_TRIM) or lab.strip() or lab for lab in labels]
+    counts = Counter(shown)
+    return [f"{lab}#{i}" if counts[lab] > 1 else lab for i, lab in enumerate(shown)]
 
 
 def quantity(meta: dict) -> str:
