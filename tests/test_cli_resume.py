@@ -69,3 +69,4 @@ def test_ctrl_c_then_the_same_command_sends_no_kept_answer_again(tmp_path):
         resent = [r["prompt"] for r in server.requests[first:] if r.get("prompt") in kept_prompts]
         assert resent == [], f"{len(resent)} kept answers were asked again, e.g. {resent[:2]}"
         assert "cached)" in done.stdout, done.stdout[-1500:]  # the cost line counts the answers served from disk
+        assert f"{len(kept):,} answers kept from an earlier run are used" in done.stderr, done.stderr[-1500:]

@@ -40,12 +40,12 @@ class Progress:
     """
 
     def __init__(
-        self, mode: bool | None | Callable[[int, int], object] = None, eta: Callable[[str], object] | None = None
+        self, mode: bool | None | Callable[[int, int], object] = None, eta: Callable[[str], str | None] | None = None
     ) -> None:
         if not (mode is None or isinstance(mode, bool) or callable(mode)):
             raise TypeError(f"progress must be True, False, None or a callable(done, total); got {mode!r}")
         self.mode = mode
-        #: told once, after the first batch of a long run, how long the rest will take (None: not told)
+        #: given the time estimate after the first batch of a long run, returns the line to show (or None)
         self.eta = eta if mode is None or mode is True else None
         self._t_first: float | None = None
         self.done = 0
@@ -97,10 +97,17 @@ class Progress:
         if self.done <= 0 or elapsed <= 0:
             return
         remaining = left * elapsed / self.done
-        if remaining >= ETA_MIN_S:
-            self.eta(
-                f"first {self.done:,} queries took {elapsed:.1f} s: about {duration(remaining)} for the other {left:,}"
-            )
+        if remaining < ETA_MIN_S:
+            return
+        line = self.eta(
+            f"first {self.done:,} queries took {elapsed:.1f} s: about {duration(remaining)} for the other {left:,}"
+        )
+        if line and not console.is_quiet():
+            from rich.markup import escape
+
+            # through the bar's own console, so the line goes above the live bar, not into it
+            out = self._bar.console if self._bar is not None else console.stderr_console()
+            out.print(f"[dim]{escape(line)}[/]", highlight=False, soft_wrap=True)
 
     def _start(self) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, ProgressColumn, TextColumn, TimeRemainingColumn

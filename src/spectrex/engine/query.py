@@ -216,6 +216,11 @@ class Query:
             self._ns = self.cache.namespace(fn_fp, in_fp, n)
             bits, values = self.cache.load(self._ns, self.words)
             self._memo.add(_as_keys(bits), values, disk=True)
+            if len(values) and engine.progress is None and not engine._kept_told and not engine.stored_answers:
+                from .. import console
+
+                engine._kept_told = True  # once per engine (a run binds the same function more than once)
+                console.note(f"{len(values):,} answers kept from an earlier run are used (not asked again)")
             self.fingerprint = (fn_fp, in_fp)
 
     def _open_folder_cache(self, folder, value_fn, n: int) -> tuple[str, str] | None:
@@ -552,18 +557,17 @@ class QueryEngine:
         self.cache_folder = None if cache_folder is None else Path(cache_folder)
         self.hint = hint
         self._eta_told = False
+        self._kept_told = False
         #: the files of ``cache_folder`` this engine opened
         self.cache_files: list[Path] = []
         Progress(progress)  # validate now, not mid-run
 
-    def tell_eta(self, line: str) -> None:
-        """Say the time estimate of the first long run (with the hint), once per engine."""
+    def tell_eta(self, line: str) -> str | None:
+        """The time estimate of the first long run with the hint, once per engine (None after)."""
         if self._eta_told:
-            return
+            return None
         self._eta_told = True
-        from .. import console
-
-        console.note(line + (f"; {self.hint}" if self.hint else ""))
+        return line + (f"; {self.hint}" if self.hint else "")
 
     @property
     def cache(self):
