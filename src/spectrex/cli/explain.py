@@ -121,7 +121,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if planned is None:
         planned = _plan(args, text, parts, None, tokenizer=getattr(scorer, "tokenizer", None))
         _say_plan(console, planned)
-    engine = _engine(args, _cheaper(planned, args))
+    engine = _engine(args, _cheaper(planned))
     try:
         result = explain_text(
             text,
@@ -171,11 +171,14 @@ def _say_plan(console: Console, planned) -> None:
         console.print(f"[bold]planned:[/] {planned.line()}", highlight=False)
 
 
-def _cheaper(planned, args) -> str:
+def _cheaper(planned) -> str:
     """The flag that makes this run cost less, for the time estimate said after the first batch."""
     if planned.method == "exact":
         return "fewer parts cost less (exact doubles with each part): --parts sentences, or a shorter text"
-    half = max(planned.queries // 2, 1)
+    half = planned.queries // 2
+    if half < planned.minimum:
+        least = f"{planned.method} needs {planned.minimum:,} queries or more here"
+        return f"{least}: fewer parts cost less (--parts sentences)"
     return f"--budget {half:,} halves the fit's queries (held-out R² tells what it costs)"
 
 
@@ -184,7 +187,8 @@ def interrupted_line(engine, args) -> str:
     kept = engine.stored_answers
     where = args.cache or (str(engine.cache_files[-1]) if engine.cache_files else None)
     if where is None:
-        return "interrupted: no answers were kept (--no-cache); a rerun asks the model everything again"
+        why = " (--no-cache)" if getattr(args, "no_cache", False) else ""
+        return f"interrupted: no answers were kept{why}; a rerun asks the model everything again"
     return (
         f"interrupted: {kept:,} answers kept in {where}; run the same command again to go on "
         "(kept answers are not asked again)"

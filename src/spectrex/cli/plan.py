@@ -18,6 +18,8 @@ class Planned:
     queries: int
     holdout: int
     notes: list[str]
+    #: the fewest queries the method accepts for these parts
+    minimum: int = 0
 
     @property
     def total(self) -> int:
@@ -75,4 +77,4 @@ def plan_parts(n: int, *, method="auto", budget=None, max_order=None, holdout=0,
             minimum,
         ) from None
     held = 0 if chosen == "exact" else int(holdout)
-    return Planned(chosen, n, queries, held, notes)
+    return Planned(chosen, n, queries, held, notes, est.minimum_budget(n))
