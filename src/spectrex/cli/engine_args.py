@@ -59,6 +59,12 @@ def add_engine_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bars, spinners or notes (results only)")
 
 
+def check_engine_args(args: argparse.Namespace) -> None:
+    """Refuse conflicting engine options (called before any model loads)."""
+    if getattr(args, "cache", None) and getattr(args, "no_cache", False):
+        raise ValueError("give either --cache PATH or --no-cache, not both")
+
+
 def engine_from_args(args: argparse.Namespace, cache_key=None, keep_answers: bool = False, hint: str | None = None):
     """A :class:`~spectrex.engine.QueryEngine` from the options of :func:`add_engine_args`.
 
@@ -69,8 +75,7 @@ def engine_from_args(args: argparse.Namespace, cache_key=None, keep_answers: boo
     """
     from ..engine import QueryEngine
 
-    if args.cache and getattr(args, "no_cache", False):
-        raise ValueError("give either --cache PATH or --no-cache, not both")
+    check_engine_args(args)
     folder = None
     if keep_answers and not args.cache and not getattr(args, "no_cache", False):
         from ..models._cache import cache_root

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from .checks import check_output, seconds_or_auto
+from .engine_args import check_engine_args
 from .output import print_result
 
 #: the built-in example: a question whose answer needs two of three documents
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from ..workflows import explain_text
 
     check_output(args.json, "--json")  # before any model is loaded or queried
+    check_engine_args(args)
     settings: dict = {}
     text = _input_text(args)
     if text is None and not args.doc:

@@ -118,6 +118,9 @@ def _cheaper(args) -> str:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    from .engine_args import check_engine_args
+
+    check_engine_args(args)
     if args.question:
         return run_question(args, console)
     if args.answer is not None:
