@@ -49,6 +49,8 @@ def test_static_summary_page(run_dir, browser):
     first = browser.find_element(By.CSS_SELECTOR, "#recurring tbody tr")
     cells = [td.text for td in first.find_elements(By.TAG_NAME, "td")]
     assert cells[0] == "not × good" and cells[2] == "3" and cells[4] == "-3.000"
+    for title in ("rec-title", "single-title"):  # each table names the index its values are in
+        assert browser.find_element(By.ID, title).get_attribute("textContent").endswith("· Moebius")
     # the index: every record, injected id, label and word shown as literal text
     assert _ids(browser) == [r["id"] for r in RECORDS]
     table = browser.find_element(By.ID, "index").text
