@@ -314,6 +314,8 @@ CLI = [
     ("demo batch 0", ["demo", "--batch-size", "0"], "batch"),
     ("demo batch x", ["demo", "--batch-size", "x"], "batch"),
     ("demo workers 0", ["demo", "--backend", "threads", "--workers", "0"], "workers"),
+    ("dataset no-cache", ["explain", "--inputs", "{d}/none.jsonl", "--no-cache"], "per-record caches"),
+    ("explain cache and no-cache", ["explain", "a b", "--cache", "{d}/c.db", "--no-cache"], "not both"),
     ("demo cache dir", ["demo", "--cache", "{d}/afolder"], "directory"),
     ("demo cache garbage", ["demo", "--cache", "{d}/garbage.db"], "damaged"),
     ("demo cache missing", ["demo", "--cache", "/nonexistent-spx/c.db"], "does not exist"),

@@ -25,3 +25,11 @@ def test_debug_shows_the_traceback(capsys):
     assert main(["demo", "--method", "magic", "--debug"]) == 2
     out = capsys.readouterr().out
     assert "Traceback" in out and out.count("error:") == 1
+
+
+def test_demo_says_whether_the_planted_function_was_recovered(capsys):
+    assert main(["demo", "--quiet"]) == 0
+    assert "recovered: all 8 planted interactions" in capsys.readouterr().out
+    assert main(["demo", "--n", "20", "--method", "proxyspex", "--budget", "100", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "not recovered:" in out and "raise --budget" in out

@@ -73,3 +73,19 @@ def test_generated_target_starting_on_a_new_line_is_kept():
     assert first_line("\n\nMaria Lopez.\nNext question") == "\n\nMaria Lopez."
     assert first_line(" Paris, France\n") == " Paris, France"
     assert first_line("\n \n") == "\n \n"  # nothing but blanks: left to the caller's "no continuation" error
+
+
+def test_answers_are_kept_by_default_and_no_cache_keeps_none(tmp_path, monkeypatch, capsys):
+    import os
+
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("SPECTREX_CACHE", os.fspath(folder))
+    argv = ["explain", "the movie was great", "--model", "tiny-classifier", "--method", "exact"]
+    assert main([*argv, "--no-cache"]) == 0
+    assert not (folder / "answers").exists()
+    assert main(argv) == 0
+    assert len(list((folder / "answers").glob("*.sqlite"))) == 1
+    assert main(argv) == 0
+    assert "0 queries (+16 cached)" in capsys.readouterr().out
+    assert main([*argv, "--no-cache", "--cache", str(tmp_path / "a.sqlite")]) == 2
+    assert "not both" in capsys.readouterr().out

@@ -166,3 +166,18 @@ def test_explain_auto_uses_exact_and_records_metadata():
     assert res.metadata["version"] == spectrex.__version__
     assert res.transform.allclose(f, atol=1e-9)
     assert set(res.metadata["timings"]) == {"total_s", "model_s", "algorithm_s"}
+
+
+def test_every_view_names_its_index_and_reads_shapley_on_request():
+    """print leads with Shapley values; top() and first_order() name the view they read or take index=."""
+    f = planted(6, 6, 3, 2)
+    res = spectrex.explain(f, 6, method="exact")
+    text = repr(res)
+    assert "read this view: Moebius" in text.splitlines()[1] and "Shapley" in text.splitlines()[1]
+    assert {t.index for t in res.top(5)} == {"Moebius"}
+    assert [t.value for t in res.top(3, index="SV")] == [t.value for t in res.to("SV").top(3)]
+    assert {t.index for t in res.top(3, index="SV")} == {"SV"}
+    np.testing.assert_allclose(res.first_order("SV"), res.to("SV").first_order())
+    sv_printed = dict(res.summary(k=6).first)
+    for i, label in enumerate(res.labels):
+        assert res.first_order("SV")[i] == pytest.approx(sv_printed[label], abs=1e-12)

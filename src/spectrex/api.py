@@ -51,6 +51,32 @@ def get_method(name: str):
     return getattr(import_module(module), cls)
 
 
+def choose_method(n: int, method: str = "auto", budget: int | None = None) -> tuple[str, int | None, list[str]]:
+    """The method ``explain`` runs for ``n`` parts, the budget it runs with, and notes saying why.
+
+    ``"auto"`` is Exact up to :data:`AUTO_EXACT_MAX_N` parts, else ProxySPEX; a budget of at least
+    the 2^n masks that exist means Exact (for ``"auto"``) or is capped. Shared by :func:`explain`
+    and the command line, which says the plan before any model loads.
+    """
+    notes: list[str] = []
+    if budget is not None and not isinstance(budget, bool) and isinstance(budget, int) and budget >= 2**n:
+        from .estimators.exact import MAX_EXACT_N
+
+        # more queries than masks exist: query each mask once (Exact) or cap the sample
+        if method == "auto" and n <= MAX_EXACT_N:
+            notes.append(f"budget {budget:,} ≥ the {2**n:,} masks of {n} parts: all are queried once (exact)")
+            method, budget = "exact", None
+        elif method != "exact" and budget > max(2**n, CAP_FLOOR):
+            # repeated masks are free (the engine sends each once), but a decoder fitted on a million
+            # rows of 2^n distinct masks is not
+            budget_cap = max(2**n, CAP_FLOOR)
+            notes.append(f"budget {budget:,} capped at {budget_cap:,}: only {2**n:,} masks exist for {n} parts")
+            budget = budget_cap
+    if method == "auto":
+        method = "exact" if n <= AUTO_EXACT_MAX_N else "proxyspex"
+    return method, budget, notes
+
+
 def explain(
     value_fn,
     n: int | None = None,
@@ -107,22 +133,7 @@ def explain(
         if n is None:
             raise ValueError("pass n, the number of parts (this value function does not say how many it has)")
     n = check_n(n)
-    notes = []
-    if budget is not None and not isinstance(budget, bool) and isinstance(budget, int) and budget >= 2**n:
-        from .estimators.exact import MAX_EXACT_N
-
-        # more queries than masks exist: query each mask once (Exact) or cap the sample
-        if method == "auto" and n <= MAX_EXACT_N:
-            notes.append(f"budget {budget:,} ≥ the {2**n:,} masks of {n} parts: all are queried once (exact)")
-            method, budget = "exact", None
-        elif method != "exact" and budget > max(2**n, CAP_FLOOR):
-            # repeated masks are free (the engine sends each once), but a decoder fitted on a million
-            # rows of 2^n distinct masks is not
-            budget_cap = max(2**n, CAP_FLOOR)
-            notes.append(f"budget {budget:,} capped at {budget_cap:,}: only {2**n:,} masks exist for {n} parts")
-            budget = budget_cap
-    if method == "auto":
-        method = "exact" if n <= AUTO_EXACT_MAX_N else "proxyspex"
+    method, budget, notes = choose_method(n, method, budget)
     cls = get_method(method)
     shorthand = {"cache": cache, "cache_key": cache_key, "progress": progress}
     given = [k for k, v in shorthand.items() if v is not None]

@@ -92,3 +92,20 @@ def hush_transformers() -> Iterator[None]:
         tlog.set_verbosity(level)
         if was_enabled:
             tlog.enable_progress_bar()
+
+
+@contextlib.contextmanager
+def swallow_stderr() -> Iterator[None]:
+    """Keep what libraries print on ``sys.stderr`` (tqdm bars that no switch turns off) out of the
+    terminal while the block runs; the spinner, drawn on the console made before, stays. Shown after
+    all if the block fails, since it may explain why."""
+    import io
+
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(buffer):
+            yield
+    except BaseException:
+        sys.stderr.write(buffer.getvalue()[-4000:])
+        raise
+

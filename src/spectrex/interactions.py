@@ -25,11 +25,12 @@ SCHEMA = "spectrex.interactions/1"
 
 
 class Term(NamedTuple):
-    """One interaction: the parts (indices), their labels, and the value in the current index."""
+    """One interaction: the parts (indices), their labels, the value, and the index it is expressed in."""
 
     parts: tuple[int, ...]
     labels: tuple[str, ...]
     value: float
+    index: str = ""
 
 
 class Interactions:
@@ -100,20 +101,30 @@ class Interactions:
         """``{parts: value}`` of the index view."""
         return dict(zip(bitset.to_indices(self.supports, self.n), self.values.tolist()))
 
-    def top(self, k: int = 10, order: int | None = None) -> list[Term]:
-        """The ``k`` largest interactions by magnitude (the empty set excluded).
+    def top(self, k: int = 10, order: int | None = None, index: str | None = None) -> list[Term]:
+        """The ``k`` largest interactions by magnitude (the empty set excluded), each naming its index.
 
-        ``order`` restricts to interactions of exactly that order.
+        ``order`` restricts to interactions of exactly that order; ``index`` reads another index
+        (``top(5, index="SV")`` = ``to("SV").top(5)``; default: this view's, :attr:`index`).
         """
+        if index is not None:
+            return self.to(index).top(k, order)
         orders = self.orders
         keep = orders > 0 if order is None else orders == order
         pos = np.flatnonzero(keep)
         pos = pos[np.argsort(-np.abs(self.values[pos]), kind="stable")[: max(int(k), 0)]]
         parts = bitset.to_indices(self.supports[pos], self.n)
-        return [Term(p, tuple(self.labels[i] for i in p), float(v)) for p, v in zip(parts, self.values[pos])]
+        labels = [tuple(self.labels[i] for i in p) for p in parts]
+        return [Term(p, lab, float(v), self.index) for p, lab, v in zip(parts, labels, self.values[pos])]
 
-    def first_order(self) -> np.ndarray:
-        """Dense length-``n`` vector of the order-1 values (e.g. Shapley values after ``to("SV")``)."""
+    def first_order(self, index: str | None = None) -> np.ndarray:
+        """Dense length-``n`` vector of the order-1 values of this view's index (:attr:`index`), or of ``index``.
+
+        ``first_order("SV")`` gives the Shapley values that ``print(result)`` leads with; on a Möbius
+        view the default is each part's effect added to the empty input.
+        """
+        if index is not None:
+            return self.to(index).first_order()
         out = np.zeros(self.n)
         ones = self.orders == 1
         _, cols = np.nonzero(bitset.unpack(self.supports[ones], self.n))
@@ -282,7 +293,11 @@ class Interactions:
         for key in ("method", "queries"):
             if key in meta:
                 head += f", {key}={meta[key]}"
-        return head + ")\n" + self.summary().text()
+        view = (
+            f"top(), first_order() and values read this view: {self.index}; "
+            "the summary below is in Shapley values (first_order('SV'), top(index='SV'))"
+        )
+        return head + ")\n" + view + "\n" + self.summary().text()
 
     def _repr_html_(self) -> str:
         """Jupyter's display: the compact summary with the top parts and pairs."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from .engine import QueryEngine
 from .explanations import Explanations
 from .interactions import Interactions
 from .models import DEFAULT_MODEL, load_model, make_parts
-from .models.base import TextScorer, TextValueFunction
+from .models.base import FunctionScorer, TextScorer, TextValueFunction
 
 
 def each_output(result: Interactions | Explanations, y: np.ndarray):
@@ -58,8 +58,13 @@ def holdout_faithfulness(
 
 def explain_text(
     text: str | Sequence[str],
-    model: str | TextScorer = DEFAULT_MODEL,
+    model: str | TextScorer | Callable[[list[str]], Sequence[float]] = DEFAULT_MODEL,
     *,
+    target: str | int | None = None,
+    contrast: str | None = None,
+    template: str | None = None,
+    device: str | None = None,
+    model_settings: dict | None = None,
     parts: str = "words",
     method: str = "auto",
     budget: int | None = None,
@@ -68,6 +73,8 @@ def explain_text(
     holdout: int = 64,
     random_state: int = 0,
     engine=None,
+    progress=None,
+    cache=None,
     **explain_settings,
 ) -> Interactions | Explanations:
     """Explain a text model's output on ``text``: which parts, alone and together, drive it.
@@ -76,12 +83,19 @@ def explain_text(
     ----------
     text : str or list of str
         The input; a list is taken as documents (one part each).
-    model : str or TextScorer
-        A name for :func:`spectrex.models.load_model` or a scorer.
+    model : str, TextScorer or callable
+        A name for :func:`spectrex.models.load_model` (``"gemma-3-270m"``, ``"toxicity"``, ``"hf:PATH"``,
+        ``"openai:URL"``), a scorer, or your own function ``list[str] -> floats`` (one score per text).
+    target, contrast, template, device : optional
+        The model's settings when ``model`` is a name (``explain_text(text, "gemma-3-270m", **SENTIMENT)``):
+        the continuation scored (or class), the one subtracted, the prompt with ``{text}``, the device.
+        With a function, only ``template`` applies (the function sees the filled prompts).
+    model_settings : dict, optional
+        Any other setting of :func:`~spectrex.models.load_model` (``output``, ``batch_size``, ``echo``, …).
     parts : {"words", "sentences", "paragraphs", "tokens"}
         How to cut a string into parts.
-    method, budget, random_state, engine, **explain_settings
-        As in :func:`spectrex.explain`.
+    method, budget, random_state, engine, progress, cache, **explain_settings
+        As in :func:`spectrex.explain` (``progress=False`` silences the bar; ``cache=PATH`` keeps the answers).
     masking, replacement
         How a masked part is hidden (default: removed; see :mod:`spectrex.parts.text`).
     holdout : int, default 64
@@ -100,19 +114,26 @@ def explain_text(
         raise ValueError(
             f"holdout must be 0 (no faithfulness check) or at least 2 random masks (R² needs two), got {holdout!r}"
         )
-    scorer = load_model(model) if isinstance(model, str) else model
+    given = {"progress": progress, "cache": cache}
+    if engine is not None and any(v is not None for v in given.values()):
+        names = ", ".join(k for k, v in given.items() if v is not None)
+        raise ValueError(f"pass {names} either to explain_text() or inside engine=QueryEngine(...), not both")
+    scorer = _scorer(model, target, contrast, template, device, model_settings or {})
     t0 = time.perf_counter()  # from here on: the target's generation, queries, holdout
     tp = make_parts(text, parts, getattr(scorer, "tokenizer", None))
     note = scorer.context_note(tp.text) if hasattr(scorer, "context_note") else None
     if note:
         warnings.warn(note, UserWarning, stacklevel=2)
     vf = TextValueFunction(scorer, tp, masking, replacement)
-    engine = engine if engine is not None else QueryEngine()
-    # one direct call on the full text first: a model or server that cannot answer at all (down, no
-    # log-probabilities, wrong class name…) fails here with its own message, before any retries
-    full = np.asarray(vf(np.ones((1, tp.n), bool)), dtype=np.float64).reshape(1, -1)
-    result = explain(vf, method=method, budget=budget, random_state=random_state, engine=engine, **explain_settings)
-    holdout_faithfulness(result, vf, engine, int(holdout), random_state)
+    own_engine = engine is None
+    engine = engine if engine is not None else QueryEngine(progress=progress, cache=cache)
+    try:
+        full = _full_value(vf, engine, tp.n)
+        result = explain(vf, method=method, budget=budget, random_state=random_state, engine=engine, **explain_settings)
+        holdout_faithfulness(result, vf, engine, int(holdout), random_state)
+    finally:
+        if own_engine:
+            engine.close()
     wall = time.perf_counter() - t0
     for each, full_value in each_output(result, full):
         meta = each.metadata
@@ -120,6 +141,46 @@ def explain_text(
         meta.update(contrast=getattr(scorer, "contrast", None), template=getattr(scorer, "template", None))
         if getattr(scorer, "chat", False):
             meta.update(chat=True, system=scorer.system)
-        meta.update(parts=tp.unit, masking=vf.masking, full_value=float(full_value[0]))
+        meta.update(parts=tp.unit, masking=vf.masking, full_value=float(full_value[0]), input=tp.text)
         meta.setdefault("timings", {})["wall_s"] = wall
     return result
+
+
+def _scorer(model, target, contrast, template, device, settings: dict) -> TextScorer:
+    """The text scorer of ``explain_text``'s ``model`` with its settings (a name is loaded here)."""
+    named = {"target": target, "contrast": contrast, "template": template, "device": device, **settings}
+    named = {k: v for k, v in named.items() if v is not None}
+    if isinstance(model, str):
+        return load_model(model, **named)
+    if isinstance(model, TextScorer):
+        if named:
+            raise ValueError(
+                f"{', '.join(sorted(named))} are settings of a model loaded by name; this model is already built: "
+                "pass them to load_model(...) (or to your scorer), or give the model's name here"
+            )
+        return model
+    if callable(model):
+        extra = sorted(set(named) - {"template"})
+        if extra:
+            raise ValueError(
+                f"{', '.join(extra)} apply to models loaded by name; your function decides what it scores "
+                "(only template= applies to it: the function then sees the filled prompts)"
+            )
+        return FunctionScorer(model, template=template)
+    raise TypeError(f"model must be a name, a TextScorer or a function list[str] -> floats; got {model!r}")
+
+
+def _full_value(vf: TextValueFunction, engine: QueryEngine, n: int) -> np.ndarray:
+    """The model's values on the full input, ``(1, outputs)``: from the engine's cache when known, else one
+    direct call."""
+    ones = np.ones((1, n), bool)
+    query = engine.bind(vf, n)
+    try:
+        known = np.asarray(query.known(ones), dtype=np.float64).reshape(1, -1)
+    finally:
+        query.close()
+    if np.isfinite(known).all():
+        return known
+    # one direct call: a model or server that cannot answer at all (down, no log-probabilities, wrong
+    # class name…) fails here with its own message, before any retries
+    return np.asarray(vf(ones), dtype=np.float64).reshape(1, -1)

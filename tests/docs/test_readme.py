@@ -66,7 +66,7 @@ def test_every_readme_example_runs(tmp_path, monkeypatch):
     (tmp_path / "doc.txt").write_text(DOC, encoding="utf-8")
     (tmp_path / "examples").symlink_to(README.parent / "examples")  # the README's relative paths
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    env["SPECTREX_QUIET"] = "1"
+    env["SPECTREX_QUIET"] = "1"  # SPECTREX_CACHE: the test's own (conftest), so no answer is served from a past run
     namespace: dict = {"__name__": "__readme__"}
     ran = 0
     for lang, tag, body in blocks():

@@ -90,7 +90,8 @@ def test_per_token_costs_the_forward_passes_of_one_output(lm):
         vf = TextValueFunction(_scorer(lm, per_token=per_token), tp)
         passes = Passes(lm[0])
         try:
-            spectrex.explain(vf, method="proxyspex", budget=200, random_state=1)
+            # a fixed batch size: "auto" sizes batches by how long they take, so passes would vary with the load
+            spectrex.explain(vf, method="proxyspex", budget=200, random_state=1, engine=QueryEngine(batch_size=32))
         finally:
             passes.handle.remove()
         counts.append(passes.count)
@@ -115,12 +116,15 @@ def test_per_token_with_a_contrast_is_refused(lm):
 def test_toxicity_six_labels_each_equal_their_single_label_run():
     pytest.importorskip("h5py")
     text = "you are a wonderful idiot and I hate your stupid face"
-    multi = explain_text(text, load_model("toxicity", all_labels=True), method="proxyspex", budget=400, holdout=0)
+    # a fixed batch size: the LSTM's float round-off depends on which texts share a batch ("auto" sizes
+    # batches by how long they take)
+    run = dict(method="proxyspex", budget=400, holdout=0)
+    multi = explain_text(text, load_model("toxicity", all_labels=True), engine=QueryEngine(batch_size=128), **run)
     from spectrex.models.toxicity import LABELS
 
     assert isinstance(multi, Explanations) and multi.names == list(LABELS) and multi.total is None
     for label in LABELS:
-        single = explain_text(text, load_model("toxicity", target=label), method="proxyspex", budget=400, holdout=0)
+        single = explain_text(text, load_model("toxicity", target=label), engine=QueryEngine(batch_size=128), **run)
         assert np.array_equal(multi[label].transform.supports, single.transform.supports)
         np.testing.assert_allclose(multi[label].transform.coefs, single.transform.coefs, rtol=0, atol=1e-9)
 

@@ -26,8 +26,11 @@ def test_renders_without_console_errors(report_page, xss_result):
     d = report_page
     assert console_errors(d) == []
     rows = d.find_elements(By.CSS_SELECTOR, "#top tbody tr")
-    # the page opens on Shapley values (the result's raw view is Möbius)
-    assert len(rows) == len(xss_result.to("SV").top(10)) > 0
+    # the page opens on Shapley values and the pairs' SII, as print(result) does (the raw view is Möbius)
+    assert len(rows) == 10
+    badges = [r.find_element(By.CSS_SELECTOR, ".badge").text for r in rows]
+    assert set(badges) == {"SV", "SII"}, badges
+    assert d.find_element(By.ID, "value-head").text == "SV / SII"
     assert "explained" in d.find_element(By.ID, "summary").text
     assert len(d.find_elements(By.CSS_SELECTOR, "#parts .part")) == xss_result.n
     next(b for b in d.find_elements(By.CSS_SELECTOR, "#switch button") if b.text == "Möbius").click()
@@ -50,8 +53,11 @@ def test_index_switch(report_page, xss_result):
         shown = [float(c.get_attribute("data-value")) for c in d.find_elements(By.CSS_SELECTOR, "#parts .part")]
         np.testing.assert_allclose(shown, xss_result.to(index).first_order(), atol=1e-9, err_msg=name)
         first_row = d.find_element(By.CSS_SELECTOR, "#top tbody tr td:nth-child(4)").text
-        order = 3 if index in ("FSII", "STII") else None  # the report's default: the transform's order, ≤ 3
-        assert float(first_row) == pytest.approx(xss_result.to(index, order).top(1)[0].value, abs=1e-3)
+        order = 3 if index in ("FSII", "STII", "SII") else None  # the report's default: the transform's order, ≤ 3
+        top = xss_result.to(index, order).top(1)
+        if index in ("SV", "BV"):  # with the pairs' SII / BII, as print(result) shows them
+            top += xss_result.to({"SV": "SII", "BV": "BII"}[index], max_order=2).top(1, order=2)
+        assert float(first_row) == pytest.approx(max(top, key=lambda t: abs(t.value)).value, abs=1e-3)
     assert console_errors(d) == []
 
 
@@ -67,9 +73,9 @@ def test_xss_strings_are_inert_and_literal(report_page, payloads):
     assert len(d.find_elements(By.TAG_NAME, "script")) == 2  # the data block and the page's own code
     parts = [p.get_attribute("textContent") for p in d.find_elements(By.CSS_SELECTOR, "#parts .part")]
     for i, payload in enumerate(XSS):
-        assert parts[i] == payload + str(i)  # literal label, then its index in <sub>
+        assert parts[i] == payload  # the literal label (unique: no position subscript)
     in_table = {s.get_attribute("textContent") for s in d.find_elements(By.CSS_SELECTOR, "#top .lab")}
-    assert in_table & {p + str(i) for i, p in enumerate(XSS)}  # payloads in the interaction table are text too
+    assert in_table & set(XSS)  # payloads in the interaction table are text too
     assert d.find_element(By.ID, "input-text").get_attribute("textContent") == PROMPT
     assert d.find_element(By.ID, "title").text.startswith("</title><script>")
     assert "<img src=x" in d.find_element(By.ID, "summary").text  # the model name, shown as text

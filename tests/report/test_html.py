@@ -48,10 +48,18 @@ def test_every_view_is_precomputed(xss_result):
         view = data["views"][name]
         expect = xss_result.to(index, None if index in ("SV", "BV", "Moebius", "Fourier") else data["max_order"])
         np.testing.assert_allclose(view["first"], expect.first_order(), atol=1e-12)
-        assert [tuple(t["parts"]) for t in view["top"]] == [t.parts for t in expect.top(7)]
+        top = expect.top(7)
+        if index in ("SV", "BV"):  # the parts' values and the pairs' interactions, as print(result) shows them
+            pairs = xss_result.to({"SV": "SII", "BV": "BII"}[index], max_order=2).top(7, order=2)
+            top = sorted(top + pairs, key=lambda t: -abs(t.value))[:7]
+            assert any(len(t["parts"]) == 2 for t in view["top"])
+        assert [tuple(t["parts"]) for t in view["top"]] == [t.parts for t in top]
+        assert [t["index"] for t in view["top"]] == [t.index for t in top]
     summary = dict(data["summary"])
-    assert summary["method"] == "exact" and summary["queries"] == str(2**9)
-    assert float(summary["R²"]) == pytest.approx(1.0)
+    assert summary["method"] == "exact" and summary["queries"] == f"{2**9} queries"
+    assert "R²" not in summary and "basis" not in summary  # the one R² is the fit row's
+    assert "exact" in summary["fit"]
+    assert summary["budget"] == f"the method's default ({2**9} queries planned)"
     cf = data["counterfactual"]
     assert cf["optimal"] and len(cf["removed"]) <= 3
 
@@ -84,3 +92,31 @@ def test_serve_cli_wiring(tmp_path):
 
     args = build_parser().parse_args(["serve", str(tmp_path), "--port", "0"])
     assert args.dir == str(tmp_path) and args.host == "127.0.0.1" and args.port == 0
+
+
+def test_report_agrees_with_the_terminal():
+    """The model's own full-input value labelled as such beside the explanation's, the budget, one R² row,
+    no internal basis, and the input text in its box."""
+    from spectrex import explain_text
+
+    def model(texts):  # not sparse in the words: the surrogate's full-input value differs from the model's
+        return [float(len(t)) ** 0.5 + (2.0 if "dull" in t and "great" in t else 0.0) for t in texts]
+
+    text = "great acting but a dull plot and some slow scenes here"
+    result = explain_text(text, model, budget=200, holdout=32, progress=False)
+    data = report_data(result, counterfactual_k=None)
+    summary = dict(data["summary"])
+    assert float(summary["full input · model"]) == pytest.approx(model([text])[0], rel=1e-3)
+    assert "full input · explanation" in summary and "full input" not in summary
+    assert summary["budget"] == "200"
+    assert [k for k in summary if "R²" in k or "R²" in summary[k]] == ["fit"]
+    assert "basis" not in summary and summary["model"].endswith("model")
+    assert data["input"] == text
+
+
+def test_labels_shown_trim_punctuation_and_number_only_repeats():
+    from spectrex.report.overview import display_labels
+
+    shown = display_labels(["Is", "it", "your", "drink?", "It", "is", "your", "drink."])
+    assert shown == ["Is", "it", "your#2", "drink#3", "It", "is", "your#6", "drink#7"]
+    assert display_labels(["you", "are", "an", "idiot."]) == ["you", "are", "an", "idiot"]

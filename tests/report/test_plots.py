@@ -28,9 +28,18 @@ def test_bars_are_the_shapley_values(xss_result):
     np.testing.assert_allclose(widths, sv)
 
 
+def test_network_defaults_to_the_summarys_pairs(xss_result):
+    fig = plots.plot_network(xss_result, k=12)
+    ax = fig.axes[0]
+    top = xss_result.to("SII", max_order=2).top(12)
+    assert "SII" in ax.get_title()
+    assert not any(isinstance(p, Polygon) for p in ax.patches)  # no order-3 triangles
+    assert len(ax.lines) == sum(len(t.parts) == 2 for t in top) > 0
+
+
 def test_network_edges_and_hyperedges(xss_result):
     k = 12
-    fig = plots.plot_network(xss_result, k=k)
+    fig = plots.plot_network(xss_result, index="Moebius", k=k)
     ax = fig.axes[0]
     top = xss_result.top(k)
     assert len(ax.lines) == sum(len(t.parts) == 2 for t in top)
@@ -77,3 +86,25 @@ def test_faithfulness_and_removal_curves(xss_result, planted_fn):
 def test_unknown_kind(xss_result):
     with pytest.raises(ValueError, match="unknown plot kind"):
         xss_result.plot("pie")
+
+
+def test_bars_and_the_notebook_summary_share_one_colour_convention():
+    """Red raises the output, blue lowers it: the bar plot and the notebook summary use the same two colours."""
+    import re
+
+    from matplotlib.colors import to_hex
+
+    from spectrex import explain
+
+    def f(masks):
+        m = masks.astype(float)
+        return 2.0 * m[:, 0] - 1.5 * m[:, 1] + 0.2 * m[:, 2]
+
+    result = explain(f, 3, method="exact", labels=["up", "down", "bit"])
+    fig = result.plot("bars")
+    by_width = {round(p.get_width(), 6): to_hex(p.get_facecolor()) for p in fig.axes[0].patches}
+    html = result._repr_html_()
+    row = r"<td style='text-align:left'>(\w+)</td><td>[^<]*</td><td><span[^>]*background:(#[0-9a-f]{6})"
+    colour_of = dict(re.findall(row, html))
+    assert colour_of["up"] == by_width[2.0] and colour_of["down"] == by_width[-1.5], (colour_of, by_width)
+    assert colour_of["up"] != colour_of["down"]

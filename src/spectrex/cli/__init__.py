@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _expected(exc: BaseException) -> bool:
+    if isinstance(exc, ImportError) and "pip install" in str(exc):
+        return True  # an optional package is missing, and the message says which to install
     return isinstance(exc, (SpectrexError, ValueError, TypeError, OSError, LookupError))
 
 

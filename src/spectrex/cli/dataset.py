@@ -17,6 +17,10 @@ def run_dataset(args: argparse.Namespace, console: Console) -> int:
         raise ValueError("give either --inputs (a file of records) or a text to explain, not both")
     if getattr(args, "cache", None):
         raise ValueError("--cache is for one explanation; a dataset run keeps one answer cache per record in OUT/cache")
+    if getattr(args, "no_cache", False):
+        raise ValueError(
+            "--no-cache is for one explanation; a dataset run needs its per-record caches in OUT/cache to resume"
+        )
     if getattr(args, "json", None):
         raise ValueError("--json is for one explanation; a dataset run writes one result per record in OUT/records")
     out = args.out or "results"

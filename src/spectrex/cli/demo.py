@@ -24,7 +24,29 @@ def run(args: argparse.Namespace, console: Console) -> int:
         result.metadata["holdout_queries"] = 1000
     console.print(f"Planted function: {args.k} interactions of order ≤ 3 over {args.n} parts")
     print_result(result, console, index=args.index)
+    console.print(recovery_line(f, result), highlight=False, soft_wrap=True)
     return 0
+
+
+def recovery_line(planted, result) -> str:
+    """Whether the explanation found the planted function: its Möbius terms against the planted ones."""
+    from ..interactions import Interactions
+
+    truth = {p: v for p, v in Interactions(planted, "Moebius").as_dict().items() if p}
+    found = {p: v for p, v in result.to("Moebius").as_dict().items() if p}
+    scale = max([abs(v) for v in truth.values()] + [1e-300])
+    tol = 1e-6 * scale
+    hit = [p for p, v in truth.items() if abs(found.get(p, 0.0) - v) <= tol]
+    spurious = [p for p, v in found.items() if p not in truth and abs(v) > tol]
+    worst = max([abs(found.get(p, 0.0) - v) for p, v in truth.items()] + [0.0])
+    if len(hit) == len(truth) and not spurious:
+        return (
+            f"[bold green]recovered[/]: all {len(truth)} planted interactions, largest coefficient error {worst:.1e}"
+        )
+    return (
+        f"[bold yellow]not recovered[/]: {len(hit)} of {len(truth)} planted interactions within {tol:.0e}"
+        f"{f', {len(spurious)} spurious' if spurious else ''} (largest error {worst:.2g}); raise --budget"
+    )
 
 
 def add_parser(sub) -> None:

@@ -39,7 +39,12 @@ def add_engine_args(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         default=None,
         help="SQLite file of model answers; a run that was interrupted or repeated re-queries nothing stored there "
-        "(created readable by you only)",
+        "(created readable by you only; spectrex explain keeps answers in $SPECTREX_CACHE/answers without it)",
+    )
+    g.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="keep no model answers on disk (a rerun asks the model everything again)",
     )
     g.add_argument("--batch-size", type=batch_size, default="auto", help="masks per model call, or 'auto' (default)")
     g.add_argument("--backend", default="local", choices=["local", "threads", "async", "ray"], help="where batches run")
@@ -54,16 +59,33 @@ def add_engine_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bars, spinners or notes (results only)")
 
 
-def engine_from_args(args: argparse.Namespace, cache_key=None):
+def check_engine_args(args: argparse.Namespace) -> None:
+    """Refuse conflicting engine options (called before any model loads)."""
+    if getattr(args, "cache", None) and getattr(args, "no_cache", False):
+        raise ValueError("give either --cache PATH or --no-cache, not both")
+
+
+def engine_from_args(args: argparse.Namespace, cache_key=None, keep_answers: bool = False, hint: str | None = None):
     """A :class:`~spectrex.engine.QueryEngine` from the options of :func:`add_engine_args`.
 
     ``cache_key`` names the model and input in the cache when the value function has no ``fingerprint``.
+    ``keep_answers``: without ``--cache`` (and unless ``--no-cache``), keep the answers in the default
+    folder ``$SPECTREX_CACHE/answers``, one bounded file per value function, so that an interrupted
+    run resumes. ``hint`` is shown with the time estimate after the first batch (the flag that costs less).
     """
     from ..engine import QueryEngine
 
+    check_engine_args(args)
+    folder = None
+    if keep_answers and not args.cache and not getattr(args, "no_cache", False):
+        from ..models._cache import cache_root
+
+        folder = cache_root() / "answers"
     return QueryEngine(
         batch_size=args.batch_size,
         cache=args.cache,
+        cache_folder=folder,
+        hint=hint,
         cache_key=cache_key,
         backend=args.backend,
         workers=args.workers,

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from .checks import check_output, seconds_or_auto
+from .engine_args import check_engine_args
 from .output import print_outputs, print_result
 
 #: the built-in example: a question whose answer needs two of three documents
@@ -46,11 +47,11 @@ examples:
 """
 
 
-def _engine(args):
-    """A QueryEngine from the shared engine options."""
+def _engine(args, hint: str | None = None):
+    """A QueryEngine from the shared engine options; answers kept in the default folder unless --no-cache."""
     from .engine_args import engine_from_args
 
-    return engine_from_args(args)
+    return engine_from_args(args, keep_answers=True, hint=hint)
 
 
 def unescape(text: str | None) -> str | None:
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from ..workflows import explain_text
 
     check_output(args.json, "--json")  # before any model is loaded or queried
+    check_engine_args(args)
     settings: dict = {}
     text = _input_text(args)
     if text is None and not args.doc:
@@ -117,10 +119,18 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.device:
         settings["device"] = args.device
     settings.update(_served_settings(args))
+    # before any model loads: the arguments, and what the run will cost
+    planned = None
+    if parts != "tokens":  # tokens need the model's tokenizer: planned once it is loaded
+        planned = _plan(args, text, parts, settings.get("template"))
+        _say_plan(console, planned)
     t0 = time.perf_counter()
     scorer = load_model(args.model, target=target, **settings)  # its own spinner
     load_s = time.perf_counter() - t0
-    engine = _engine(args)
+    if planned is None:
+        planned = _plan(args, text, parts, None, tokenizer=getattr(scorer, "tokenizer", None))
+        _say_plan(console, planned)
+    engine = _engine(args, _cheaper(planned))
     try:
         result = explain_text(
             text,
@@ -135,16 +145,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
             **({"max_order": args.max_order} if args.max_order is not None else {}),
         )
     except KeyboardInterrupt:
-        if args.cache:
-            stored = getattr(engine, "stored_answers", None)
-            count = f"{stored:,} answers received in this run are" if stored is not None else "the answers are"
-            console.print(
-                f"[yellow]interrupted: {count} stored in {args.cache}; run the same command again to go on "
-                "(stored answers are not asked again)[/]",
-                soft_wrap=True,
-            )
-            return 130  # said it all: no second "interrupted" line
-        raise
+        console.print(f"[yellow]{interrupted_line(engine, args)}[/]", soft_wrap=True, highlight=False)
+        return 130  # said it all: no second "interrupted" line
     finally:
         engine.close()
     for each in result.all() if hasattr(result, "all") else [result]:
@@ -181,6 +183,53 @@ def _output_settings(args) -> dict:
     if args.all_labels and args.target is not None:
         raise ValueError("--all-labels explains every label at once; leave out --target")
     return {**({"per_token": True} if args.per_token else {}), **({"all_labels": True} if args.all_labels else {})}
+
+
+def _plan(args, text, parts: str, template, tokenizer=None):
+    from .plan import plan_text
+
+    return plan_text(
+        text,
+        parts,
+        template=template,
+        method=args.method,
+        budget=args.budget,
+        max_order=args.max_order,
+        holdout=args.holdout,
+        seed=args.seed,
+        tokenizer=tokenizer,
+    )
+
+
+def _say_plan(console: Console, planned) -> None:
+    from .. import console as talk
+
+    if not talk.is_quiet():
+        console.print(f"[bold]planned:[/] {planned.line()}", highlight=False)
+
+
+def _cheaper(planned) -> str:
+    """The flag that makes this run cost less, for the time estimate said after the first batch."""
+    if planned.method == "exact":
+        return "fewer parts cost less (exact doubles with each part): --parts sentences, or a shorter text"
+    half = planned.queries // 2
+    if half < planned.minimum:
+        least = f"{planned.method} needs {planned.minimum:,} queries or more here"
+        return f"{least}: fewer parts cost less (--parts sentences)"
+    return f"--budget {half:,} halves the fit's queries (held-out R² tells what it costs)"
+
+
+def interrupted_line(engine, args) -> str:
+    """What Ctrl-C kept, and how to go on."""
+    kept = engine.stored_answers
+    where = args.cache or (str(engine.cache_files[-1]) if engine.cache_files else None)
+    if where is None:
+        why = " (--no-cache)" if getattr(args, "no_cache", False) else ""
+        return f"interrupted: no answers were kept{why}; a rerun asks the model everything again"
+    return (
+        f"interrupted: {kept:,} answers kept in {where}; run the same command again to go on "
+        "(kept answers are not asked again)"
+    )
 
 
 def _served_settings(args) -> dict:

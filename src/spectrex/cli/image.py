@@ -44,16 +44,28 @@ def run_question(args: argparse.Namespace, console: Console) -> int:
 
     for flag, path in (("--json", args.json), ("--output", args.out), ("--report", args.report)):
         check_output(path, flag)  # before any (paid) query
-    if not args.answer:
+    given = {"--class": args.class_ is not None, "--superpixels": args.superpixels is not None}
+    ignored = [flag for flag, yes in given.items() if yes]
+    if ignored:
         raise ValueError(
-            "--question needs --answer, the answer whose log-probability is explained, e.g. --answer ' cat'"
+            f"{' and '.join(ignored)} apply to the image classifier alone (without --question); with --question the "
+            "value is log P(answer): leave them out, or drop --question to explain a class"
         )
+    served = args.model.startswith("openai:")
+    if args.answer is not None and not args.answer.strip():
+        raise ValueError("--answer is empty: give the answer to explain, e.g. --answer ' coffee', or leave it out")
+    if served and not args.answer:
+        raise ValueError(
+            "a served vision-language model needs --answer (its log-probability is read from one-token "
+            "alternatives), e.g. --answer ' coffee'"
+        )
+    words = split_text(args.question, "words")
     image = ImageParts(read_image(args.path), grid=args.grid, fill=args.fill)
-    if args.model.startswith("openai:"):
+    _say_plan(console, args, image.n + words.n)
+    if served:
         from ..models.openai_chat import ChatVisionScorer, ChatVisionValue
 
         url, _, name = args.model[len("openai:") :].partition("#")
-        words = split_text(args.question, "words")
         f = ChatVisionValue(
             ChatVisionScorer(url, target=args.answer, model=name or None), JointParts({"image": image, "text": words})
         )
@@ -63,13 +75,19 @@ def run_question(args: argparse.Namespace, console: Console) -> int:
         from ..models.pipeline import CaptionThenAnswer
 
         lm = load_model(args.model, target=args.answer)
-        f = CaptionThenAnswer(image, split_text(args.question, "words"), lm, args.answer)
+        f = CaptionThenAnswer(image, words, lm, args.answer)  # without --answer: generates it on the full input
         console.print(
             "two-model pipeline (not one VLM): EfficientNet-Lite0 captions the masked image, "
             f"{args.model} answers the masked question from the caption"
+            + ("" if args.answer else f"; explaining its own answer {f.answer!r}"),
+            highlight=False,
+            soft_wrap=True,
         )
-    with engine_from_args(args) as engine:
+    with engine_from_args(args, keep_answers=True, hint=_cheaper(args)) as engine:
         result = explain(f, method=args.method, budget=args.budget, random_state=args.seed, engine=engine)
+    result.metadata.setdefault("model", args.model if served else f"efficientnet-lite0 → {args.model}")
+    result.metadata.setdefault("target", f.answer if not served else args.answer)
+    result.metadata.setdefault("input", args.question)
     print_result(result, console, index=args.index, max_order=2)
     out = Path(args.out) if args.out else Path(Path(args.path).stem + "-joint.png")
     result.plot("joint", parts=f.parts, text="text" if "text" in f.parts.groups else "question").savefig(out, dpi=110)
@@ -85,10 +103,29 @@ def run_question(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _say_plan(console: Console, args, n: int) -> None:
+    """The planned queries, said (and the budget checked) before any model loads."""
+    from .. import console as talk
+    from .plan import plan_parts
+
+    planned = plan_parts(n, method=args.method, budget=args.budget, seed=args.seed)
+    if not talk.is_quiet():
+        console.print(f"[bold]planned:[/] {planned.line()}", highlight=False)
+
+
+def _cheaper(args) -> str:
+    return "a coarser --grid (e.g. 2x2) or --budget N costs less"
+
+
 def run(args: argparse.Namespace, console: Console) -> int:
+    from .engine_args import check_engine_args
+
+    check_engine_args(args)
     if args.question:
         return run_question(args, console)
-    for flag, path in (("--json", args.json), ("--output", args.out)):
+    if args.answer is not None:
+        raise ValueError("--answer goes with --question (the answer to that question); leave it out to explain a class")
+    for flag, path in (("--json", args.json), ("--output", args.out), ("--report", args.report)):
         check_output(path, flag)
     from ..api import explain
     from ..models.vision import ImageClassifierValue, class_index, class_name
@@ -98,6 +135,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     image = read_image(args.path)
     grid = None if args.superpixels else args.grid
     parts = ImageParts(image, grid=grid, superpixels=args.superpixels, fill=args.fill)
+    _say_plan(console, args, parts.n)
     with console.status("loading EfficientNet-Lite0"):
         target = None if args.class_ is None else class_index(args.class_)
         f = ImageClassifierValue(
@@ -106,9 +144,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
     top5 = f.full_logits.argsort()[::-1][:5]
     console.print(f"{parts.n} parts ({parts.kind}); top ImageNet classes: {', '.join(map(class_name, top5))}")
     name = class_name(int(f.target))
-    with engine_from_args(args) as engine:
+    with engine_from_args(args, keep_answers=True, hint=_cheaper(args)) as engine:
         result = explain(f, method=args.method, budget=args.budget, random_state=args.seed, engine=engine)
     result.metadata.update(target_class=int(f.target), target=name, quantity=f"logit of ImageNet class {name}")
+    result.metadata.setdefault("model", "efficientnet-lite0")
     result.metadata["full_value"] = float(f.full_logits[f.target])
     print_result(result, console, index=args.index, max_order=2)
     out = Path(args.out) if args.out else Path(Path(args.path).stem + f"-class{f.target}.png")
@@ -117,6 +156,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         result.to_json(args.json)
         console.print(f"result written to {args.json}")
+    if args.report:
+        from ..report import render_report
+
+        render_report(result, args.report, parts=parts)
+        console.print(f"report written to {args.report}")
     return 0
 
 
@@ -147,8 +191,12 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     q = p.add_argument_group("image and question together")
     q.add_argument("--question", default=None, help="explain patches and the question's words jointly")
-    q.add_argument("--report", default=None, metavar="PATH", help="also write the HTML report (image and words)")
-    q.add_argument("--answer", default=None, help="the answer whose log-probability is explained, e.g. ' cat'")
+    p.add_argument("--report", default=None, metavar="PATH", help="also write the HTML report (the image, tinted)")
+    q.add_argument(
+        "--answer",
+        default=None,
+        help="the answer whose log-probability is explained, e.g. ' coffee' (default: the model's own answer)",
+    )
     q.add_argument(
         "--model",
         default="gemma-3-270m",

@@ -14,6 +14,18 @@ from .. import console
 
 #: a bar of a run shorter than this many seconds is erased when it ends
 TRANSIENT_S = 2.0
+#: the time left is said after the first batch when it is at least this many seconds
+ETA_MIN_S = 10.0
+
+
+def duration(seconds: float) -> str:
+    """``45 s``, ``3 min 20 s``, ``1 h 05 min``."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
 class Progress:
@@ -27,10 +39,15 @@ class Progress:
         a notebook); ``callable(done, total)``: called after each batch.
     """
 
-    def __init__(self, mode: bool | None | Callable[[int, int], object] = None) -> None:
+    def __init__(
+        self, mode: bool | None | Callable[[int, int], object] = None, eta: Callable[[str], str | None] | None = None
+    ) -> None:
         if not (mode is None or isinstance(mode, bool) or callable(mode)):
             raise TypeError(f"progress must be True, False, None or a callable(done, total); got {mode!r}")
         self.mode = mode
+        #: given the time estimate after the first batch of a long run, returns the line to show (or None)
+        self.eta = eta if mode is None or mode is True else None
+        self._t_first: float | None = None
         self.done = 0
         self.total = 0
         self._bar = None
@@ -53,6 +70,8 @@ class Progress:
     def expect(self, more: int) -> None:
         """``more`` queries will be sent (raises the total if it was lower)."""
         self.total = max(self.total, self.done + int(more))
+        if self._t_first is None:
+            self._t_first = time.perf_counter()
         if self._bar is None and self.total > self.done and self._want_bar():
             self._start()
         elif self._bar is not None:
@@ -63,11 +82,32 @@ class Progress:
             self.total = max(self.total, int(total))
 
     def advance(self, k: int) -> None:
+        first = self.done == 0
         self.done += int(k)
+        if first and self.eta is not None and self._t_first is not None:
+            self._tell_eta(time.perf_counter() - self._t_first)
         if self._callback:
             self.mode(self.done, max(self.total, self.done))
         elif self._bar is not None:
             self._bar.update(self._task, completed=self.done, total=max(self.total, self.done))
+
+    def _tell_eta(self, elapsed: float) -> None:
+        """After the first batch: the rate so far and the time the remaining queries will take, if long."""
+        left = max(self.total - self.done, 0)
+        if self.done <= 0 or elapsed <= 0:
+            return
+        remaining = left * elapsed / self.done
+        if remaining < ETA_MIN_S:
+            return
+        line = self.eta(
+            f"first {self.done:,} queries took {elapsed:.1f} s: about {duration(remaining)} for the other {left:,}"
+        )
+        if line and not console.is_quiet():
+            from rich.markup import escape
+
+            # through the bar's own console, so the line goes above the live bar, not into it
+            out = self._bar.console if self._bar is not None else console.stderr_console()
+            out.print(f"[dim]{escape(line)}[/]", highlight=False, soft_wrap=True)
 
     def _start(self) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, ProgressColumn, TextColumn, TimeRemainingColumn

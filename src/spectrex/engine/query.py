@@ -26,6 +26,7 @@ import numpy as np
 from ..contract import check_masks, check_outputs, declared_outputs
 from ..errors import CacheError, PartialResultError, ValueFunctionError
 from ..transforms import bitset
+from .answers import answer_file, prune, touch
 from .backends import Backend, LocalBackend, WorkerLostError, is_retryable, make_backend
 from .cache import QueryCache
 from .progress import Progress
@@ -235,18 +236,55 @@ class Query:
         self._auto = engine.batch_size == "auto"
         self._cap = engine.auto_limit() if self._auto else self.batch_size
         self.largest_batch = 0
-        self.progress = Progress(engine.progress)
+        self.progress = Progress(engine.progress, eta=engine.tell_eta)
         self.cache: QueryCache | None = None
         self._ns: int | None = None
+        self._own_cache = False
+        keys = None
         if engine.cache is not None:
-            fn_fp, in_fp = resolve_fingerprint(value_fn, engine.cache_key)
+            keys = resolve_fingerprint(value_fn, engine.cache_key)
             self.cache = engine.open_cache()
+        elif engine.cache_folder is not None:
+            keys = self._open_folder_cache(engine.cache_folder, value_fn, n)
+        if keys is not None:
+            fn_fp, in_fp = keys
             self._ns = self.cache.namespace(fn_fp, in_fp, n)
             bits, values = self.cache.load(self._ns, self.words)
             if len(values):
                 self._width(values.shape[1], "the answers stored in the cache")
             self._memo.add(_as_keys(bits), values, disk=True)
+            if len(values) and engine.progress is None and not engine._kept_told and not engine.stored_answers:
+                from .. import console
+
+                engine._kept_told = True  # once per engine (a run binds the same function more than once)
+                console.note(f"{len(values):,} answers kept from an earlier run are used (not asked again)")
             self.fingerprint = (fn_fp, in_fp)
+
+    def _open_folder_cache(self, folder, value_fn, n: int) -> tuple[str, str] | None:
+        """Open this value function's own file in the engine's answer folder (None: it has no fingerprint)."""
+        try:
+            keys = resolve_fingerprint(value_fn, self.engine.cache_key)
+        except CacheError:
+            return None  # nothing identifies its answers: keeping them could serve them to another model
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = answer_file(folder, *keys, n)
+        prune(folder, keep=path)
+        self.cache = QueryCache(path)
+        self._own_cache = True
+        touch(path)
+        self.engine.cache_files.append(path)
+        return keys
+
+    def known(self, masks) -> np.ndarray:
+        """The answers already known (memory or cache) for ``masks``, shaped as :meth:`__call__` returns them;
+        NaN where none is — the model is not asked."""
+        masks = check_masks(masks, self.n)
+        found, values, _ = self._memo.lookup(_as_keys(bitset.pack(masks)))
+        out = np.full((masks.shape[0], self.width or 1), np.nan)
+        if values is not None:
+            out[found] = values[found]
+        return out if self.multi else out[:, 0]
 
     def expect(self, total: int | None) -> None:
         """Tell the progress bar how many queries the whole run will ask for (e.g. the budget)."""
@@ -490,6 +528,9 @@ class Query:
     def close(self) -> None:
         """Stop the progress bar (the engine keeps its cache and back-end for the next bind)."""
         self.progress.close()
+        if self._own_cache and self.cache is not None:
+            self.cache.close()
+            self.cache, self._own_cache = None, False
 
     def describe(self) -> dict:
         d = {"batch_size": self.engine.batch_size, "largest_batch": self.largest_batch, **self.backend.describe()}
@@ -527,6 +568,10 @@ class QueryEngine:
         batch fits (and when a batch takes over 4 s).
     cache : str, Path or QueryCache, optional
         SQLite file of answers shared across runs (see :mod:`spectrex.engine.cache`).
+    cache_folder : str or Path, optional
+        A folder of answer caches, one file per value function and input (named by their
+        fingerprints; see :mod:`spectrex.engine.answers`), bounded in size and age; used when
+        ``cache`` is not given. Value functions without a ``fingerprint`` are not cached.
     cache_key : str or (str, str), optional
         Identity of the value function (and its input) in the cache, for functions without a
         ``fingerprint`` attribute. It must change whenever the model, its settings or the input change.
@@ -535,7 +580,11 @@ class QueryEngine:
     workers : int, optional
         Threads / concurrent calls / Ray actors for the named back-ends.
     progress : None, bool or callable(done, total)
-        Progress bar on a terminal for long runs (``None``), never (``False``), or a callback.
+        Progress bar on a terminal for long runs (``None``), never (``False``), or a callback. Unless
+        ``False`` (or a callback), the first long run also says, after its first batch, how long the
+        rest will take (a note on stderr, once per engine).
+    hint : str, optional
+        Added to that estimate: what makes the run cheaper (the CLI names its flag).
     on_error : "raise" or "drop", default "raise"
         What to do with rows that fail (raise, or return NaN/inf) twice: stop with an error naming
         them, or leave them out (they come back as NaN and are counted in ``stats.dropped``).
@@ -548,10 +597,12 @@ class QueryEngine:
         batch_size: int | str = "auto",
         *,
         cache=None,
+        cache_folder=None,
         cache_key=None,
         backend="local",
         workers: int | None = None,
         progress=None,
+        hint: str | None = None,
         on_error: str = "raise",
         max_batch_size: int = AUTO_GPU_START,
     ) -> None:
@@ -575,7 +626,20 @@ class QueryEngine:
         self.on_error = on_error
         #: answers this engine wrote to its cache (what an interrupted run keeps)
         self.stored_answers = 0
+        self.cache_folder = None if cache_folder is None else Path(cache_folder)
+        self.hint = hint
+        self._eta_told = False
+        self._kept_told = False
+        #: the files of ``cache_folder`` this engine opened
+        self.cache_files: list[Path] = []
         Progress(progress)  # validate now, not mid-run
+
+    def tell_eta(self, line: str) -> str | None:
+        """The time estimate of the first long run with the hint, once per engine (None after)."""
+        if self._eta_told:
+            return None
+        self._eta_told = True
+        return line + (f"; {self.hint}" if self.hint else "")
 
     @property
     def cache(self):

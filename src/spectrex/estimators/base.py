@@ -133,7 +133,10 @@ class Explainer(ABC):
         :class:`~spectrex.BudgetError` naming the minimum when the budget is too small.
         """
         n, budget = check_n(n), check_budget(budget)
-        return self.design().plan(n, budget, self._order(n), np.random.default_rng(self.random_state))
+        order, design = self._order(n), self.design()
+        # the size checks explain() makes, so that a plan too large is refused before it is allocated
+        check_design(n, design.budget(n, budget, order), type(self).__name__, pairwise=self._pairwise(order))
+        return design.plan(n, budget, order, np.random.default_rng(self.random_state))
 
     def explain(
         self, value_fn, n: int | None = None, budget: int | None = None, *, labels=None

@@ -194,3 +194,46 @@ def first_line(continuation: str) -> str:
     body = continuation.lstrip()
     lead = continuation[: len(continuation) - len(body)]
     return lead + body.split("\n")[0] if body else continuation
+
+
+class FunctionScorer(TextScorer):
+    """A plain function ``list[str] -> floats`` used as a text model (your own classifier, an API call…).
+
+    Parameters
+    ----------
+    fn : callable
+        Takes a list of texts, returns one float per text.
+    template : str, optional
+        Prompt with ``{text}`` where the (masked) text goes; the function sees the filled prompts.
+
+    Its identity in fingerprints is the function's module, name and compiled code, so editing the
+    function changes it; a lambda or closure whose captured state changes keeps it, so pass a
+    ``cache_key`` of your own when caching the answers of such a function.
+    """
+
+    def __init__(self, fn, template: str | None = None) -> None:
+        if not callable(fn):
+            raise TypeError(f"model must be a name, a TextScorer or a function list[str] -> floats; got {fn!r}")
+        self.fn = fn
+        self.template = check_template(template) if template is not None else None
+        name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+        self.model_id = f"{getattr(fn, '__module__', None) or '?'}.{name}"
+
+    def model_identity(self) -> dict[str, Any]:
+        call = vars(type(self.fn)).get("__call__")  # a callable object: its class's method
+        code = getattr(self.fn, "__code__", None) or getattr(call, "__code__", None)
+        return {"id": self.model_id, "code": identity_hash(code.co_code.hex()) if code is not None else None}
+
+    def settings(self) -> dict[str, Any]:
+        return {"template": self.template}
+
+    def score(self, texts: list[str]) -> np.ndarray:
+        if self.template is not None:
+            texts = [self.template.format(text=t) for t in texts]
+        out = np.asarray(self.fn(list(texts)), dtype=np.float64).reshape(-1)
+        if out.shape[0] != len(texts):
+            raise ValueError(
+                f"the model function {self.model_id} returned {out.shape[0]} values for {len(texts)} texts; "
+                "return one float per text"
+            )
+        return out

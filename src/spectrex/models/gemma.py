@@ -39,11 +39,14 @@ def ensure_converted(progress=None) -> Path:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from ..console import swallow_stderr
+
         if progress is not None:
             progress(f"converting Gemma 3 270M from GGUF once (about 2 minutes); it will be kept in {target}")
-        gguf = pkg.assemble(output_path=cache_root() / "gguf" / pkg.MODEL_NAME)
-        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        with swallow_stderr():  # transformers' GGUF reader draws its own tqdm bar, which no setting turns off
+            gguf = pkg.assemble(output_path=cache_root() / "gguf" / pkg.MODEL_NAME)
+            tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+            model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
         # the weights are de-quantised floats now; drop the GGUF "quantizer" marker so they can be saved
         model.hf_quantizer = None
         if hasattr(model.config, "quantization_config"):

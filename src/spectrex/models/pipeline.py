@@ -32,8 +32,9 @@ class CaptionThenAnswer(ValueFunction):
         The question, cut into parts (usually words).
     lm : CausalLMScorer
         The language model (its template must be ``"{text}"``: the prompt is built here).
-    answer : str
-        The continuation whose log-probability is explained, e.g. ``" cat"``.
+    answer : str or None
+        The continuation whose log-probability is explained, e.g. ``" cat"``; None: the language
+        model's own greedy answer on the full image and question.
     classifier : callable, optional
         ``masks (q, n_image) -> (q, classes)`` logits; default EfficientNet-Lite0 on ``image``.
     names : sequence of str, optional
@@ -56,7 +57,7 @@ class CaptionThenAnswer(ValueFunction):
         image: ImageParts,
         question: TextParts,
         lm,
-        answer: str,
+        answer: str | None,
         classifier=None,
         names=None,
         top: int = 3,
@@ -66,8 +67,8 @@ class CaptionThenAnswer(ValueFunction):
             raise ValueError("template needs both {caption} and {question}")
         if getattr(lm, "template", "{text}") != "{text}":
             raise ValueError("give the language model with template='{text}': the prompt is built by the pipeline")
-        if not answer:
-            raise ValueError("give the answer whose log-probability is explained, e.g. answer=' cat'")
+        if answer is not None and not answer:
+            raise ValueError("give the answer whose log-probability is explained, e.g. answer=' cat' (or None)")
         self.image, self.question, self.lm, self.answer = image, question, lm, answer
         self.parts = JointParts({"image": image, "question": question})
         self.n, self.labels = self.parts.n, self.parts.labels
@@ -80,6 +81,9 @@ class CaptionThenAnswer(ValueFunction):
         self.names = list(names) if names is not None else None
         self.top, self.template = int(top), template
         self._memo: dict[str, float] = {}  # many masked images share a caption: score each prompt once
+        if self.answer is None:  # the model's own answer to the full image and question
+            self.answer = lm.generate(self.prompts(np.ones((1, self.n), bool))[0])
+        answer = self.answer
         self.fingerprint = identity_hash(
             {
                 "kind": "caption-then-answer",

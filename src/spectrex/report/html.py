@@ -20,11 +20,14 @@ import numpy as np
 
 from ..errors import ResourceError
 from ..interactions import Interactions
+from .colours import NEGATIVE, POSITIVE
+from .overview import PAIR_INDEX
 from .page import page
 
 # the index switch: label shown → canonical index name
 VIEWS: dict[str, str] = {
     "Shapley": "SV",
+    "SII": "SII",
     "Banzhaf": "BV",
     "FSII": "FSII",
     "STII": "STII",
@@ -47,13 +50,28 @@ def _view(result: Interactions, index: str, max_order: int, k: int) -> dict[str,
     except ResourceError as exc:  # a dense high-order transform: say so in the page instead of failing
         return {"index": index, "error": str(exc), "first": [0.0] * result.n, "top": []}
     top = view.top(k)
+    pair_index = PAIR_INDEX.get(index) if result.n >= 2 and (result.transform.max_order or 0) >= 2 else None
+    if pair_index:  # as print(result) does: each part's value, then the pairs' interaction index
+        pairs = result.to(pair_index, max_order=2).top(k, order=2)
+        top = sorted(top + pairs, key=lambda t: -abs(t.value))[:k]
     return {
         "index": view.index,
-        "max_order": view.max_order,
+        "pair_index": pair_index,
+        "max_order": 2 if pair_index else view.max_order,
         "first": [_finite(v) for v in view.first_order().tolist()],
-        "top": [{"parts": list(t.parts), "value": _finite(t.value)} for t in top],
+        "top": [{"parts": list(t.parts), "value": _finite(t.value), "index": t.index} for t in top],
         "baseline": _finite(view.baseline),
     }
+
+
+def _budget(meta: dict) -> str | None:
+    """The budget as given, or the method's default with the queries it planned."""
+    budget, planned = meta.get("budget"), meta.get("queries_planned")
+    if isinstance(budget, int):
+        return f"{budget:,}"
+    if isinstance(planned, int):
+        return f"the method's default ({planned:,} queries planned)"
+    return None
 
 
 def _plain_meta(meta: dict) -> list[list[str]]:
@@ -116,26 +134,27 @@ def report_data(
     order = min(tmax, 3) if max_order is None else max(1, int(max_order))
     meta = result.metadata
     text = next((meta[key] for key in _INPUT_KEYS if isinstance(meta.get(key), str)), None)
-    r2 = meta.get("faithfulness")  # the one R² of a result: held out, on fresh masks
-    from .overview import fit_summary, quantity
+    from .overview import cost_summary, fit_summary, quantity
 
     ones = np.ones((1, result.n), bool)
+    model_full = meta.get("full_value")  # the model's own answer on the full input, when it was asked
     summary = {
         "explained": quantity(meta),
+        "model": meta.get("model"),
         "contrast": meta.get("contrast"),
         "prompt template": meta.get("template") if meta.get("template") not in (None, "{text}") else None,
-        "full input": _finite(float(result.predict(ones)[0])),
-        "empty input": _finite(float(result.predict(~ones)[0])),
-        "fit": fit_summary(meta),
-        "model": meta.get("model"),
+        "full input · model": _finite(float(model_full)) if isinstance(model_full, (int, float)) else None,
+        "full input · explanation": _finite(float(result.predict(ones)[0])),
+        "empty input · explanation": _finite(float(result.predict(~ones)[0])),
+        "fit": fit_summary(meta),  # the one R² row: held out, on fresh masks (or exact)
         "method": meta.get("method"),
-        "budget": meta.get("budget"),
-        "queries": meta.get("queries"),
-        "R²": r2,
+        "budget": _budget(meta),
+        "queries": cost_summary({k: meta[k] for k in ("queries", "queries_cached") if k in meta}) or None,
         "parts": result.n,
         "terms": len(result.transform),
-        "basis": result.transform.basis,
     }
+    optional = ("model", "contrast", "prompt template", "full input · model")
+    summary = {key: val for key, val in summary.items() if val is not None or key not in optional}
     data: dict[str, Any] = {
         "title": str(meta.get("title") or "spectrex explanation"),
         "labels": list(result.labels),
@@ -149,6 +168,7 @@ def report_data(
         # Shapley values lead unless the result was explicitly converted to another index
         "default": "Shapley" if result.index == "Moebius" else _DEFAULT_VIEW.get(result.index, "Shapley"),
         "max_order": order,
+        "colours": {"positive": POSITIVE, "negative": NEGATIVE},  # the one convention (report.colours)
     }
     if parts is not None:
         data["image"] = image_data(parts, result.n)
@@ -246,7 +266,7 @@ _BODY = """<section id="summary-section"><h2>Run</h2><table id="summary" class="
   <div class="legend"><span class="neg">lowers the output</span><span class="pos">raises the output</span></div>
 </section>
 <section><h2>Top interactions</h2><table id="top" class="top"><thead><tr>
-  <th>#</th><th>parts</th><th>order</th><th>value</th><th></th></tr></thead><tbody></tbody></table>
+  <th>#</th><th>parts</th><th>order</th><th id="value-head">value</th><th></th></tr></thead><tbody></tbody></table>
   <div id="network"></div>
 </section>
 <section id="cf-section"><h2>Counterfactual</h2><p id="cf"></p></section>
@@ -294,6 +314,9 @@ _JS_BODY = r"""
   kv($("meta"), data.metadata);
   if (data.input) $("input-text").textContent = data.input; else $("input-text").remove();
   const label = (i) => data.labels[i];
+  const seen = {};
+  data.labels.forEach((lab) => { seen[lab] = (seen[lab] || 0) + 1; });
+  const repeated = (i) => seen[data.labels[i]] > 1;  // only a repeated label needs its position to be told apart
 
   let photo = null;
   function showImage(view, scale) {
@@ -339,7 +362,7 @@ _JS_BODY = r"""
       chip.style.background = colour(view.first[i], scale);
       chip.title = `part ${i}: ${fmt(view.first[i])}`;
       chip.dataset.value = String(view.first[i]);
-      if (lab !== String(i)) chip.append(el("sub", i));
+      if (repeated(i)) chip.append(el("sub", i));
       box.append(chip);
     });
   }
@@ -354,17 +377,18 @@ _JS_BODY = r"""
       t.parts.forEach((p, j) => {
         if (j) cell.append(" × ");
         const span = el("span", label(p), "lab");
-        if (label(p) !== String(p)) span.append(el("sub", p));  // the index tells repeated words apart
+        if (repeated(p)) span.append(el("sub", p));  // the index tells repeated words apart
         cell.append(span);
       });
       const mods = data.image && data.image.modality ? new Set(t.parts.map((p) => data.image.modality[p])) : null;
       if (mods && mods.size > 1) cell.append(el("span", [...mods].join(" × "), "badge"));  // cross-modal
+      if (view.pair_index) cell.append(el("span", t.index, "badge"));  // SV parts and SII pairs, each named
       tr.append(el("td", r + 1), cell, el("td", t.parts.length, "num"), el("td", fmt(t.value), "num"));
       const td = el("td");
       const s = svg("svg", {width: 160, height: 12});
       const w = scale ? 78 * Math.abs(t.value) / scale : 0;
       s.append(svg("rect", {x: t.value >= 0 ? 80 : 80 - w, y: 1, width: w, height: 10,
-        fill: t.value >= 0 ? "#e4574a" : "#4a78e4"}));
+        fill: t.value >= 0 ? data.colours.positive : data.colours.negative}));
       s.append(svg("line", {x1: 80, x2: 80, y1: 0, y2: 12, stroke: "#888"}));
       td.append(s);
       tr.append(td);
@@ -389,7 +413,7 @@ _JS_BODY = r"""
     const scale = Math.max(...terms.map((t) => Math.abs(t.value || 0)), 1e-300);
     const s = svg("svg", {width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: "img"});
     for (const t of terms) {
-      const c = t.value >= 0 ? "#e4574a" : "#4a78e4";
+      const c = t.value >= 0 ? data.colours.positive : data.colours.negative;
       const k = Math.abs(t.value) / scale;
       if (t.parts.length === 2) {
         const [a, b] = t.parts.map((p) => pos[p]);
@@ -420,8 +444,10 @@ _JS_BODY = r"""
     const note = $("view-note");
     note.className = view.error ? "hint err" : "hint";
     note.textContent = view.error ? view.error
-      : `${name}: index ${view.index}, interactions up to order ${view.max_order};`
+      : (view.pair_index ? `${name}: parts' ${view.index} and pairs' ${view.pair_index} (as spectrex explain prints);`
+        : `${name}: index ${view.index}, interactions up to order ${view.max_order};`)
       + ` part colours show its first-order values.`;
+    $("value-head").textContent = view.pair_index ? `${view.index} / ${view.pair_index}` : view.index;
     showParts(view);
     showTop(view);
   }

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .colours import sign_colour
+
 #: the index of the pairwise table for each first-order index
 PAIR_INDEX = {"SV": "SII", "BV": "BII"}
 
@@ -84,7 +86,7 @@ class Overview:
             peak = max([abs(v) for _, v in items] + [1e-300])
             cells = []
             for label, v in items:
-                colour = "#c0392b" if v < 0 else "#2471a3"
+                colour = sign_colour(v)  # red raises, blue lowers: as in every plot and the report
                 width = 60 * abs(v) / peak
                 bar = f'<span style="display:inline-block;height:0.7em;width:{width:.0f}px;background:{colour}"></span>'
                 cells.append(f"<tr><td style='text-align:left'>{e(label)}</td><td>{v:+.4g}</td><td>{bar}</td></tr>")
@@ -113,10 +115,16 @@ def _cut(label: str, width: int) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 
 
+#: punctuation trimmed from the ends of a label shown in a table ("drink?" → "drink", "plot." → "plot")
+_TRIM = " \t\n.,;:!?\"'()[]«»“”‘’"
+
+
 def display_labels(labels: list[str]) -> list[str]:
-    """Labels that tell repeated parts apart by their position (``the#2``, ``the#7``)."""
-    counts = Counter(labels)
-    return [f"{lab}#{i}" if counts[lab] > 1 else lab for i, lab in enumerate(labels)]
+    """Labels as tables show them: surrounding punctuation trimmed, and a position only where the
+    trimmed label repeats (``the#2``, ``the#7``; ``idiot`` alone stays ``idiot``)."""
+    shown = [lab.strip(_TRIM) or lab.strip() or lab for lab in labels]
+    counts = Counter(shown)
+    return [f"{lab}#{i}" if counts[lab] > 1 else lab for i, lab in enumerate(shown)]
 
 
 def quantity(meta: dict) -> str:

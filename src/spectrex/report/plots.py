@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..interactions import Interactions
+from .colours import NEGATIVE as _NEG
+from .colours import POSITIVE as _POS
 from .overview import display_labels
-
-_POS, _NEG = "#d9483b", "#3b6fd9"
 
 
 def _plt():
@@ -64,16 +64,20 @@ def plot_bars(result: Interactions, index: str | None = "SV", k: int = 20, ax=No
     return _done(fig)
 
 
-def plot_network(result: Interactions, index: str | None = None, k: int = 20, max_order: int | None = None, ax=None):
+def plot_network(result: Interactions, index: str | None = "SII", k: int = 20, max_order: int | None = None, ax=None):
     """Interaction network of the top ``k`` terms.
 
     Parts are nodes on a circle (coloured by their first-order value), pairwise interactions are
     edges (width ∝ |value|, red positive / blue negative) and higher orders are hyperedges drawn
-    as shaded polygons through their parts.
+    as shaded polygons through their parts. By default the Shapley interaction index up to pairs
+    (nodes: Shapley values, edges: the pairs ``print(result)`` lists); ``index="Moebius"`` (with
+    ``max_order``) draws every order; ``index=None`` the result's own view.
     """
     plt = _plt()
     from matplotlib.patches import Polygon
 
+    if index == "SII" and max_order is None:
+        max_order = 2  # pairs: the summary's story, readable as a network
     view = _view(result, index, max_order)
     terms = view.top(k)
     nodes = sorted({p for t in terms for p in t.parts})
@@ -82,7 +86,7 @@ def plot_network(result: Interactions, index: str | None = None, k: int = 20, ma
     fig = ax.figure
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(f"top {len(terms)} interactions ({view.index})")
+    ax.set_title(f"top {len(terms)} interactions ({view.index}, order ≤ {view.max_order})")
     if not nodes:
         return _done(fig)
     angle = 2 * np.pi * np.arange(len(nodes)) / len(nodes) + np.pi / 2

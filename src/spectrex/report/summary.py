@@ -226,10 +226,10 @@ def render_page(data: dict[str, Any]) -> str:
 _BODY = """<section><h2>Records</h2><table id="counts" class="kv"></table></section>
 <section><h2>Faithfulness (held-out R²)</h2><div id="hist"></div><p id="r2-note" class="hint"></p></section>
 <section><h2>Interactions vs first-order terms</h2><div id="shares"></div><p id="share-note" class="hint"></p></section>
-<section><h2>Recurring interactions (order ≥ 2)</h2>
+<section><h2 id="rec-title">Recurring interactions (order ≥ 2)</h2>
 <table id="recurring" class="grid"><thead><tr><th>parts</th><th>order</th><th>records</th><th>share</th>
 <th>mean value</th><th>positive</th></tr></thead><tbody></tbody></table><p id="rec-note" class="hint"></p></section>
-<section><h2>Recurring single parts</h2>
+<section><h2 id="single-title">Recurring single parts</h2>
 <table id="single" class="grid"><thead><tr><th>part</th><th>order</th><th>records</th><th>share</th>
 <th>mean value</th><th>positive</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Every record</h2><p class="hint">click a column to sort</p>
@@ -332,6 +332,7 @@ _JS_BODY = r"""
       body.append(tr);
     }
   }
+  for (const id of ["rec-title", "single-title"]) $(id).textContent += ` · ${data.index}`;  // the index, named
   recTable("recurring", data.recurring);
   recTable("single", data.recurring_single);
   $("rec-note").textContent = "grouped by the parts' text (case and surrounding punctuation ignored); "

@@ -1,0 +1,80 @@
+"""What a run will cost, said and checked before any model loads: the method, the parts, the queries.
+
+A template without ``{text}``, an empty text or a budget too small for the method are refused here,
+in a fraction of a second, instead of after a language model has loaded for half a minute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Planned:
+    """The queries a text explanation will send: the fit's plan, the held-out check, the full-input call."""
+
+    method: str
+    n: int
+    queries: int
+    holdout: int
+    notes: list[str]
+    #: the fewest queries the method accepts for these parts
+    minimum: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.queries + self.holdout
+
+    def line(self) -> str:
+        """E.g. ``512 queries (exact, 9 parts)`` or ``1,280 queries (proxyspex, 20 parts) + 64 held out``."""
+        head = f"{self.queries:,} queries ({self.method}, {self.n} parts)"
+        return head + (f" + {self.holdout:,} held out to check the fit" if self.holdout else "")
+
+
+def plan_text(
+    text, parts: str, *, template=None, method="auto", budget=None, max_order=None, holdout=64, seed=0, tokenizer=None
+) -> Planned:
+    """Check a text explanation's arguments and plan its queries, without the model.
+
+    ``parts="tokens"`` needs the model's ``tokenizer``; every other unit is cut without it.
+    Raises ``ValueError`` (a template without ``{text}``, an empty text) or
+    :class:`~spectrex.BudgetError` naming the method chosen and a budget that works.
+    """
+    from ..models import make_parts
+    from ..models.base import check_template
+
+    if template is not None:
+        check_template(template)
+    n = make_parts(text, parts, tokenizer).n
+    return plan_parts(n, method=method, budget=budget, max_order=max_order, holdout=holdout, seed=seed)
+
+
+def plan_parts(n: int, *, method="auto", budget=None, max_order=None, holdout=0, seed=0) -> Planned:
+    """The queries of an explanation over ``n`` parts (``holdout`` more unless the method is exact).
+
+    Raises :class:`~spectrex.BudgetError` naming the method chosen and a budget that works.
+    """
+    from ..api import choose_method, get_method
+    from ..errors import BudgetError
+
+    chosen, used_budget, notes = choose_method(n, method, budget)
+    est = get_method(chosen)(max_order=max_order, random_state=seed)
+    try:
+        queries = est.plan(n, used_budget).n_queries
+    except BudgetError as exc:
+        if budget is None:
+            raise
+        why = (
+            f"--method auto chose {chosen} for {n} parts (exact up to 10 parts, else proxyspex)"
+            if method == "auto"
+            else f"--method {method}"
+        )
+        minimum = est.minimum_budget(n)
+        default = est.default_budget(n)
+        raise BudgetError(
+            f"--budget {budget:,} is too small: {exc} ({why}). Leave --budget out (the default for {n} parts is "
+            f"{default:,} queries) or give --budget {minimum:,} or more; fewer parts cost less",
+            minimum,
+        ) from None
+    held = 0 if chosen == "exact" else int(holdout)
+    return Planned(chosen, n, queries, held, notes, est.minimum_budget(n))

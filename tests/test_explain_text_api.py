@@ -1,0 +1,65 @@
+"""explain_text takes the calls people write first: model settings by keyword, progress=, a plain function."""
+
+import numpy as np
+import pytest
+
+from spectrex import explain_text
+from spectrex.models import SENTIMENT
+
+WORDS = {"great": 2.0, "dull": -1.5, "not": -0.5}
+
+
+def my_model(texts):  # one's own text model: list[str] -> floats
+    out = []
+    for t in texts:
+        words = t.lower().replace(",", " ").split()
+        score = sum(WORDS.get(w, 0.0) for w in words)
+        out.append(score + (1.0 if "great" in words and "acting" in words else 0.0))
+    return out
+
+
+def test_a_plain_function_is_a_model():
+    result = explain_text("great acting, dull plot", my_model, progress=False)
+    sv = dict(zip((label.strip(" ,") for label in result.labels), result.to("SV").first_order()))
+    # exact (4 words): the pair great×acting splits its +1 between the two
+    assert sv["great"] == pytest.approx(2.5)
+    assert sv["acting"] == pytest.approx(0.5)
+    assert sv["dull"] == pytest.approx(-1.5)
+    assert result.metadata["model"].endswith("my_model")
+    assert result.metadata["full_value"] == pytest.approx(1.5)
+
+
+def test_a_function_sees_the_filled_template():
+    seen = []
+
+    def f(texts):
+        seen.extend(texts)
+        return [float(len(t)) for t in texts]
+
+    explain_text("a b c", f, template="Review: {text}\nSentiment:", progress=False)
+    assert seen and all(t.startswith("Review: ") and t.endswith("\nSentiment:") for t in seen)
+
+
+def test_target_and_contrast_are_refused_for_a_function():
+    with pytest.raises(ValueError, match="your function decides"):
+        explain_text("a b c", my_model, target=" positive")
+
+
+def test_model_settings_by_keyword_reach_the_model():
+    result = explain_text("good movie , bad end", "tiny-causal-lm", progress=False, holdout=0, **SENTIMENT)
+    meta = result.metadata
+    assert (meta["target"], meta["contrast"], meta["template"]) == (
+        SENTIMENT["target"],
+        SENTIMENT["contrast"],
+        SENTIMENT["template"],
+    )
+    assert "positive" in result.summary().quantity and "negative" in result.summary().quantity
+
+
+def test_progress_false_without_an_engine(capsys):
+    calls = []
+    result = explain_text("you are a wonderful idiot", "toxicity", progress=lambda d, t: calls.append((d, t)))
+    assert calls and calls[-1][0] == calls[-1][1]
+    result = explain_text("you are a wonderful idiot", "toxicity", progress=False)
+    assert np.isfinite(result.metadata["full_value"])
+    assert "queries" not in capsys.readouterr().err
