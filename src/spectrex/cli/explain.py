@@ -180,9 +180,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--target", default=None, help="continuation to score (LMs) or class/label (classifiers)")
     p.add_argument("--contrast", default=None, help="LMs: subtract log P(CONTRAST), e.g. --contrast ' negative'")
-    p.add_argument(
-        "--template", default=None, help="LMs: prompt with {text} where the text goes (\\n = new line)"
-    )
+    p.add_argument("--template", default=None, help="LMs: prompt with {text} where the text goes (\\n = new line)")
     p.add_argument(
         "--parts",
         default="words",

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from .. import console
 from ..errors import SpectrexError
 from ..parts.text import TextParts, from_documents, split_text
+from ..redact import redact_text
 from .base import TextScorer, TextValueFunction
 
 MODEL_NAMES = ("gemma-3-270m", "toxicity", "hf:PATH", "openai:URL", "tiny-causal-lm", "tiny-classifier")
@@ -77,7 +78,7 @@ def load_model(name: str = DEFAULT_MODEL, *, target=None, device: str | None = N
         raise SpectrexError(f"a model name is needed; choose one of: {', '.join(MODEL_NAMES)}")
     name = name.strip()
     key = name.lower()
-    with console.status(f"loading {name} …"), console.hush_transformers():
+    with console.status(f"loading {redact_text(name)} …"), console.hush_transformers():
         return _load(name, key, target=target, device=device, **settings)
 
 
@@ -100,7 +101,9 @@ def _load(name: str, key: str, *, target, device, **settings) -> TextScorer:
 
         url, _, model = name[len("openai:") :].partition("#")
         if not url.startswith(("http://", "https://")):
-            raise SpectrexError(f"openai:URL needs an http(s) URL, e.g. openai:http://127.0.0.1:8080; got {url!r}")
+            raise SpectrexError(
+                f"openai:URL needs an http(s) URL, e.g. openai:http://127.0.0.1:8080; got {redact_text(url)!r}"
+            )
         return OpenAICompletionsScorer(url, target=target, model=model or None, **settings)
     if key in ("tiny-causal-lm", "tiny-classifier"):
         from .hf import CausalLMScorer, ClassifierScorer, auto_device

@@ -18,12 +18,19 @@ concurrently over one pooled client (``concurrency`` at a time), each retried by
 request that exhausts its retries fails its row, and the query engine keeps every other answer.
 
 The fingerprint holds the URL, the server's own model id (``/v1/models``, else the ``model``
-field of an answer), the mode and every scoring setting. The API key is read from an environment
-variable (``OPENAI_API_KEY`` by default) at request time; it is never stored, logged or hashed.
+field of an answer), the mode and every scoring setting. A server that names no model at all gets
+the fingerprint of its answer to the start-up probe (its log-probabilities of a fixed prompt,
+rounded to 0.01) in the identity instead, so a different model behind the same URL never receives
+the previous model's cached answers. The API key is read from an environment variable
+(``OPENAI_API_KEY`` by default) at request time; it is never stored, logged or hashed. Credentials
+in the URL (``http://user:pass@host``, ``?key=…``) are sent but shown and stored only redacted; the
+fingerprint holds a keyed hash of them (:func:`spectrex.redact.secret_tag`), never the secret.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -32,13 +39,31 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PartialResultError, SpectrexError
-from ._http import JSONClient, RequestPolicy, RetryableError, ServerError
+from ..errors import PartialResultError, ServerDownError, SpectrexError
+from ..redact import redact_url, secret_tag
+from ._http import JSONClient, RequestPolicy, RetryableError, ServerError, server_root
 from .base import TextScorer, check_template, first_line
 
 __all__ = ["OpenAICompletionsScorer", "RetryableError", "ServerError", "TargetNotRankedError"]
 
 ECHO_MODES = ("auto", True, False)
+#: a log-probability above this is not one (float rounding of a certain token gives at most ~1e-7)
+LOGPROB_SLACK = 1e-4
+
+
+def bad_logprob(value) -> bool:
+    """Whether a number the server gave as a log-probability cannot be one (NaN, infinite, or positive)."""
+    return not isinstance(value, (int, float)) or not math.isfinite(value) or value > LOGPROB_SLACK
+
+
+def invalid_logprob_error(base: str, value, continuation: str) -> ServerError:
+    """The error for a log-probability that is NaN, infinite or positive: the server's numbers are broken."""
+    return ServerError(
+        f"the model server at {base} returned {value!r} as the log-probability of a token of {continuation!r}; "
+        "a log-probability is a finite number ≤ 0, so the server's output is broken (often a model run in "
+        "float16 that overflows, a damaged quantised file, or a proxy rewriting answers). Check the server's log "
+        "and run the model in bfloat16/float32, then rerun: answers already stored are kept"
+    )
 
 
 class TargetNotRankedError(ServerError):
@@ -109,9 +134,10 @@ class OpenAICompletionsScorer(TextScorer):
             raise ValueError(f"top_logprobs must be an integer from 1 to 100, got {top_logprobs!r}")
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
-        base = url.rstrip("/")
-        self.base = base[: -len("/v1")] if base.endswith("/v1") else base
-        self.model_id = f"openai:{self.base}" + (f"#{model}" if model else "")
+        #: the server's root URL as requests use it (credentials included) and as shown or stored (redacted)
+        self.base = server_root(url)
+        self.shown = redact_url(self.base)
+        self.model_id = f"openai:{self.shown}" + (f"#{model}" if model else "")
         self.model, self.target, self.contrast, self.template = model, target, contrast, template
         self.echo = echo
         self.top_logprobs, self.max_new_tokens = int(top_logprobs), int(max_new_tokens)
@@ -123,6 +149,8 @@ class OpenAICompletionsScorer(TextScorer):
         #: what the probe found: "echo" or "next"; the server's own model id
         self.mode: str | None = None
         self.served_model: str | None = None
+        #: without a model id from the server: a digest of its answer to the start-up probe
+        self.probe_print: str | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -151,7 +179,18 @@ class OpenAICompletionsScorer(TextScorer):
 
     def model_identity(self) -> dict[str, Any]:
         self.probe()
-        return {"id": self.model_id, "url": self.base, "request_model": self.model, "served_model": self.served_model}
+        identity = {
+            "id": self.model_id,
+            "url": self.shown,
+            "request_model": self.model,
+            "served_model": self.served_model,
+        }
+        if self.probe_print is not None:
+            identity["probe_answer"] = self.probe_print
+        tag = secret_tag(self.base)
+        if tag is not None:
+            identity["credentials"] = tag  # a keyed hash: two credentials differ, neither is stored
+        return identity
 
     # -- HTTP ---------------------------------------------------------------------------------------
     def _complete(self, payload: dict, what: str = "completion request") -> dict:
@@ -161,7 +200,7 @@ class OpenAICompletionsScorer(TextScorer):
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise ServerError(
-                f"the model server at {self.base} answered without `choices`; is it an OpenAI-compatible "
+                f"the model server at {self.shown} answered without `choices`; is it an OpenAI-compatible "
                 "/v1/completions endpoint?"
             )
         if self.served_model is None and isinstance(data.get("model"), str):
@@ -181,15 +220,17 @@ class OpenAICompletionsScorer(TextScorer):
         ids = [d.get("id") for d in listing.get("data") or [] if isinstance(d, dict) and isinstance(d.get("id"), str)]
         if self.model and ids and self.model not in ids:
             raise ServerError(
-                f"the server at {self.base} serves {', '.join(ids[:5])}, not {self.model!r}; "
-                f"use openai:{self.base}#{ids[0]}"
+                f"the server at {self.shown} serves {', '.join(ids[:5])}, not {self.model!r}; "
+                f"use openai:{self.shown}#{ids[0]}"
             )
         if len(ids) > 1 and not self.model:
             raise ServerError(
-                f"the server at {self.base} serves several models ({', '.join(ids[:5])}); name one: "
-                f"openai:{self.base}#{ids[0]}"
+                f"the server at {self.shown} serves several models ({', '.join(ids[:5])}); name one: "
+                f"openai:{self.shown}#{ids[0]}"
             )
-        self.served_model = self.model or (ids[0] if ids else None)
+        # the server's own name for its model; without a listing, the `model` field of an answer (the
+        # name a request asks for is no identity: any model may be served under it)
+        self.served_model = (self.model or ids[0]) if ids else None
         reason = None
         if self.echo is not False:
             probe_text = "Hello, world"
@@ -200,10 +241,11 @@ class OpenAICompletionsScorer(TextScorer):
             reason = _echo_problem(data, probe_text)
             if reason is None:
                 self.mode = "echo"
+                self._remember_probe(data)
                 return
             if self.echo is True:
                 raise ServerError(
-                    f"the model server at {self.base} cannot score a given target exactly: {reason}. "
+                    f"the model server at {self.shown} cannot score a given target exactly: {reason}. "
                     "Start it with prompt log-probabilities on (llama-cpp-python: --logits_all true), or pass "
                     "--no-echo / echo=False to read the next token's top alternatives (exact for one-token targets)"
                 )
@@ -215,11 +257,34 @@ class OpenAICompletionsScorer(TextScorer):
         tops = lp.get("top_logprobs") if isinstance(lp, dict) else None
         if not tops or not isinstance(tops[0], dict) or not tops[0]:
             raise ServerError(
-                f"the model server at {self.base} returns no log-probabilities"
+                f"the model server at {self.shown} returns no log-probabilities"
                 + (f" and {reason}" if reason else "")
                 + "; spectrex needs /v1/completions with `logprobs` (vLLM, llama-cpp-python's server)"
             )
         self.mode = "next"
+        self._remember_probe(data)
+
+    def _remember_probe(self, data: dict) -> None:
+        """A server that names no model is identified by its answer to the fixed probe (rounded log-probabilities)."""
+        if self.served_model is not None:
+            return
+        lp = data["choices"][0].get("logprobs") or {}
+        values = lp.get("token_logprobs") if isinstance(lp, dict) else None
+        tops = lp.get("top_logprobs") if isinstance(lp, dict) else None
+
+        def rounded(v):
+            return round(float(v), 2) if isinstance(v, (int, float)) and math.isfinite(v) else None
+
+        seen = {
+            "tokens": lp.get("tokens") if isinstance(lp, dict) else None,
+            "values": [rounded(v) for v in values] if isinstance(values, list) else None,
+            "top": (
+                sorted((str(k), rounded(v)) for k, v in tops[0].items())
+                if isinstance(tops, list) and tops and isinstance(tops[0], dict)
+                else None
+            ),
+        }
+        self.probe_print = hashlib.sha256(json.dumps(seen, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
     # -- scoring ------------------------------------------------------------------------------------
     def prepare(self, text: str) -> None:
@@ -279,10 +344,11 @@ class OpenAICompletionsScorer(TextScorer):
                 parts[r, c] = res
         values = parts[:, 0] - parts[:, 1] if len(conts) == 2 else parts[:, 0]
         if errors:
+            # a server that stopped answering stops the run: that error wins over the rows' own
+            first = next((e for e in errors.values() if isinstance(e, ServerDownError)), next(iter(errors.values())))
             if len(errors) == len(prompts):
-                raise next(iter(errors.values()))
+                raise first
             values[list(errors)] = np.nan
-            first = next(iter(errors.values()))
             raise PartialResultError(
                 f"{len(errors)} of {len(prompts)} requests failed ({type(first).__name__}: {first})", values, errors
             )
@@ -301,7 +367,7 @@ class OpenAICompletionsScorer(TextScorer):
         offsets = lp.get("text_offset") if isinstance(lp, dict) else None
         values = lp.get("token_logprobs") if isinstance(lp, dict) else None
         if not isinstance(offsets, list) or not isinstance(values, list) or len(offsets) != len(values):
-            raise RetryableError(f"the server's echoed log-probabilities from {self.base} are incomplete")
+            raise RetryableError(f"the server's echoed log-probabilities from {self.shown} are incomplete")
         start, end = len(prompt), len(full)
         if start == 0:
             raise ServerError(
@@ -316,7 +382,10 @@ class OpenAICompletionsScorer(TextScorer):
                 "space or end the template with a separator"
             )
         picked = [v for o, v in zip(offsets, values) if start <= o < end]
-        if not picked or any(not isinstance(v, (int, float)) or not math.isfinite(v) for v in picked):
+        broken = next((v for v in picked if isinstance(v, (int, float)) and bad_logprob(v)), None)
+        if broken is not None:
+            raise invalid_logprob_error(self.shown, broken, continuation)
+        if not picked or any(not isinstance(v, (int, float)) for v in picked):
             raise ServerError(
                 f"the server returned no log-probability for a token of the target {continuation!r}; "
                 "an empty prompt has no first-token probability — keep at least the template's text"
@@ -329,12 +398,14 @@ class OpenAICompletionsScorer(TextScorer):
         tops = lp.get("top_logprobs") if isinstance(lp, dict) else None
         first = tops[0] if isinstance(tops, list) and tops and isinstance(tops[0], dict) else None
         if first is None:
-            raise RetryableError(f"the server at {self.base} answered without top log-probabilities")
+            raise RetryableError(f"the server at {self.shown} answered without top log-probabilities")
         value = first.get(continuation)
         if value is None:
             chosen, chosen_lp = (lp.get("tokens") or [None])[0], (lp.get("token_logprobs") or [None])[0]
             if chosen == continuation:
                 value = chosen_lp
+        if isinstance(value, (int, float)) and bad_logprob(value):
+            raise invalid_logprob_error(self.shown, value, continuation)
         if not isinstance(value, (int, float)) or not math.isfinite(value):
             raise TargetNotRankedError(
                 f"the target {continuation!r} is not one of the server's top {len(first)} next tokens for this "

@@ -303,9 +303,7 @@ def plot_joint(
         )
         spot[int(c)] = (0.33, y)
     pairs = [
-        t
-        for t in result.to(index, max_order=2).top(len(result.transform), order=2)
-        if len(parts.spans(t.parts)) == 2
+        t for t in result.to(index, max_order=2).top(len(result.transform), order=2) if len(parts.spans(t.parts)) == 2
     ][:k]
     peak = max([abs(t.value) for t in pairs] + [1e-300])
     for t in pairs:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CacheError, SpectrexError, ValueFunctionError
+from ..redact import redact_text
 from .records import Record
 from .store import RunStore, write_atomic
 
@@ -58,7 +59,7 @@ def load_scorer(model, model_settings: dict | None = None):
 def model_name(model) -> str:
     """How a run's model is named in ``run.json``."""
     if isinstance(model, str):
-        return model
+        return redact_text(model)  # a served model's URL may carry credentials
     return str(getattr(model, "model_id", None) or getattr(model, "__qualname__", None) or type(model).__name__)
 
 
