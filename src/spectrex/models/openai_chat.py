@@ -22,6 +22,7 @@ from ..contract import ValueFunction
 from ..digest import identity_hash
 from ..errors import SpectrexError, ValueFunctionError
 from ..parts.image import png_base64
+from ..parts.text import RENDER_VERSION
 
 
 class ChatVisionScorer:
@@ -172,6 +173,7 @@ class ChatVisionValue(ValueFunction):
                 "masking": masking,
                 "image": image.digest(),
                 "pieces": text.pieces,
+                "render": RENDER_VERSION,
             }
         )
 

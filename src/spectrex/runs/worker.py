@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CacheError, SpectrexError, ValueFunctionError
+from ..errors import CacheError, ServerDownError, SpectrexError, ValueFunctionError
 from ..redact import redact_text
 from .records import Record
 from .store import RunStore, write_atomic
@@ -115,6 +115,8 @@ class RecordWorker:
             if problem:
                 return {**base, "status": "invalid", "reason": problem, "seconds": time.perf_counter() - t0}
             result = self._explain(record, scorer, content, parts, progress)
+        except ServerDownError:
+            raise  # not this record's fault: every later record would fail the same way; the run stops
         except ValueFunctionError as exc:  # the model failed on this record's inputs
             return {**base, "status": "error", "reason": _reason(exc), "seconds": time.perf_counter() - t0}
         except CacheError as exc:  # the record's cache file is unusable (the message says what to do)
