@@ -53,7 +53,8 @@ def token_logprob(prefix: str, token: str, scale: float = 1.0) -> float:
         lift = -lift
     if word == "":
         return -0.2  # a bare space is likely: a prefix match against it would be wrong
-    return -4.0 + lift - 0.05 * len(word) - 0.01 * len(words)
+    # another scale is another model: every log-probability moves (a start-up probe tells them apart)
+    return -4.0 - 0.5 * (scale - 1.0) + lift - 0.05 * len(word) - 0.01 * len(words)
 
 
 def direct_logprob(prompt: str, target: str) -> float:
