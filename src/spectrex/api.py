@@ -75,7 +75,7 @@ def explain(
         Number of parts (default: ``value_fn.n``, which every spectrex value function has).
     method : str, default "auto"
         ``"exact"``, ``"spex"``, ``"proxyspex"`` or a baseline; ``"auto"`` picks Exact for
-        ``n ≤ 10`` and ProxySPEX otherwise.
+        ``n ≤ 10`` when the budget (if given) covers all ``2^n`` masks, and ProxySPEX otherwise.
     budget : int, optional
         Most queries to spend (the method's default when omitted).
     max_order : int, optional
@@ -119,7 +119,10 @@ def explain(
             notes.append(f"budget {budget:,} capped at {budget_cap:,}: only {2**n:,} masks exist for {n} parts")
             budget = budget_cap
     if method == "auto":
-        method = "exact" if n <= AUTO_EXACT_MAX_N else "proxyspex"
+        # Exact needs every one of the 2^n masks: only when they fit the budget (a short text under a
+        # small budget gets the sampling method, not a refusal)
+        fits = budget is None or isinstance(budget, bool) or not isinstance(budget, int) or budget >= 2**n
+        method = "exact" if n <= AUTO_EXACT_MAX_N and fits else "proxyspex"
     cls = get_method(method)
     shorthand = {"cache": cache, "cache_key": cache_key, "progress": progress}
     given = [k for k, v in shorthand.items() if v is not None]

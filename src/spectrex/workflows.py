@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .api import explain
+from .bounds import check_design
 from .design.uniform import holdout_masks
 from .engine import QueryEngine
 from .interactions import Interactions
@@ -30,6 +31,7 @@ def holdout_faithfulness(result: Interactions, value_fn, engine: QueryEngine, ho
     meta = result.metadata
     if holdout <= 0 or meta.get("method") == "exact":
         return
+    check_holdout(result.n, holdout)
     masks = holdout_masks(result.n, holdout, random_state)
     query = engine.bind(value_fn, result.n)
     t1 = time.perf_counter()
@@ -40,6 +42,11 @@ def holdout_faithfulness(result: Interactions, value_fn, engine: QueryEngine, ho
     meta["faithfulness"] = result.faithfulness((masks, y))
     meta["holdout_queries"] = int(holdout)
     meta.setdefault("timings", {})["holdout_s"] = time.perf_counter() - t1
+
+
+def check_holdout(n: int, holdout: int) -> None:
+    """Refuse up front (:class:`~spectrex.errors.ResourceError`) a holdout whose masks would not fit in memory."""
+    check_design(n, int(holdout), "the held-out check", knob="holdout")
 
 
 def explain_text(
@@ -86,6 +93,8 @@ def explain_text(
     scorer = load_model(model) if isinstance(model, str) else model
     t0 = time.perf_counter()  # from here on: the target's generation, queries, holdout
     tp = make_parts(text, parts, getattr(scorer, "tokenizer", None))
+    if holdout:
+        check_holdout(tp.n, int(holdout))  # before any query, like the budget
     note = scorer.context_note(tp.text) if hasattr(scorer, "context_note") else None
     if note:
         warnings.warn(note, UserWarning, stacklevel=2)

@@ -178,6 +178,45 @@ def render(data: dict[str, Any], *, back_link: str | None = None) -> str:
     )
 
 
+#: the most parts a report shows, and the largest result file it reads (``spectrex report`` and the viewer)
+REPORT_MAX_PARTS = 10_000
+REPORT_MAX_BYTES = 256 * 1024 * 1024
+
+
+def check_report_file(path: str | Path) -> None:
+    """Refuse, before rendering, a file that is not a spectrex result or declares more parts than a report shows.
+
+    The one bound of ``spectrex report`` and the viewer's ``/view/``: a small file declaring a million
+    parts is refused in milliseconds, never expanded.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size > REPORT_MAX_BYTES:
+        raise ValueError(
+            f"{path} is {size / 2**20:,.0f} MiB, over the report's {REPORT_MAX_BYTES // 2**20} MiB; "
+            "load it in Python (Interactions.from_json) and report a subset"
+        )
+    try:
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a text file; pass a result written by spectrex (--json)") from None
+    except RecursionError:
+        raise ValueError(f"{path} nests its JSON too deeply to be a spectrex result; check the file") from None
+    fmt = doc.get("schema") if isinstance(doc, dict) else None
+    if not isinstance(fmt, str) or not fmt.startswith("spectrex.interactions/"):
+        what = "a JSON object" if isinstance(doc, dict) else f"a JSON {type(doc).__name__}"
+        raise ValueError(
+            f"{path} is {what}, not a spectrex result (no 'schema': 'spectrex.interactions/…'); "
+            "pass a file written by spectrex explain --json or Interactions.to_json()"
+        )
+    n = doc.get("n")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= REPORT_MAX_PARTS:
+        raise ValueError(
+            f"{path} declares n = {n!r} parts; a report shows 1 to {REPORT_MAX_PARTS:,} parts — "
+            "check the file, or load it in Python (Interactions.from_json) and report its top interactions"
+        )
+
+
 def render_report(
     result: Interactions | str | Path,
     path: str | Path | None = None,
@@ -210,6 +249,7 @@ def render_report(
         The HTML text.
     """
     if not isinstance(result, Interactions):
+        check_report_file(result)
         result = Interactions.from_json(Path(result))
     data = report_data(result, k=k, max_order=max_order, counterfactual_k=counterfactual_k, parts=parts)
     page = render(data, back_link=back_link)
