@@ -39,9 +39,25 @@ def holdout_faithfulness(result: Interactions, value_fn, engine: QueryEngine, ho
         y = query(masks)
     finally:
         query.close()  # ends its progress bar before the result is printed
-    meta["faithfulness"] = result.faithfulness((masks, y))
+    meta["faithfulness"] = r2 = result.faithfulness((masks, y))
     meta["holdout_queries"] = int(holdout)
+    if r2 is not None and r2 <= 0:
+        note = weak_fit_note(r2, meta.get("method"), int(holdout))
+        meta["notes"] = [*(meta.get("notes") or []), note]  # the report and the JSON say it too
+        warnings.warn(note, UserWarning, stacklevel=3)
     meta.setdefault("timings", {})["holdout_s"] = time.perf_counter() - t1
+
+
+def weak_fit_note(r2: float, method: str | None, holdout: int) -> str:
+    """What a held-out R² ≤ 0 means, and what to do (the explanation predicts the model no better than its mean)."""
+    switch = {
+        "spex": "use method='proxyspex' (the default above 10 parts), which fits non-sparse models better",
+        "proxyspex": "lower max_order, or cut the input into fewer parts (e.g. sentences)",
+    }.get(str(method), "use method='proxyspex'")
+    return (
+        f"the explanation does not predict the model: its held-out R² on {holdout} random masks is {r2:.3f} (≤ 0: no "
+        f"better than always answering the mean), so its values should not be trusted. Raise the budget, or {switch}"
+    )
 
 
 def check_holdout(n: int, holdout: int) -> None:

@@ -47,6 +47,8 @@ from .base import TextScorer, check_template, first_line
 __all__ = ["OpenAICompletionsScorer", "RetryableError", "ServerError", "TargetNotRankedError"]
 
 ECHO_MODES = ("auto", True, False)
+#: seconds a Ctrl-C waits for the requests in flight, so that their answers are stored
+INTERRUPT_GRACE = 5.0
 #: a log-probability above this is not one (float rounding of a certain token gives at most ~1e-7)
 LOGPROB_SLACK = 1e-4
 
@@ -334,7 +336,11 @@ class OpenAICompletionsScorer(TextScorer):
         else:
             pool = self._executor()
             futures = [pool.submit(self._safe, prompts[r], conts[c]) for r, c in jobs]
-            results = [f.result() for f in futures]
+            try:
+                results = [f.result() for f in futures]
+            except KeyboardInterrupt as exc:
+                exc.partial_values = self._answered(futures, jobs, len(prompts), len(conts))
+                raise
         parts = np.full((len(prompts), len(conts)), np.nan)
         errors: dict[int, BaseException] = {}
         for (r, c), res in zip(jobs, results):
@@ -353,6 +359,23 @@ class OpenAICompletionsScorer(TextScorer):
                 f"{len(errors)} of {len(prompts)} requests failed ({type(first).__name__}: {first})", values, errors
             )
         return values
+
+    def _answered(self, futures, jobs, rows: int, cols: int) -> np.ndarray:
+        """Ctrl-C during a batch: the values of the rows whose requests finished (NaN for the rest).
+
+        Requests not started are cancelled; those in flight get a few seconds to finish (each has its own
+        timeout), so that the answers the server already computed are stored, not lost.
+        """
+        from concurrent.futures import wait
+
+        for f in futures:
+            f.cancel()
+        wait([f for f in futures if not f.cancelled()], timeout=INTERRUPT_GRACE)
+        parts = np.full((rows, cols), np.nan)
+        for (r, c), f in zip(jobs, futures):
+            if f.done() and not f.cancelled() and isinstance(f.result(), (int, float)):
+                parts[r, c] = f.result()
+        return parts[:, 0] - parts[:, 1] if cols == 2 else parts[:, 0]
 
     def _safe(self, prompt: str, continuation: str):
         try:
