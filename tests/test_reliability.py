@@ -113,7 +113,7 @@ def _run(path, out, **kw):
 def test_a_latin1_file_is_refused_with_the_remedy(tmp_path):
     path = tmp_path / "latin.jsonl"
     path.write_bytes('{"text": "un café très bon"}\n'.encode("latin-1"))
-    with pytest.raises(ValueError, match=r"not UTF-8 text.*0xe9 on line 1.*re-save it as UTF-8"):
+    with pytest.raises(ValueError, match=r"not UTF-8 text.*0xe9 on line 1.*save it again as UTF-8"):
         _run(path, tmp_path / "out")
     csv = tmp_path / "latin.csv"
     csv.write_bytes("text\nun café très bon\n".encode("latin-1"))

@@ -197,7 +197,9 @@ class Interactions:
             if stat.S_ISDIR(mode):
                 raise IsADirectoryError(f"{path} is a folder; pass a result file written by Interactions.to_json")
             if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):  # opening would wait for a writer, maybe forever
-                raise ValueError(f"{path} is a pipe or socket, not a result file; save the result to a file first")
+                raise ValueError(
+                    f"{path} is a pipe or socket, not a result file; write the result to a file first and pass that"
+                )
             size = path.stat().st_size
             too_big = ResourceError(
                 f"{path} is {max(size, cap + 1) / 2**20:,.1f} MiB, over the {cap / 2**20:,.1f} MiB a result may be; "

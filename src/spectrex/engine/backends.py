@@ -648,11 +648,20 @@ class RayBackend(Backend):
         return {"backend": self.name, "num_workers": self.num_workers, "restarts": self.restarts}
 
 
+#: the most workers (threads, concurrent calls, Ray actors) a back-end starts: each thread reserves a stack
+MAX_WORKERS = 1024
+
+
 def make_backend(spec, workers: int | None = None) -> Backend:
     """A back-end from a name (``"local"``, ``"threads"``, ``"async"``, ``"ray"``) or an instance."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1):
         raise ValueError(
             f"workers must be a positive integer (threads / concurrent calls / Ray actors), got {workers!r}"
+        )
+    if workers is not None and workers > MAX_WORKERS:
+        raise ValueError(
+            f"workers = {workers:,} is more than this machine can run at once; use at most {MAX_WORKERS:,} "
+            "(a few times the server's own parallelism is enough)"
         )
     if isinstance(spec, Backend):
         return spec

@@ -47,6 +47,8 @@ from .base import TextScorer, check_template, first_line
 __all__ = ["OpenAICompletionsScorer", "RetryableError", "ServerError", "TargetNotRankedError"]
 
 ECHO_MODES = ("auto", True, False)
+#: the most requests in flight (each holds a thread and a connection)
+MAX_CONCURRENCY = 1024
 #: seconds a Ctrl-C waits for the requests in flight, so that their answers are stored
 INTERRUPT_GRACE = 5.0
 #: a log-probability above this is not one (float rounding of a certain token gives at most ~1e-7)
@@ -130,8 +132,10 @@ class OpenAICompletionsScorer(TextScorer):
                 raise ValueError(f"{name} must be a non-empty string, got {value!r}")
         if echo not in ECHO_MODES or isinstance(echo, str) and echo != "auto":
             raise ValueError(f"echo must be 'auto', True or False, got {echo!r}")
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError(f"concurrency must be a positive integer (requests in flight), got {concurrency!r}")
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise ValueError(
+                f"concurrency must be an integer from 1 to {MAX_CONCURRENCY} (requests in flight), got {concurrency!r}"
+            )
         if isinstance(top_logprobs, bool) or not isinstance(top_logprobs, int) or not 1 <= top_logprobs <= 100:
             raise ValueError(f"top_logprobs must be an integer from 1 to 100, got {top_logprobs!r}")
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:

@@ -68,8 +68,8 @@ class ChatVisionScorer:
             raise ValueError("give the target answer token, e.g. target=' yes'")
         if not 1 <= int(top_logprobs) <= 20:
             raise ValueError(f"top_logprobs must be 1–20 (the OpenAI limit), got {top_logprobs}")
-        if int(concurrency) < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        if not 1 <= int(concurrency) <= 1024:
+            raise ValueError(f"concurrency must be from 1 to 1024 (requests in flight), got {concurrency}")
         from ..redact import redact_url, secret_tag
         from ._http import server_root
 

@@ -130,7 +130,7 @@ def _not_utf8(path: Path, exc: UnicodeDecodeError, line: int | None = None) -> V
     where = f" on line {line}" if line is not None else ""
     return ValueError(
         f"{path} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x}{where} cannot be decoded (a latin-1 or "
-        f"Windows-1252 file?); re-save it as UTF-8, e.g. `iconv -f latin1 -t utf-8 {path.name} > utf8-{path.name}`"
+        f"Windows-1252 file?); save it again as UTF-8: use `iconv -f latin1 -t utf-8 {path.name} > utf8-{path.name}`"
     )
 
 
@@ -139,6 +139,8 @@ def _read_file(path: Path) -> Iterator[tuple[str | None, Any]]:
         raise FileNotFoundError(f"no records file at {path}; pass a .jsonl or .csv file of records")
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder; pass a .jsonl or .csv file of records")
+    if not path.is_file():  # a pipe or a device: reading it could wait forever or never end
+        raise ValueError(f"{path} is not a regular file (a pipe or a device); pass a .jsonl or .csv file of records")
     suffix = path.suffix.lower()
     if suffix not in (".jsonl", ".ndjson", ".jsonlines", ".json", ".csv"):
         raise ValueError(f"cannot read records from {path.name}: use a .jsonl (one JSON object per line) or .csv file")
@@ -152,9 +154,9 @@ def _read_file(path: Path) -> Iterator[tuple[str | None, Any]]:
         except UnicodeDecodeError as exc:
             raise _not_utf8(path, exc) from None
         except RecursionError:
-            raise ValueError(f"{path} nests its JSON too deeply; a .json records file is a list of records") from None
+            raise ValueError(f"{path} nests its JSON too deeply; give a .json file holding a list of records") from None
         if not isinstance(doc, list):
-            raise ValueError(f"{path} holds one JSON {type(doc).__name__}; a .json records file holds a list")
+            raise ValueError(f"{path} holds one JSON {type(doc).__name__}; give a .json file holding a list of records")
         return ((None, item) for item in doc)
     return _csv(path)
 
