@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("httpx")
 
-from openai_mimic import MimicServer, direct_logprob, free_port, token_logprob, tokenize  # noqa: E402
+from openai_mimic import MimicServer, free_port, token_logprob, tokenize  # noqa: E402
 
 from spectrex import explain_text  # noqa: E402
 from spectrex.engine import QueryEngine  # noqa: E402
@@ -203,7 +203,3 @@ def test_the_cli_never_prints_url_credentials(tmp_path, capsys):
     text = "".join(capsys.readouterr())
     assert rc != 0 and "error:" in text
     assert "pa55word" not in text and "zz9key" not in text
-
-
-def test_direct_logprob_oracle_is_unchanged():
-    assert direct_logprob("a good", " positive") == pytest.approx(-4.0 + 1.0 - 0.4 - 0.02)
