@@ -3,7 +3,9 @@ remedy, never a raw traceback, never a silently accepted out-of-range value, no 
 
 import json
 import re
+import tempfile
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -66,10 +68,84 @@ class PeakGrowth:
         return False
 
 
+def _policy(**kw):
+    from spectrex.models._http import RequestPolicy
+
+    return RequestPolicy(**kw)
+
+
 def _openai(**kw):
     from spectrex.models.openai import OpenAICompletionsScorer
 
     return OpenAICompletionsScorer("http://127.0.0.1:9", **kw)
+
+
+def _result(supports, coefs, n=3) -> str:
+    return json.dumps(
+        {"schema": "spectrex.interactions/1", "n": n, "labels": [f"p{i}" for i in range(n)], "index": "Moebius",
+         "transform": {"basis": "mobius", "supports": supports, "coefs": coefs}, "metadata": {}}
+    )  # fmt: skip
+
+
+def write_hostile_files(d: Path) -> None:
+    """Dataset files, result files and special files a user (or an attacker) may hand spectrex."""
+    import os
+
+    (d / "afolder").mkdir(exist_ok=True)
+    (d / "run-noindex").mkdir(exist_ok=True)
+    (d / "latin.jsonl").write_bytes('{"text": "un café très bon"}\n'.encode("latin-1"))
+    (d / "latin.csv").write_bytes("text\nun café très bon\n".encode("latin-1"))
+    (d / "cp1252.json").write_bytes('[{"text": "it’s “fine”"}]'.encode("cp1252"))
+    blob = bytes(range(256)) * 32
+    for name in ("binary.jsonl", "binary.csv", "binary.json"):
+        (d / name).write_bytes(blob)
+    (d / "records.txt").write_text("a good film\n")
+    (d / "dict.json").write_text('{"text": "one record, not a list"}')
+    (d / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (d / "nohead.csv").write_text("review,score\ngood film,1\n")
+    (d / "empty.csv").write_text("")
+    (d / "good.json").write_text(_result([[0], [1, 2]], [1.0, -0.5]))
+    (d / "result-deep.json").write_text('{"schema": "spectrex.interactions/1", "n": 3, "labels": ' + "[" * 100_000
+                                         + "]" * 100_000 + "}")  # fmt: skip
+    (d / "result-true.json").write_text(_result([[True], [1]], [1.0, 2.0]))
+    (d / "result-dup.json").write_text(_result([[1], [1]], [1.0, 2.0]))
+    (d / "result-range.json").write_text(_result([[7]], [1.0]))
+    (d / "result-coef.json").write_text(_result([[1]], ["1.5"]))
+    (d / "result-nul.json").write_bytes(b'{"schema": "spectrex.interactions/1", \x00\x00}')
+    (d / "result-latin.json").write_bytes('{"schema": "spectrex.interactions/1", "n": 1, "labels": ["é"]}'.encode(
+        "latin-1"))  # fmt: skip
+    (d / "result-million.json").write_text(
+        json.dumps({"schema": "spectrex.interactions/1", "n": 10**6, "labels": ["x"] * 10**6, "transform": {}})
+    )
+    for name in ("fifo.jsonl", "fifo.json"):
+        if not (d / name).exists():
+            os.mkfifo(d / name)
+
+
+#: the hostile files for the API cases (the CLI cases get their own copy in the ``files`` fixture)
+HOSTILE = Path(tempfile.mkdtemp(prefix="spectrex-bad-"))
+write_hostile_files(HOSTILE)
+
+
+def _dataset(name):
+    from spectrex.runs import explain_dataset
+
+    return explain_dataset(HOSTILE / name, _Count(), out=HOSTILE / f"out-{name}", progress=False)
+
+
+class _Count:
+    """A stand-in model that must never be asked (every case is refused before the first record)."""
+
+    model_id = "never-called"
+
+    def __call__(self, *args, **kwargs):
+        raise AssertionError("the model was loaded or called before the input was refused")
+
+
+def _summarize(path):
+    from spectrex.report.summary import summarize
+
+    return summarize(path)
 
 
 API = [
@@ -179,6 +255,59 @@ API = [
     ("from_json huge n", lambda: spectrex.Interactions.from_json(HUGE_N), ResourceError, "declares n = 1,000,000"),
     ("from_json array", lambda: spectrex.Interactions.from_json("[1, 2, 3]"), ValueError, "not a spectrex result"),
     ("from_json not json", lambda: spectrex.Interactions.from_json("{oops"), ValueError, "not JSON"),
+    # issue 25: from_json on special files and hostile structures
+    ("from_json /dev/zero", lambda: spectrex.Interactions.from_json("/dev/zero"), ValueError, "NUL bytes"),
+    ("from_json /dev/urandom", lambda: spectrex.Interactions.from_json("/dev/urandom"), ValueError, "NUL|UTF-8"),
+    ("from_json fifo", lambda: spectrex.Interactions.from_json(HOSTILE / "fifo.json"), ValueError, "pipe or socket"),
+    ("from_json folder", lambda: spectrex.Interactions.from_json(HOSTILE), IsADirectoryError, "is a folder"),
+    ("from_json deep list", lambda: spectrex.Interactions.from_json("[" * 10**5 + "]" * 10**5), ValueError, "deeply"),
+    (
+        "from_json deep object",
+        lambda: spectrex.Interactions.from_json('{"a": ' * 10**5 + "1" + "}" * 10**5),
+        ValueError,
+        "deeply",
+    ),
+    ("from_json [true]", lambda: spectrex.Interactions.from_json(_result([[True]], [1.0])), ValueError, "support 0"),
+    ("from_json dup", lambda: spectrex.Interactions.from_json(_result([[0], [0]], [1, 2])), ValueError, "more than"),
+    (
+        "from_json dup order",
+        lambda: spectrex.Interactions.from_json(_result([[0, 1], [1, 0]], [1, 2])),
+        ValueError,
+        "more",
+    ),
+    ("from_json repeat idx", lambda: spectrex.Interactions.from_json(_result([[1, 1]], [1])), ValueError, "distinct"),
+    ("from_json idx range", lambda: spectrex.Interactions.from_json(_result([[3]], [1])), ValueError, "from 0 to 2"),
+    ("from_json idx -1", lambda: spectrex.Interactions.from_json(_result([[-1]], [1])), ValueError, "from 0 to 2"),
+    ("from_json idx float", lambda: spectrex.Interactions.from_json(_result([[0.0]], [1])), ValueError, "support 0"),
+    ("from_json coef bool", lambda: spectrex.Interactions.from_json(_result([[0]], [True])), ValueError, "coefficient"),
+    ("from_json coef str", lambda: spectrex.Interactions.from_json(_result([[0]], ["1"])), ValueError, "coefficient"),
+    ("from_json nul file", lambda: spectrex.Interactions.from_json(HOSTILE / "result-nul.json"), ValueError, "NUL"),
+    ("from_json latin", lambda: spectrex.Interactions.from_json(HOSTILE / "result-latin.json"), ValueError, "UTF-8"),
+    # issue 25: dataset files through the API
+    ("dataset latin jsonl", lambda: _dataset("latin.jsonl"), ValueError, "not UTF-8 text.*save it again"),
+    ("dataset latin csv", lambda: _dataset("latin.csv"), ValueError, "not UTF-8 text"),
+    ("dataset cp1252 json", lambda: _dataset("cp1252.json"), ValueError, "not UTF-8 text"),
+    ("dataset binary jsonl", lambda: _dataset("binary.jsonl"), ValueError, "binary file"),
+    ("dataset binary csv", lambda: _dataset("binary.csv"), ValueError, "binary file"),
+    ("dataset deep json", lambda: _dataset("deep.json"), ValueError, "too deeply"),
+    ("dataset fifo", lambda: _dataset("fifo.jsonl"), ValueError, "not a regular file"),
+    ("dataset folder", lambda: _dataset("afolder"), IsADirectoryError, "is a folder"),
+    ("dataset txt", lambda: _dataset("records.txt"), ValueError, "use a .jsonl"),
+    # issue 25: summaries
+    ("summarize missing", lambda: _summarize("/nonexistent-spx/run"), FileNotFoundError, "no index.jsonl"),
+    ("summarize no index", lambda: _summarize(HOSTILE / "run-noindex"), FileNotFoundError, "no index.jsonl"),
+    # issue 25: every value refused up front when it cannot fit
+    ("engine workers 1e9", lambda: QueryEngine(backend="threads", workers=10**9), ValueError, "at most 1,024"),
+    ("openai concurrency 1e6", lambda: _openai(concurrency=10**6), ValueError, "from 1 to 1024"),
+    (
+        "holdout 1e9",
+        lambda: spectrex.explain_text("a b c d e f g h i j k l", _tiny(), holdout=10**9),
+        ResourceError,
+        "lower the holdout",
+    ),
+    ("breaker failures 0", lambda: _policy(breaker_failures=0), ValueError, "breaker_failures"),
+    ("breaker seconds -1", lambda: _policy(breaker_seconds=-1), ValueError, "breaker_seconds"),
+    ("breaker seconds nan", lambda: _policy(breaker_seconds=float("nan")), ValueError, "breaker_seconds"),
 ]
 
 
@@ -205,6 +334,7 @@ def files(tmp_path_factory):
     (d / "notimage.png").write_text("not an image at all")
     (d / "afolder").mkdir()
     (d / "huge.json").write_text(json.dumps({"schema": "spectrex.interactions/1", "n": 10**6, "transform": {}}))
+    write_hostile_files(d)
     return d
 
 
@@ -351,6 +481,69 @@ CLI = [
     ("image out folder", ["explain-image", "chelsea", "--out", "/nonexistent-spx/r.png"], "does not exist"),
     ("no command", [], "required"),
     ("unknown command", ["frobnicate"], "invalid choice"),
+    # issue 25: dataset files (one clear error, no record processed, a failing exit)
+    *[
+        (
+            f"inputs {name}",
+            ["explain", "--inputs", f"{{d}}/{name}", "--model", "tiny-classifier", "--out", f"{{d}}/out-{name}"],
+            problem,
+        )  # fmt: skip
+        for name, problem in (
+            ("latin.jsonl", "not UTF-8 text.*save it again as UTF-8"),
+            ("latin.csv", "not UTF-8 text"),
+            ("cp1252.json", "not UTF-8 text"),
+            ("binary.jsonl", "binary file"),
+            ("binary.csv", "binary file"),
+            ("binary.json", "binary file"),
+            ("records.txt", "use a .jsonl"),
+            ("dict.json", "holds one JSON dict"),
+            ("deep.json", "nests its JSON too deeply"),
+            ("nohead.csv", "header row"),
+            ("empty.csv", "header row"),
+            ("fifo.jsonl", "not a regular file"),
+            ("afolder", "is a folder"),
+            ("missing.jsonl", "no records file"),
+        )
+    ],
+    # issue 25: every value refused up front when it cannot fit or makes no sense
+    ("explain top 0", ["explain", "a b c", "--model", "tiny-classifier", "--top", "0"], "at least 1"),
+    ("explain top -1", ["explain", "a b c", "--model", "tiny-classifier", "--top", "-1"], "at least 1"),
+    (
+        "explain holdout 1e9",
+        ["explain", "a b c d e f g h i j k l", "--model", "tiny-classifier", "--holdout", "1000000000"],
+        "holdout of 1,000,000,000 queries.*lower the holdout",
+    ),
+    (
+        "explain workers 1e9",
+        ["explain", "a b c", "--model", "tiny-classifier", "--backend", "threads", "--workers", "1000000000"],
+        "at most 1,024",
+    ),
+    (
+        "explain concurrency 1e9",
+        ["explain", "a b", "--model", "openai:http://127.0.0.1:9", "--concurrency", "1000000000"],
+        "concurrency must be an integer from 1 to 1024",
+    ),
+    # issue 25: summaries
+    ("summarize k 0", ["summarize", "{d}/run-noindex", "-k", "0"], "at least 1"),
+    ("summarize top 0", ["summarize", "{d}/run-noindex", "--top", "0"], "at least 1"),
+    ("summarize rows -1", ["summarize", "{d}/run-noindex", "--rows", "-1"], "at least 0"),
+    ("summarize no index", ["summarize", "{d}/run-noindex"], "no index.jsonl"),
+    ("summarize missing", ["summarize", "/nonexistent-spx/run"], "no index.jsonl"),
+    # issue 25: results given to report (the viewer's /view/ shares the bound, tested there)
+    ("report top 0", ["report", "{d}/good.json", "--top", "0"], "at least 1"),
+    ("report max-order 0", ["report", "{d}/good.json", "--max-order", "0"], "at least 1"),
+    ("report counterfactual -1", ["report", "{d}/good.json", "--counterfactual-k", "-1"], "at least 0"),
+    ("report deep", ["report", "{d}/result-deep.json"], "nests its JSON too deeply"),
+    ("report support true", ["report", "{d}/result-true.json"], "support 0"),
+    ("report support twice", ["report", "{d}/result-dup.json"], "more than once"),
+    ("report support range", ["report", "{d}/result-range.json"], "from 0 to 2"),
+    ("report coef string", ["report", "{d}/result-coef.json"], "coefficient 0"),
+    ("report nul bytes", ["report", "{d}/result-nul.json"], "not valid JSON|not a text file|NUL bytes"),
+    ("report latin", ["report", "{d}/result-latin.json"], "not a text file|not UTF-8"),
+    ("report fifo", ["report", "{d}/fifo.json"], "no result file"),
+    ("report dev zero", ["report", "/dev/zero"], "no result file"),
+    ("report n million", ["report", "{d}/result-million.json"], "declares n = 1000000 parts"),
+    ("image grid 1000x1000", ["explain-image", "chelsea", "--grid", "1000x1000"], "does not fit"),
 ]
 
 
@@ -372,3 +565,53 @@ def test_cli_refuses_with_one_error_line(argv, problem, files, capsys):
     line = lines[0]
     assert re.search(problem, line), line
     assert REMEDY.search(line) or "usage:" in text, f"no remedy in: {line}"
+
+
+# -- issue 25: served-model answers and URLs ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mimic_module():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent / "models"))
+    import openai_mimic
+
+    return openai_mimic
+
+
+@pytest.mark.parametrize("echo", [True, False], ids=["echo", "next-token"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 5.0, 1e300], ids=["nan", "inf", "+5", "1e300"])
+def test_served_model_answers_that_are_not_log_probabilities_are_refused(mimic_module, value, echo):
+    from spectrex.models._http import ServerError
+    from spectrex.models.openai import OpenAICompletionsScorer
+
+    with mimic_module.MimicServer("llama", logprob_override=lambda prefix: value) as url:
+        scorer = OpenAICompletionsScorer(url, target=" positive", template="Review: {text}", echo=echo)
+        with PeakGrowth() as mem, pytest.raises(ServerError) as info:
+            scorer.logprob("Review: a good film", " positive")
+        scorer.close()
+    msg = str(info.value)
+    assert "finite number ≤ 0" in msg and REMEDY.search(msg) and "empty prompt" not in msg, msg
+    assert mem.bytes < GIB
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://alice:s3cretpw@127.0.0.1:{port}",
+        "http://127.0.0.1:{port}/v1?api_key=s3cretpw",
+        "http://127.0.0.1:{port}?token=s3cretpw&x=1",
+        "https://bob:s3cretpw@127.0.0.1:{port}/v1?key=s3cretpw",
+    ],
+    ids=["userinfo", "api_key", "token", "both"],
+)
+def test_served_model_urls_with_credentials_never_show_them(mimic_module, url, capsys):
+    url = url.format(port=mimic_module.free_port())
+    with PeakGrowth() as mem, pytest.raises(SpectrexError) as info:
+        spectrex.models.load_model(f"openai:{url}", target=" x", deadline=1).probe()
+    assert "s3cretpw" not in str(info.value) and "***" in str(info.value) and REMEDY.search(str(info.value))
+    rc = main(["explain", "a b", "--model", f"openai:{url}", "--target", " x", "--timeout", "1"])
+    text = "".join(capsys.readouterr())
+    assert rc == 2 and "s3cretpw" not in text and len([ln for ln in text.splitlines() if "error:" in ln]) == 1
+    assert mem.bytes < GIB

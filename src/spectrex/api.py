@@ -54,7 +54,8 @@ def get_method(name: str):
 def choose_method(n: int, method: str = "auto", budget: int | None = None) -> tuple[str, int | None, list[str]]:
     """The method ``explain`` runs for ``n`` parts, the budget it runs with, and notes saying why.
 
-    ``"auto"`` is Exact up to :data:`AUTO_EXACT_MAX_N` parts, else ProxySPEX; a budget of at least
+    ``"auto"`` is Exact up to :data:`AUTO_EXACT_MAX_N` parts when the budget covers their 2^n masks, else
+    ProxySPEX; a budget of at least
     the 2^n masks that exist means Exact (for ``"auto"``) or is capped. Shared by :func:`explain`
     and the command line, which says the plan before any model loads.
     """
@@ -73,7 +74,10 @@ def choose_method(n: int, method: str = "auto", budget: int | None = None) -> tu
             notes.append(f"budget {budget:,} capped at {budget_cap:,}: only {2**n:,} masks exist for {n} parts")
             budget = budget_cap
     if method == "auto":
-        method = "exact" if n <= AUTO_EXACT_MAX_N else "proxyspex"
+        # Exact needs every one of the 2^n masks: only when they fit the budget (a short text under a
+        # small budget gets the sampling method, not a refusal)
+        fits = budget is None or budget >= 2**n
+        method = "exact" if n <= AUTO_EXACT_MAX_N and fits else "proxyspex"
     return method, budget, notes
 
 
@@ -104,7 +108,7 @@ def explain(
         Number of parts (default: ``value_fn.n``, which every spectrex value function has).
     method : str, default "auto"
         ``"exact"``, ``"spex"``, ``"proxyspex"`` or a baseline; ``"auto"`` picks Exact for
-        ``n ≤ 10`` and ProxySPEX otherwise.
+        ``n ≤ 10`` when the budget (if given) covers all ``2^n`` masks, and ProxySPEX otherwise.
     budget : int, optional
         Most queries to spend (the method's default when omitted).
     max_order : int, optional

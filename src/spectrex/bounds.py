@@ -43,15 +43,18 @@ def design_bytes(n: int, budget: int, pairwise: bool = False) -> int:
     return BYTES_PER_CELL * cells
 
 
-def check_design(n: int, budget: int, method: str, pairwise: bool = False) -> None:
-    """Raise :class:`ResourceError` with the estimate and what to lower when the design would not fit."""
+def check_design(n: int, budget: int, method: str, pairwise: bool = False, knob: str = "budget") -> None:
+    """Raise :class:`ResourceError` with the estimate and what to lower when the design would not fit.
+
+    ``knob`` names the setting that asked for ``budget`` masks (``"budget"``, ``"holdout"``).
+    """
     need, limit = design_bytes(n, budget, pairwise), memory_limit()
     if need <= limit:
         return
     fit = max(1, limit // max(1, need // max(budget, 1)))
     raise ResourceError(
-        f"{method} with n = {n:,} parts and a budget of {budget:,} queries would need about {_gib(need)} of memory "
-        f"for its masks and design, over this machine's {_gib(limit)}; lower the budget (to at most {fit:,}) or "
+        f"{method} with n = {n:,} parts and a {knob} of {budget:,} queries would need about {_gib(need)} of memory "
+        f"for its masks and design, over this machine's {_gib(limit)}; lower the {knob} (to at most {fit:,}) or "
         "use fewer parts (e.g. --parts sentences for a long text), or raise SPECTREX_MAX_MEMORY_GB",
         need,
         limit,

@@ -48,3 +48,12 @@ class PartialResultError(SpectrexError):
         super().__init__(message)
         self.values = values
         self.errors = dict(errors)
+
+
+class ServerDownError(SpectrexError):
+    """A model server stopped answering (connections refused or timing out, request after request).
+
+    Raised by a served model's circuit breaker; the query engine stops the run at once (every
+    further request would fail the same way), whatever ``on_error`` says, and says how many answers
+    are stored so that a rerun resumes from them.
+    """

@@ -195,6 +195,8 @@ class Interactions:
         ValueError
             It is not a spectrex result, or its fields are malformed.
         """
+        import stat
+
         from .bounds import MAX_RESULT_BYTES, ResourceError, check_result
 
         cap = MAX_RESULT_BYTES if max_bytes is None else int(max_bytes)
@@ -202,15 +204,41 @@ class Interactions:
         where = "the result JSON"
         if not text.lstrip().startswith(("{", "[")):
             path, where = Path(source), str(source)
-            size = path.stat().st_size
-            if size > cap:
-                raise ResourceError(
-                    f"{path} is {size / 2**20:,.1f} MiB, over the {cap / 2**20:,.1f} MiB a result may be; check that "
-                    "it is a spectrex result, or pass a larger max_bytes to Interactions.from_json",
-                    size,
-                    cap,
+            mode = path.stat().st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError(f"{path} is a folder; pass a result file written by Interactions.to_json")
+            if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):  # opening would wait for a writer, maybe forever
+                raise ValueError(
+                    f"{path} is a pipe or socket, not a result file; write the result to a file first and pass that"
                 )
-            text = path.read_text(encoding="utf-8")
+            size = path.stat().st_size
+            too_big = ResourceError(
+                f"{path} is {max(size, cap + 1) / 2**20:,.1f} MiB, over the {cap / 2**20:,.1f} MiB a result may be; "
+                "check that it is a spectrex result, or pass a larger max_bytes to Interactions.from_json",
+                max(size, cap + 1),
+                cap,
+            )
+            if stat.S_ISREG(mode) and size > cap:
+                raise too_big
+            # read in bounded chunks, whatever the size says: a device (/dev/zero, /dev/urandom) reports 0
+            chunks, got = [], 0
+            with path.open("rb") as fh:
+                while chunk := fh.read(min(1 << 16, cap + 1 - got)):
+                    if b"\x00" in chunk:
+                        raise ValueError(
+                            f"{where} holds NUL bytes: it is a binary file, not a spectrex result; pass a file "
+                            "written by Interactions.to_json"
+                        )
+                    chunks.append(chunk)
+                    got += len(chunk)
+                    if got > cap:
+                        raise too_big
+            try:
+                text = b"".join(chunks).decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError(
+                    f"{where} is not UTF-8 text, so not a spectrex result; pass a file written by Interactions.to_json"
+                ) from None
         elif len(text) > cap:
             raise ResourceError(
                 f"the result JSON is {len(text):,} characters, over the {cap:,} a result may be; "
@@ -222,6 +250,10 @@ class Interactions:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{where} is not JSON ({exc}); pass a file written by Interactions.to_json") from None
+        except RecursionError:
+            raise ValueError(
+                f"{where} nests its JSON too deeply to be a spectrex result; pass a file written by to_json"
+            ) from None
         schema = doc.get("schema", "") if isinstance(doc, dict) else ""
         if not str(schema).startswith("spectrex.interactions/"):
             raise ValueError(
@@ -248,10 +280,30 @@ class Interactions:
                 f"{where} lists {len(supports):,} supports but {len(coefs):,} coefficients (one each, lists of part "
                 "indices): check the file"
             )
+        # each support: distinct whole part indices in 0 … n-1 (true is not 1); each coefficient a number
+        for k, sup in enumerate(supports):
+            if len(set(map(repr, sup))) != len(sup) or not all(
+                isinstance(i, int) and not isinstance(i, bool) and 0 <= i < n for i in sup
+            ):
+                raise ValueError(
+                    f"{where}: support {k} ({json.dumps(sup)[:80]}) is not a list of distinct part indices from 0 to "
+                    f"{n - 1}; check the file"
+                )
+        bad = next((k for k, c in enumerate(coefs) if isinstance(c, bool) or not isinstance(c, (int, float))), None)
+        if bad is not None:
+            raise ValueError(
+                f"{where}: coefficient {bad} ({json.dumps(coefs[bad])[:40]}) is not a number; check the file"
+            )
         own = {"fourier": "Fourier", "mobius": "Moebius"}.get(tr.get("basis"))
         expanded = 0 if own == doc.get("index") else sum(1 << min(len(s), 64) for s in supports)
         check_result(n, len(supports), expanded, where)
-        transform = SparseTransform(n, bitset.from_indices(supports, n), np.array(coefs, float), tr.get("basis"))
+        packed = bitset.from_indices(supports, n)
+        keys = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.dtype.itemsize * packed.shape[1])))
+        _, first, counts = np.unique(keys.reshape(-1), return_index=True, return_counts=True)
+        if (counts > 1).any():  # two terms on one subset would be summed into one, silently
+            k = int(np.sort(first[counts > 1])[0])
+            raise ValueError(f"{where} lists the support {sorted(supports[k])} more than once; check the file")
+        transform = SparseTransform(n, packed, np.array(coefs, float), tr.get("basis"))
         return cls(transform, doc.get("index", "Moebius"), doc.get("max_order"), labels, doc.get("metadata"))
 
     def to_shapiq(self):

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .api import explain
+from .bounds import check_design
 from .design.uniform import holdout_masks
 from .engine import QueryEngine
 from .explanations import Explanations
@@ -41,6 +42,7 @@ def holdout_faithfulness(
     """
     if holdout <= 0 or result.metadata.get("method") == "exact":
         return
+    check_holdout(result.n, holdout)
     masks = holdout_masks(result.n, holdout, random_state)
     query = engine.bind(value_fn, result.n)
     t1 = time.perf_counter()
@@ -51,9 +53,30 @@ def holdout_faithfulness(
     seconds = time.perf_counter() - t1
     for each, column in each_output(result, y):  # one set of held-out queries checks every output
         meta = each.metadata
-        meta["faithfulness"] = each.faithfulness((masks, column))
+        meta["faithfulness"] = r2 = each.faithfulness((masks, column))
         meta["holdout_queries"] = int(holdout)
+        if r2 is not None and r2 <= 0:
+            note = weak_fit_note(r2, meta.get("method"), int(holdout))
+            meta["notes"] = [*(meta.get("notes") or []), note]  # the report and the JSON say it too
+            warnings.warn(note, UserWarning, stacklevel=3)
         meta.setdefault("timings", {})["holdout_s"] = seconds
+
+
+def weak_fit_note(r2: float, method: str | None, holdout: int) -> str:
+    """What a held-out R² ≤ 0 means, and what to do (the explanation predicts the model no better than its mean)."""
+    switch = {
+        "spex": "use method='proxyspex' (the default above 10 parts), which fits non-sparse models better",
+        "proxyspex": "lower max_order, or cut the input into fewer parts (e.g. sentences)",
+    }.get(str(method), "use method='proxyspex'")
+    return (
+        f"the explanation does not predict the model: its held-out R² on {holdout} random masks is {r2:.3f} (≤ 0: no "
+        f"better than always answering the mean), so its values should not be trusted. Raise the budget, or {switch}"
+    )
+
+
+def check_holdout(n: int, holdout: int) -> None:
+    """Refuse up front (:class:`~spectrex.errors.ResourceError`) a holdout whose masks would not fit in memory."""
+    check_design(n, int(holdout), "the held-out check", knob="holdout")
 
 
 def explain_text(
@@ -121,6 +144,8 @@ def explain_text(
     scorer = _scorer(model, target, contrast, template, device, model_settings or {})
     t0 = time.perf_counter()  # from here on: the target's generation, queries, holdout
     tp = make_parts(text, parts, getattr(scorer, "tokenizer", None))
+    if holdout:
+        check_holdout(tp.n, int(holdout))  # before any query, like the budget
     note = scorer.context_note(tp.text) if hasattr(scorer, "context_note") else None
     if note:
         warnings.warn(note, UserWarning, stacklevel=2)

@@ -15,6 +15,11 @@ Semantics mimicked (from the servers' documentation):
 Faults (``fault_rate`` of requests, in arrival order from a seeded generator): HTTP 500, 429 with
 ``Retry-After: 1``, a dropped connection, a truncated body, a 200 with malformed JSON, and an answer
 slower than the client's timeout. The server binds 127.0.0.1 only.
+
+Deaths and disguises: ``die_after=K`` answers K completion requests, then dies (it stops listening
+and drops every connection, as a killed process does); ``hang_after=K`` then never answers;
+``anonymous=True`` names no model (no ``/v1/models``, no ``model`` field in answers), and ``lift``
+scales the toy LM's word effects (a "different model" behind the same URL).
 """
 
 from __future__ import annotations
@@ -38,16 +43,18 @@ def tokenize(text: str) -> list[tuple[int, str]]:
     return [(m.start(), m.group()) for m in _TOKEN.finditer(text)]
 
 
-def token_logprob(prefix: str, token: str) -> float:
+def token_logprob(prefix: str, token: str, scale: float = 1.0) -> float:
     """The toy LM: 'good' helps positive words, 'good' with 'great' helps them a lot; 'bad' the reverse."""
     words = set(prefix.split())
     lift = 1.0 * ("good" in words) + 3.0 * ("good" in words and "great" in words) - 2.0 * ("bad" in words)
+    lift *= scale
     word = token.strip()
     if word in ("negative", "London"):
         lift = -lift
     if word == "":
         return -0.2  # a bare space is likely: a prefix match against it would be wrong
-    return -4.0 + lift - 0.05 * len(word) - 0.01 * len(words)
+    # another scale is another model: every log-probability moves (a start-up probe tells them apart)
+    return -4.0 - 0.5 * (scale - 1.0) + lift - 0.05 * len(word) - 0.01 * len(words)
 
 
 def direct_logprob(prompt: str, target: str) -> float:
@@ -67,7 +74,13 @@ class MimicServer:
         seed: int = 0,
         slow_s: float = 1.5,
         delay_s: float = 0.0,
+        port: int = 0,
         kinds: tuple[str, ...] = FAULTS,
+        die_after: int | None = None,
+        hang_after: int | None = None,
+        anonymous: bool = False,
+        lift: float = 1.0,
+        logprob_override=None,
     ):
         self.flavor, self.model_name, self.fault_rate, self.kinds = flavor, model_name, fault_rate, tuple(kinds)
         self.rng = random.Random(seed)
@@ -76,6 +89,13 @@ class MimicServer:
         self.requests: list[dict] = []
         self.faults: dict[str, int] = {k: 0 for k in FAULTS}
         self.down = False
+        self.die_after, self.hang_after, self.anonymous, self.lift = die_after, hang_after, anonymous, lift
+        #: a function (prompt) -> value replacing every token log-probability (NaN, +5, … for bad-answer tests)
+        self.logprob_override = logprob_override
+        self.answered = 0
+        #: (path with query, Authorization header) of every completion request
+        self.seen: list[tuple[str, str | None]] = []
+        self.dead = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -85,20 +105,37 @@ class MimicServer:
                 pass
 
             def do_GET(self):
-                if self.path.rstrip("/") == "/v1/models":
+                if server.dead.is_set():
+                    return self._drop()
+                if self.path.partition("?")[0].rstrip("/") == "/v1/models" and not server.anonymous:
                     return self._json(200, {"object": "list", "data": [{"id": server.model_name, "object": "model"}]})
                 self._json(404, {"error": "not found"})
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
+                if server.dead.is_set():
+                    return self._drop()
+                with server.lock:
+                    if server.die_after is not None and server.answered >= server.die_after:
+                        server.die()
+                        return self._drop()
+                    if server.hang_after is not None and server.answered >= server.hang_after:
+                        hang = True
+                    else:
+                        hang = False
+                        server.answered += 1
+                if hang:
+                    server.dead.wait(600)
+                    return self._drop()
                 with server.lock:
                     server.requests.append(body)
+                    server.seen.append((self.path, self.headers.get("Authorization")))
                     fault = None
                     if server.fault_rate and server.rng.random() < server.fault_rate:
                         fault = server.rng.choice(server.kinds)
                         server.faults[fault] += 1
-                if self.path != "/v1/completions":
+                if self.path.partition("?")[0] != "/v1/completions":
                     return self._json(404, {"error": "not found"})
                 if server.down:
                     return self._json(503, {"error": "went down"})
@@ -130,7 +167,16 @@ class MimicServer:
                     return
                 self._json(code, payload)
 
+            def _drop(self):
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
             def _json(self, code, payload, headers=None):
+                if server.anonymous and isinstance(payload, dict):
+                    payload = {k: v for k, v in payload.items() if k != "model"}
                 self._raw(code, json.dumps(payload).encode(), headers)
 
             def _raw(self, code, data, headers=None):
@@ -145,9 +191,20 @@ class MimicServer:
                 except OSError:  # a slow answer whose client gave up (its timeout) and hung up
                     self.close_connection = True
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def die(self) -> None:
+        """Stop listening and drop every connection (called with the lock held, from a handler thread)."""
+        if self.dead.is_set():
+            return
+        self.dead.set()
+        threading.Thread(target=self._close_listener, daemon=True).start()
+
+    def _close_listener(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
     # -- the completions semantics ----------------------------------------------------------------
     def complete(self, body: dict) -> tuple[int, dict]:
@@ -173,19 +230,25 @@ class MimicServer:
             for i, (o, t) in enumerate(tokenize(prompt)):
                 tokens.append(t)
                 offsets.append(o)
-                values.append(None if i == 0 else token_logprob(prompt[:o], t))
+                values.append(None if i == 0 else self._lp(prompt[:o], t))
                 tops.append(None if i == 0 else {t: values[-1]})
         text = prompt
         for t in generated:
-            alts = sorted(((token_logprob(text, v), v) for v in VOCAB), reverse=True)[: max(1, logprobs)]
+            alts = sorted(((self._lp(text, v), v) for v in VOCAB), reverse=True, key=lambda a: a[0])
+            alts = alts[: max(1, logprobs)]
             tokens.append(t)
             offsets.append(len(text))
-            values.append(token_logprob(text, t))
+            values.append(self._lp(text, t))
             tops.append({v: lp for lp, v in alts})
             text += t
         lp = {"tokens": tokens, "text_offset": offsets, "token_logprobs": values, "top_logprobs": tops}
         out_text = (prompt if echo else "") + "".join(generated)
         return 200, {"model": self.model_name, "choices": [{"text": out_text, "logprobs": lp}]}
+
+    def _lp(self, prefix: str, token: str) -> float:
+        if self.logprob_override is not None:
+            return self.logprob_override(prefix)
+        return token_logprob(prefix, token, self.lift)
 
     def completion_requests(self) -> int:
         return sum(1 for r in self.requests if "prompt" in r)
@@ -196,6 +259,7 @@ class MimicServer:
         return self.url
 
     def __exit__(self, *exc) -> None:
+        self.dead.set()  # hung handlers stop waiting
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join(timeout=5)

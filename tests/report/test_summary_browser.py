@@ -19,8 +19,6 @@ def run_dir(tmp_path_factory):
     return root
 
 
-
-
 def _ids(driver):
     return [tr.get_attribute("data-id") for tr in driver.find_elements(By.CSS_SELECTOR, "#index tbody tr")]
 

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from .._version import __version__
 from ..errors import SpectrexError
+from ..redact import redact_text
 
 # sub-command modules, in the order `spectrex --help` lists them
 COMMANDS = ["demo", "explain", "image", "report", "serve", "summarize"]
@@ -85,7 +86,8 @@ def error_line(exc: BaseException) -> str:
             f"unexpected {type(exc).__name__}: {exc}. This is a bug in spectrex: run again with --debug and "
             "report the traceback"
         )
-    return escape(" ".join(line.strip() for line in text.splitlines() if line.strip()))
+    # a served model's URL may carry credentials: no message shows them
+    return escape(redact_text(" ".join(line.strip() for line in text.splitlines() if line.strip())))
 
 
 if __name__ == "__main__":

@@ -51,39 +51,8 @@ def check_output(path, flag: str) -> None:
         raise PermissionError(f"cannot write {flag} {path}: no write permission; choose another path")
 
 
-#: the HTML report lists parts and draws them; results over more parts are refused before parsing
-REPORT_MAX_PARTS = 10_000
-REPORT_MAX_BYTES = 256 * 1024 * 1024
-
-
 def check_result_file(path: Path) -> None:
     """Refuse, before rendering, a file that is not a spectrex result or declares more parts than a report shows."""
-    import json
+    from ..report.html import check_report_file  # the viewer's /view/ applies the same bound
 
-    size = path.stat().st_size
-    if size > REPORT_MAX_BYTES:
-        raise ValueError(
-            f"{path} is {size / 2**20:,.0f} MiB, over the report's {REPORT_MAX_BYTES // 2**20} MiB; "
-            "load it in Python (Interactions.from_json) and report a subset"
-        )
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ValueError(f"{path} is not a text file; pass a result written by spectrex (--json)") from None
-    fmt = doc.get("schema") if isinstance(doc, dict) else None
-    if fmt == "spectrex.explanations/1":  # several outputs: the parts are each output's
-        items = doc.get("items")
-        doc = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
-        fmt = doc.get("schema")
-    if not isinstance(fmt, str) or not fmt.startswith("spectrex.interactions/"):
-        what = "a JSON object" if isinstance(doc, dict) else f"a JSON {type(doc).__name__}"
-        raise ValueError(
-            f"{path} is {what}, not a spectrex result (no 'schema': 'spectrex.interactions/…'); "
-            "pass a file written by spectrex explain --json or Interactions.to_json()"
-        )
-    n = doc.get("n")
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= REPORT_MAX_PARTS:
-        raise ValueError(
-            f"{path} declares n = {n!r} parts; a report shows 1 to {REPORT_MAX_PARTS:,} parts — "
-            "check the file, or load it in Python (Interactions.from_json) and report its top interactions"
-        )
+    check_report_file(path)

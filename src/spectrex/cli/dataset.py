@@ -11,6 +11,7 @@ def run_dataset(args: argparse.Namespace, console: Console) -> int:
     """Run :func:`spectrex.runs.explain_dataset` with the options of ``spectrex explain``."""
     from rich.markup import escape
 
+    from ..redact import redact_text
     from ..runs import explain_dataset
 
     if args.text is not None or getattr(args, "doc", None) or getattr(args, "file", None):
@@ -27,7 +28,8 @@ def run_dataset(args: argparse.Namespace, console: Console) -> int:
     batch = getattr(args, "batch_size", "auto")  # "auto" or a positive int: checked while parsing
     backend = getattr(args, "backend", "local")
     console.print(
-        f"explaining the records of {args.inputs} with {args.model} → {out}/" + (" on Ray" if backend == "ray" else "")
+        f"explaining the records of {args.inputs} with {redact_text(args.model)} → {out}/"
+        + (" on Ray" if backend == "ray" else "")
     )
     run = explain_dataset(
         args.inputs,

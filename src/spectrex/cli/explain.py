@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .checks import check_output, seconds_or_auto
+from .checks import check_output, int_at_least, seconds_or_auto
 from .engine_args import check_engine_args
 from .output import print_outputs, print_result
 
@@ -309,7 +309,7 @@ def add_parser(sub) -> None:
         help="also show the full table in this index: Moebius, Fourier, FSII, STII, … (default: Shapley values "
         "and pairs only)",
     )
-    p.add_argument("--top", type=int, default=10, help="rows in the table (10)")
+    p.add_argument("--top", type=int_at_least(1), default=10, help="rows in the table (10)")
     p.add_argument("--json", default=None, metavar="PATH", help="save the full result as JSON")
     p.add_argument("--seed", type=int, default=0, help="random seed of the masks (0)")
     p.add_argument("--device", default=None, help="cuda, cpu, … (default: a GPU when there is one)")

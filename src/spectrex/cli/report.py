@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .checks import check_output, check_result_file
+from .checks import check_output, check_result_file, int_at_least
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -29,9 +29,14 @@ def add_parser(sub) -> None:
     p = sub.add_parser("report", help="render a result JSON as one self-contained HTML page")
     p.add_argument("result", help="a result written by Interactions.to_json()")
     p.add_argument("-o", "--output", help="HTML file to write (default: the result's name with .html)")
-    p.add_argument("--top", "--k", dest="top", type=int, default=20, help="interactions listed per index (default 20)")
-    p.add_argument("--max-order", type=int, default=None, help="order of the FSII/STII views (default ≤ 3)")
     p.add_argument(
-        "--counterfactual-k", type=int, default=3, help="show the ≤ k removals that move the output most (0: off)"
+        "--top", "--k", dest="top", type=int_at_least(1), default=20, help="interactions listed per index (default 20)"
+    )
+    p.add_argument("--max-order", type=int_at_least(1), default=None, help="order of the FSII/STII views (default ≤ 3)")
+    p.add_argument(
+        "--counterfactual-k",
+        type=int_at_least(0),
+        default=3,
+        help="show the ≤ k removals that move the output most (0: off)",
     )
     p.set_defaults(run=run)

@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .checks import int_at_least
+
 
 def _pct(v) -> str:
     return "—" if v is None else f"{100 * v:.1f} %"
@@ -73,9 +75,12 @@ def add_parser(sub) -> None:
     p.add_argument("dir", metavar="DIR", help="the run folder (holds index.jsonl)")
     p.add_argument("-o", "--output", default=None, help="where to write the summary page (default DIR/summary.html)")
     p.add_argument(
-        "-k", type=int, default=None, help="use each record's top K interactions (default: all in the index)"
+        "-k",
+        type=int_at_least(1),
+        default=None,
+        help="use each record's top K interactions (default: all in the index)",
     )
-    p.add_argument("--top", type=int, default=30, help="recurring interactions on the page (30)")
-    p.add_argument("--rows", type=int, default=10, help="rows of each table in the terminal (10)")
+    p.add_argument("--top", type=int_at_least(1), default=30, help="recurring interactions on the page (30)")
+    p.add_argument("--rows", type=int_at_least(0), default=10, help="rows of each table in the terminal (10)")
     p.add_argument("--no-reports", action="store_true", help="do not write a report page per record")
     p.set_defaults(run=run)

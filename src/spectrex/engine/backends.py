@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import SpectrexError
+from ..errors import PartialResultError, SpectrexError
 
 Batch = tuple[int, np.ndarray]
 Outcome = tuple[int, object]
@@ -211,7 +211,17 @@ class LocalBackend(Backend):
 
     def run(self, fn, batches: Iterable[Batch]) -> Iterator[Outcome]:
         self._leftover = []
-        yield from self._hand_over((bid, self._call(fn, masks)) for bid, masks in batches)
+        for bid, masks in batches:
+            try:
+                out = self._call(fn, masks)
+            except KeyboardInterrupt as exc:
+                # Ctrl-C inside the value function: the rows it had answered (a served model's finished
+                # requests, attached as ``partial_values``) are kept for the engine's drain, not lost
+                partial = getattr(exc, "partial_values", None)
+                if partial is not None:
+                    self._leftover.append((bid, PartialResultError("interrupted", partial, {})))
+                raise
+            yield from self._hand_over([(bid, out)])
 
     def _call(self, fn, masks: np.ndarray):
         q = masks.shape[0]
@@ -398,6 +408,31 @@ def import_ray():
     return ray
 
 
+def ray_init_local(ray, **kwargs) -> None:
+    """``ray.init`` that, for a fresh local instance (no cluster address), listens on 127.0.0.1 only.
+
+    Ray resolves ``127.0.0.1`` to this machine's network address on Linux (for clusters), and then
+    its servers accept connections from the whole network — where the model and its inputs travel.
+    A local instance needs no network: its node address is pinned to loopback. A cluster address
+    (``"auto"``, ``"ray://…"``, ``"HOST:PORT"``) is joined as it is.
+    """
+    if kwargs.get("address") not in (None, "local"):
+        ray.init(**kwargs)
+        return
+    kwargs.setdefault("_node_ip_address", "127.0.0.1")
+    try:
+        from ray._private import ray_constants
+    except ImportError:  # pragma: no cover - another Ray layout: its own default
+        ray.init(**kwargs)
+        return
+    before = getattr(ray_constants, "ENABLE_RAY_CLUSTER", True)
+    ray_constants.ENABLE_RAY_CLUSTER = False  # "127.0.0.1" stays loopback (Ray's own single-machine mode)
+    try:
+        ray.init(**kwargs)
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = before
+
+
 def ray_release(ray, refs=(), actors=()) -> None:
     """Cancel outstanding tasks and kill actors, best effort (either may already be gone)."""
     for r in list(refs):
@@ -447,7 +482,7 @@ class RayBackend(Backend):
         Ray instance is started on this machine — never a cluster found through ``RAY_ADDRESS`` or a
         stale address file, which would receive the model. To join a real cluster, say so:
         ``{"address": "auto"}`` (the one this machine belongs to) or ``{"address": "ray://HOST:10001"}``;
-        or call ``ray.init(...)`` yourself first.
+        or call ``ray.init(...)`` yourself first. A local instance listens on 127.0.0.1 only.
     """
 
     name = "ray"
@@ -486,7 +521,7 @@ class RayBackend(Backend):
             src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
             env = kwargs.setdefault("runtime_env", {}).setdefault("env_vars", {})
             env.setdefault("PYTHONPATH", os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])))
-            ray.init(**kwargs)
+            ray_init_local(ray, **kwargs)
         target = self.factory if self.factory is not None else fn
         if self._actors and self._fn_id == id(target):
             return
@@ -613,11 +648,20 @@ class RayBackend(Backend):
         return {"backend": self.name, "num_workers": self.num_workers, "restarts": self.restarts}
 
 
+#: the most workers (threads, concurrent calls, Ray actors) a back-end starts: each thread reserves a stack
+MAX_WORKERS = 1024
+
+
 def make_backend(spec, workers: int | None = None) -> Backend:
     """A back-end from a name (``"local"``, ``"threads"``, ``"async"``, ``"ray"``) or an instance."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1):
         raise ValueError(
             f"workers must be a positive integer (threads / concurrent calls / Ray actors), got {workers!r}"
+        )
+    if workers is not None and workers > MAX_WORKERS:
+        raise ValueError(
+            f"workers = {workers:,} is more than this machine can run at once; use at most {MAX_WORKERS:,} "
+            "(a few times the server's own parallelism is enough)"
         )
     if isinstance(spec, Backend):
         return spec

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..contract import check_masks, check_outputs, declared_outputs
-from ..errors import CacheError, PartialResultError, ValueFunctionError
+from ..errors import CacheError, PartialResultError, ServerDownError, ValueFunctionError
 from ..transforms import bitset
 from .answers import answer_file, prune, touch
 from .backends import Backend, LocalBackend, WorkerLostError, is_retryable, make_backend
@@ -359,6 +359,7 @@ class Query:
         gen = self.backend.run(self.value_fn, batches())
         t0 = last = time.perf_counter()
         new_keys, new_vals = [], []
+        down = None
         try:
             for bid, result in gen:
                 now = time.perf_counter()
@@ -366,6 +367,14 @@ class Query:
                 idx = np.arange(lo, hi)
                 self.stats.batches += 1
                 self.largest_batch = max(self.largest_batch, idx.size)
+                down = _server_down(result)
+                if down is not None:
+                    # every further request would fail the same way: keep what was answered, stop now
+                    if isinstance(result, PartialResultError):
+                        self._partial(result, idx, bits, out, new_keys, new_vals, [], {})
+                    gen.close()
+                    self._keep_drained(spans, bits, out, new_keys, new_vals)
+                    break
                 if isinstance(result, BaseException):
                     if isinstance(result, (KeyboardInterrupt, SystemExit)):
                         raise result
@@ -403,9 +412,19 @@ class Query:
             gen.close()
             self.stats.model_seconds += time.perf_counter() - t0
             self._memo.add(*_flush(new_keys, new_vals))
+        if down is not None:
+            self._stop_server_down(down)
         if suspect:
             self._retry(suspect, masks, bits, out, errors, origin, stopped_early=stop)
         return out.result(self.width)
+
+    def _stop_server_down(self, down: ServerDownError):
+        """Stop the run: the server is gone; say how many answers are stored for a rerun to resume from."""
+        if self.cache is not None:
+            kept = f"{len(self._memo):,} answers are stored in the cache ({self.cache.path}), rerun to resume"
+        else:
+            kept = f"the {self.stats.sent:,} answers received are not stored (no cache): pass a cache to resume later"
+        raise ServerDownError(f"{down}; {kept} once it answers again") from down
 
     def _resize(self, seconds: float, size: int) -> None:
         """``batch_size="auto"``: grow while batches are quick, shrink when one is slow (commits stay frequent)."""
@@ -466,9 +485,18 @@ class Query:
         new_keys, new_vals = [], []
         bad: dict[int, str] = {}
         gen = self.backend.run(self.value_fn, ((g, masks[rows]) for g, rows in enumerate(groups)))
+        down = None
         try:
             for g, result in gen:
                 rows = groups[g]
+                down = _server_down(result)
+                if down is not None:
+                    if isinstance(result, PartialResultError):
+                        with contextlib.suppress(ValueFunctionError):  # a malformed partial answer is not kept
+                            v = self._checked(result.values, rows.size)
+                            ok = np.isfinite(v).all(axis=1)
+                            self._accept(rows[ok], v[ok], bits, out, new_keys, new_vals)
+                    break
                 if isinstance(result, PartialResultError):
                     try:
                         v = self._checked(result.values, rows.size)
@@ -499,6 +527,8 @@ class Query:
             gen.close()
             self.stats.model_seconds += time.perf_counter() - t0
             self._memo.add(*_flush(new_keys, new_vals))
+        if down is not None:
+            self._stop_server_down(down)
         if not bad:
             if stopped_early:
                 # the failure was transient; carry on with the batches that were not sent
@@ -537,6 +567,16 @@ class Query:
         if self.cache is not None:
             d["cache"] = str(self.cache.path)
         return d
+
+
+def _server_down(result) -> ServerDownError | None:
+    """The :class:`ServerDownError` a batch's outcome holds (itself or one of its rows' errors), if any."""
+    if isinstance(result, ServerDownError):
+        return result
+    if isinstance(result, PartialResultError):
+        return next((e for e in result.errors.values() if isinstance(e, ServerDownError)), None)
+    cause = getattr(result, "__cause__", None)
+    return cause if isinstance(cause, ServerDownError) else None
 
 
 def _flush(keys: list, vals: list) -> tuple[np.ndarray, np.ndarray]:

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from .. import console
 from ..errors import SpectrexError
 from ..parts.text import TextParts, from_documents, split_text
+from ..redact import redact_text
 from .base import TextScorer, TextValueFunction
 
 MODEL_NAMES = (
@@ -85,7 +86,7 @@ def load_model(name: str = DEFAULT_MODEL, *, target=None, device: str | None = N
         raise SpectrexError(f"a model name is needed; choose one of: {', '.join(MODEL_NAMES)}")
     name = name.strip()
     key = name.lower()
-    with console.status(f"loading {name} …"), console.hush_transformers():
+    with console.status(f"loading {redact_text(name)} …"), console.hush_transformers():
         return _load(name, key, target=target, device=device, **settings)
 
 
@@ -108,7 +109,9 @@ def _load(name: str, key: str, *, target, device, **settings) -> TextScorer:
 
         url, _, model = name[len("openai:") :].partition("#")
         if not url.startswith(("http://", "https://")):
-            raise SpectrexError(f"openai:URL needs an http(s) URL, e.g. openai:http://127.0.0.1:8080; got {url!r}")
+            raise SpectrexError(
+                f"openai:URL needs an http(s) URL, e.g. openai:http://127.0.0.1:8080; got {redact_text(url)!r}"
+            )
         if settings.pop("chat", False):  # the server applies its chat template: /v1/chat/completions
             from .openai_chat import ChatTextScorer
 

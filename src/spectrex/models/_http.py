@@ -6,7 +6,14 @@ jitter (or the server's ``Retry-After`` when that is longer), and the whole requ
 attempt and wait — ends by a total deadline. The default read timeout is adaptive ("auto", see
 :class:`RequestPolicy`): it follows how long this server has taken to answer. Anything else
 (401, 404, a 400 naming a bad request) is final at once. The API key is read from the environment at
-each request and never stored.
+each request and never stored; credentials in the URL (``user:pass@``, ``?key=…``) are sent as HTTP
+auth / query parameters and never shown: messages name the redacted URL (:mod:`spectrex.redact`).
+
+A circuit breaker spans requests: once ``breaker_failures`` requests in a row failed to reach the
+server (refused or dropped connections, timeouts, HTTP 502/504) over at least ``breaker_seconds``
+with no answer between, every request fails at once with :class:`~spectrex.errors.ServerDownError`
+— a dead or hung server stops the run within about a minute instead of each request using up its
+own retries and deadline.
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from ..errors import SpectrexError
+from ..errors import ServerDownError, SpectrexError
+from ..redact import redact_text, redact_url, split_url
 
 try:  # the query engine's retryable error, so that its policy recognises ours
     from ..engine.backends import RetryableError
@@ -51,14 +59,19 @@ class RequestPolicy:
     Attempt ``k`` (0-based) that failed waits ``min(max_delay, base_delay * 2**k)`` times a random
     factor in [0.5, 1], or the server's ``Retry-After`` when longer (capped at ``max_delay``);
     after ``max_retries`` retries, or when the next wait would pass ``deadline`` seconds since the
-    first attempt, the last failure is raised. Each attempt's timeout is :meth:`attempt_timeout`
-    (or what is left of the deadline, when less).
+    first attempt, the last failure is raised. The server's ``Retry-After`` is honoured whole: when
+    it asks for a wait past the deadline the request fails at once, saying so. Each attempt's
+    timeout is :meth:`attempt_timeout` (or what is left of the deadline, when less).
 
     ``timeout=None`` ("auto", the default) adapts the read timeout to the server: 60 s until its
     first answer, then ``max(10 s, 10 × the slowest answer so far)`` capped at 60 s, doubled for
     each retry of a request whose attempt timed out (so a server that is slow for real is still
     answered, within the deadline). A stalled request is thus retried after 10 s on a server that
     answers in a second, instead of holding its slot for a minute. A number is a fixed timeout.
+
+    ``breaker_failures`` and ``breaker_seconds`` set the circuit breaker (module docstring): the
+    defaults stop a run against a dead server 20–35 s after its last answer, a hung one
+    (answers that never come) after its read timeouts, within 90 s once it has answered once.
     """
 
     timeout: float | None = None
@@ -66,6 +79,8 @@ class RequestPolicy:
     base_delay: float = 0.25
     max_delay: float = 10.0
     deadline: float = 300.0
+    breaker_failures: int = 4
+    breaker_seconds: float = 20.0
 
     def __post_init__(self) -> None:
         for name in ("timeout", "deadline"):
@@ -78,11 +93,20 @@ class RequestPolicy:
             raise ValueError(f"max_retries must be a non-negative integer, got {self.max_retries!r}")
         if self.base_delay < 0 or self.max_delay < 0:
             raise ValueError("base_delay and max_delay must be at least 0 seconds")
+        if (
+            isinstance(self.breaker_failures, bool)
+            or not isinstance(self.breaker_failures, int)
+            or self.breaker_failures < 1
+        ):
+            raise ValueError(f"breaker_failures must be a positive integer, got {self.breaker_failures!r}")
+        if not (isinstance(self.breaker_seconds, (int, float)) and 0 <= self.breaker_seconds < float("inf")):
+            raise ValueError(f"breaker_seconds must be a non-negative number of seconds, got {self.breaker_seconds!r}")
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds before retry ``attempt``: the backoff, or the server's ``Retry-After`` when longer (not capped)."""
         d = min(self.max_delay, self.base_delay * 2**attempt) * (0.5 + 0.5 * random.random())
         if retry_after is not None:
-            d = max(d, min(float(retry_after), self.max_delay))
+            d = max(d, float(retry_after))
         return d
 
     def attempt_timeout(self, slowest: float | None, timed_out: int = 0) -> float:
@@ -101,6 +125,16 @@ class RequestPolicy:
         return learned * 2**timed_out
 
 
+def server_root(url: str) -> str:
+    """``url`` without a trailing ``/`` or ``/v1`` in its path (user information and query kept)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/")
+    path = path[: -len("/v1")] if path.endswith("/v1") else path
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
+
+
 def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -108,7 +142,7 @@ def _retry_after(value: str | None) -> float | None:
         v = float(value)
     except ValueError:
         return None  # an HTTP date: fall back to our own backoff
-    return v if v >= 0 else None
+    return v if 0 <= v < float("inf") else None
 
 
 class JSONClient:
@@ -117,7 +151,9 @@ class JSONClient:
     Parameters
     ----------
     base : str
-        The server's base URL, e.g. ``http://127.0.0.1:8080`` (``/v1`` is added by callers).
+        The server's base URL, e.g. ``http://127.0.0.1:8080`` (``/v1`` is added by callers). User
+        information and query parameters in it are sent with each request (as HTTP basic auth and
+        query parameters) and shown only redacted (``shown``).
     policy : RequestPolicy
         Timeouts, retries and the deadline.
     api_key_env : str
@@ -127,7 +163,11 @@ class JSONClient:
     """
 
     def __init__(self, base: str, policy: RequestPolicy, api_key_env: str = "OPENAI_API_KEY", pool_size: int = 4):
-        self.base, self.policy, self.api_key_env, self.pool_size = base, policy, api_key_env, int(pool_size)
+        self.policy, self.api_key_env, self.pool_size = policy, api_key_env, int(pool_size)
+        self.base, self._auth, self._params = split_url(base)
+        self.base = self.base.rstrip("/")
+        #: the URL as shown in messages and stored: no user information, no secret query value
+        self.shown = redact_url(base).rstrip("/")
         self._client = None
         self._lock = threading.Lock()
         self.attempts = 0  # every HTTP attempt made (for tests and diagnostics)
@@ -136,6 +176,11 @@ class JSONClient:
         #: seconds of the slowest successful POST so far (the adaptive timeout's measure; a GET listing
         #: says nothing about how long the model takes)
         self.slowest: float | None = None
+        # the circuit breaker: failures to reach the server in a row, since when, and when it opened
+        self._streak = 0
+        self._streak_since: float | None = None
+        self._opened: float | None = None
+        self._last_failure = ""
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -163,11 +208,12 @@ class JSONClient:
         """The JSON answer of ``method path``, after retrying transient failures (see :class:`RequestPolicy`)."""
         import httpx
 
-        url = self.base + path
+        url, shown = self.base + path, self.shown + path
         policy = policy or self.policy
         t0 = time.monotonic()
         attempt = timed_out = 0
         while True:
+            self._check_breaker(policy)
             left = max(0.05, policy.deadline - (time.monotonic() - t0))
             read = min(policy.attempt_timeout(self.slowest, timed_out), left)
             # connecting and sending are not the model's work: the first-answer (or fixed) timeout
@@ -178,29 +224,40 @@ class JSONClient:
                 self.attempts += 1
             t_attempt = time.monotonic()
             try:
-                resp = self._http().request(method, url, json=payload, headers=self._headers(), timeout=timeout)
+                resp = self._http().request(
+                    method, url, json=payload, headers=self._headers(), timeout=timeout,
+                    auth=self._auth, params=self._params or None,
+                )  # fmt: skip
                 body = resp.content  # read it all here: a truncated body raises now, inside the retry
             except httpx.TimeoutException as exc:
                 failure = f"no answer within {read:.3g} s ({type(exc).__name__})"
                 timed_out += 1
                 with self._lock:
                     self.timeouts += 1
+                self._unreachable(failure, t_attempt, policy)
             except httpx.TransportError as exc:
                 failure = f"cannot reach it, connection failed ({type(exc).__name__})"
+                self._unreachable(failure, t_attempt, policy)
             else:
                 code = resp.status_code
+                if code in (502, 504):  # a gateway whose server behind it is gone
+                    failure = f"HTTP {code}"
+                    self._unreachable(failure, t_attempt, policy)
+                else:
+                    self._reached()
                 if code == 429 or (code >= 500 and code not in (501, 505)):
                     failure = f"HTTP {code}"
                     retry_after = _retry_after(resp.headers.get("retry-after"))
                 elif code in (401, 403):
                     raise ServerError(
-                        f"the model server at {url} refused the {what} (HTTP {code}); "
+                        f"the model server at {shown} refused the {what} (HTTP {code}); "
                         f"set the API key in the environment variable {self.api_key_env}"
                     )
                 elif code >= 400:
+                    said = redact_text(resp.text[:300].strip())
                     raise ServerError(
-                        f"the model server at {url} rejected the {what} (HTTP {code}): "
-                        f"{resp.text[:300].strip()}; check the URL, the model name and the server's options"
+                        f"the model server at {shown} rejected the {what} (HTTP {code}): {said}; "
+                        "check the URL, the model name and the server's options"
                     )
                 else:
                     try:
@@ -216,10 +273,15 @@ class JSONClient:
             elapsed = time.monotonic() - t0
             wait = policy.delay(attempt, retry_after)
             if attempt >= policy.max_retries or elapsed + wait >= policy.deadline:
+                asked = (
+                    f" (the server asked to wait {retry_after:g} s, past the deadline)"
+                    if retry_after is not None and elapsed + retry_after >= policy.deadline
+                    else ""
+                )
                 raise RetryableError(
-                    f"the model server at {url} failed the {what}: {failure}, after {attempt + 1} attempt(s) over "
-                    f"{elapsed:.1f} s (deadline {policy.deadline:g} s). Check that the server is running and the URL "
-                    "is right, or raise --timeout; answers already received are kept in the cache",
+                    f"the model server at {shown} failed the {what}: {failure}{asked}, after {attempt + 1} attempt(s) "
+                    f"over {elapsed:.1f} s (deadline {policy.deadline:g} s). Check that the server is running and the "
+                    "URL is right, or raise --timeout; answers already received are kept in the cache",
                     retry_after=retry_after,
                     exhausted=True,
                 )
@@ -227,6 +289,39 @@ class JSONClient:
                 self.retries += 1
             time.sleep(wait)
             attempt += 1
+
+    # -- the circuit breaker ------------------------------------------------------------------------
+    def _reached(self) -> None:
+        with self._lock:
+            self._streak, self._streak_since, self._opened = 0, None, None
+
+    def _unreachable(self, failure: str, started: float, policy: RequestPolicy) -> None:
+        """Count one failure to reach the server; open the breaker (and raise) when the streak is long enough."""
+        now = time.monotonic()
+        with self._lock:
+            if self._streak == 0:
+                self._streak_since = started
+            self._streak += 1
+            self._last_failure = failure
+            if (
+                self._opened is None
+                and self._streak >= policy.breaker_failures
+                and (now - self._streak_since >= policy.breaker_seconds)
+            ):
+                self._opened = now
+        self._check_breaker(policy)
+
+    def _check_breaker(self, policy: RequestPolicy) -> None:
+        with self._lock:
+            opened, streak, since, last = self._opened, self._streak, self._streak_since, self._last_failure
+            if opened is not None and time.monotonic() - opened >= max(policy.breaker_seconds, 1.0):
+                self._opened = None  # half-open: a request made long after may try again
+                return
+        if opened is not None:
+            raise ServerDownError(
+                f"the server at {self.shown} stopped answering: {streak} requests in a row could not reach it over "
+                f"{opened - since:.0f} s (last: {last})"
+            )
 
     def close(self) -> None:
         with self._lock:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..contract import ValueFunction, check_masks
 from ..digest import identity_hash
-from ..parts.text import TextParts, _check_masking
+from ..parts.text import RENDER_VERSION, TextParts, _check_masking
 
 
 def check_template(template) -> str:
@@ -153,6 +153,7 @@ class TextValueFunction(ValueFunction):
                 "prefix": parts.prefix,
                 "masking": self.masking,
                 "replacement": self.replacement,
+                "render": RENDER_VERSION,
             }
         )
 

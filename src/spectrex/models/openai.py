@@ -18,12 +18,19 @@ concurrently over one pooled client (``concurrency`` at a time), each retried by
 request that exhausts its retries fails its row, and the query engine keeps every other answer.
 
 The fingerprint holds the URL, the server's own model id (``/v1/models``, else the ``model``
-field of an answer), the mode and every scoring setting. The API key is read from an environment
-variable (``OPENAI_API_KEY`` by default) at request time; it is never stored, logged or hashed.
+field of an answer), the mode and every scoring setting. A server that names no model at all gets
+the fingerprint of its answer to the start-up probe (its log-probabilities of a fixed prompt,
+rounded to 0.01) in the identity instead, so a different model behind the same URL never receives
+the previous model's cached answers. The API key is read from an environment variable
+(``OPENAI_API_KEY`` by default) at request time; it is never stored, logged or hashed. Credentials
+in the URL (``http://user:pass@host``, ``?key=…``) are sent but shown and stored only redacted; the
+fingerprint holds a keyed hash of them (:func:`spectrex.redact.secret_tag`), never the secret.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -32,13 +39,35 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PartialResultError, SpectrexError
-from ._http import JSONClient, RequestPolicy, RetryableError, ServerError
+from ..errors import PartialResultError, ServerDownError, SpectrexError
+from ..redact import redact_url, secret_tag
+from ._http import JSONClient, RequestPolicy, RetryableError, ServerError, server_root
 from .base import TextScorer, check_template, first_line
 
 __all__ = ["OpenAICompletionsScorer", "RetryableError", "ServerError", "TargetNotRankedError"]
 
 ECHO_MODES = ("auto", True, False)
+#: the most requests in flight (each holds a thread and a connection)
+MAX_CONCURRENCY = 1024
+#: seconds a Ctrl-C waits for the requests in flight, so that their answers are stored
+INTERRUPT_GRACE = 5.0
+#: a log-probability above this is not one (float rounding of a certain token gives at most ~1e-7)
+LOGPROB_SLACK = 1e-4
+
+
+def bad_logprob(value) -> bool:
+    """Whether a number the server gave as a log-probability cannot be one (NaN, infinite, or positive)."""
+    return not isinstance(value, (int, float)) or not math.isfinite(value) or value > LOGPROB_SLACK
+
+
+def invalid_logprob_error(base: str, value, continuation: str) -> ServerError:
+    """The error for a log-probability that is NaN, infinite or positive: the server's numbers are broken."""
+    return ServerError(
+        f"the model server at {base} returned {value!r} as the log-probability of a token of {continuation!r}; "
+        "a log-probability is a finite number ≤ 0, so the server's output is broken (often a model run in "
+        "float16 that overflows, a damaged quantised file, or a proxy rewriting answers). Check the server's log "
+        "and run the model in bfloat16/float32, then rerun: answers already stored are kept"
+    )
 
 
 class TargetNotRankedError(ServerError):
@@ -116,15 +145,18 @@ class OpenAICompletionsScorer(TextScorer):
                 raise ValueError(f"{name} must be a non-empty string, got {value!r}")
         if echo not in ECHO_MODES or isinstance(echo, str) and echo != "auto":
             raise ValueError(f"echo must be 'auto', True or False, got {echo!r}")
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError(f"concurrency must be a positive integer (requests in flight), got {concurrency!r}")
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise ValueError(
+                f"concurrency must be an integer from 1 to {MAX_CONCURRENCY} (requests in flight), got {concurrency!r}"
+            )
         if isinstance(top_logprobs, bool) or not isinstance(top_logprobs, int) or not 1 <= top_logprobs <= 100:
             raise ValueError(f"top_logprobs must be an integer from 1 to 100, got {top_logprobs!r}")
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
-        base = url.rstrip("/")
-        self.base = base[: -len("/v1")] if base.endswith("/v1") else base
-        self.model_id = f"openai:{self.base}" + (f"#{model}" if model else "")
+        #: the server's root URL as requests use it (credentials included) and as shown or stored (redacted)
+        self.base = server_root(url)
+        self.shown = redact_url(self.base)
+        self.model_id = f"openai:{self.shown}" + (f"#{model}" if model else "")
         self.model, self.target, self.contrast, self.template = model, target, contrast, template
         self.echo = echo
         self.top_logprobs, self.max_new_tokens = int(top_logprobs), int(max_new_tokens)
@@ -136,6 +168,8 @@ class OpenAICompletionsScorer(TextScorer):
         #: what the probe found: "echo" or "next"; the server's own model id
         self.mode: str | None = None
         self.served_model: str | None = None
+        #: without a model id from the server: a digest of its answer to the start-up probe
+        self.probe_print: str | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -174,7 +208,18 @@ class OpenAICompletionsScorer(TextScorer):
 
     def model_identity(self) -> dict[str, Any]:
         self.probe()
-        return {"id": self.model_id, "url": self.base, "request_model": self.model, "served_model": self.served_model}
+        identity = {
+            "id": self.model_id,
+            "url": self.shown,
+            "request_model": self.model,
+            "served_model": self.served_model,
+        }
+        if self.probe_print is not None:
+            identity["probe_answer"] = self.probe_print
+        tag = secret_tag(self.base)
+        if tag is not None:
+            identity["credentials"] = tag  # a keyed hash: two credentials differ, neither is stored
+        return identity
 
     # -- HTTP ---------------------------------------------------------------------------------------
     def _complete(self, payload: dict, what: str = "completion request") -> dict:
@@ -184,7 +229,7 @@ class OpenAICompletionsScorer(TextScorer):
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise ServerError(
-                f"the model server at {self.base} answered without `choices`; is it an OpenAI-compatible "
+                f"the model server at {self.shown} answered without `choices`; is it an OpenAI-compatible "
                 "/v1/completions endpoint?"
             )
         if self.served_model is None and isinstance(data.get("model"), str):
@@ -204,15 +249,17 @@ class OpenAICompletionsScorer(TextScorer):
         ids = [d.get("id") for d in listing.get("data") or [] if isinstance(d, dict) and isinstance(d.get("id"), str)]
         if self.model and ids and self.model not in ids:
             raise ServerError(
-                f"the server at {self.base} serves {', '.join(ids[:5])}, not {self.model!r}; "
-                f"use openai:{self.base}#{ids[0]}"
+                f"the server at {self.shown} serves {', '.join(ids[:5])}, not {self.model!r}; "
+                f"use openai:{self.shown}#{ids[0]}"
             )
         if len(ids) > 1 and not self.model:
             raise ServerError(
-                f"the server at {self.base} serves several models ({', '.join(ids[:5])}); name one: "
-                f"openai:{self.base}#{ids[0]}"
+                f"the server at {self.shown} serves several models ({', '.join(ids[:5])}); name one: "
+                f"openai:{self.shown}#{ids[0]}"
             )
-        self.served_model = self.model or (ids[0] if ids else None)
+        # the server's own name for its model; without a listing, the `model` field of an answer (the
+        # name a request asks for is no identity: any model may be served under it)
+        self.served_model = (self.model or ids[0]) if ids else None
         reason = None
         if self.echo is not False:
             probe_text = "Hello, world"
@@ -223,10 +270,11 @@ class OpenAICompletionsScorer(TextScorer):
             reason = _echo_problem(data, probe_text)
             if reason is None:
                 self.mode = "echo"
+                self._remember_probe(data)
                 return
             if self.echo is True:
                 raise ServerError(
-                    f"the model server at {self.base} cannot score a given target exactly: {reason}. "
+                    f"the model server at {self.shown} cannot score a given target exactly: {reason}. "
                     "Start it with prompt log-probabilities on (llama-cpp-python: --logits_all true), or pass "
                     "--no-echo / echo=False to read the next token's top alternatives (exact for one-token targets)"
                 )
@@ -238,11 +286,34 @@ class OpenAICompletionsScorer(TextScorer):
         tops = lp.get("top_logprobs") if isinstance(lp, dict) else None
         if not tops or not isinstance(tops[0], dict) or not tops[0]:
             raise ServerError(
-                f"the model server at {self.base} returns no log-probabilities"
+                f"the model server at {self.shown} returns no log-probabilities"
                 + (f" and {reason}" if reason else "")
                 + "; spectrex needs /v1/completions with `logprobs` (vLLM, llama-cpp-python's server)"
             )
         self.mode = "next"
+        self._remember_probe(data)
+
+    def _remember_probe(self, data: dict) -> None:
+        """A server that names no model is identified by its answer to the fixed probe (rounded log-probabilities)."""
+        if self.served_model is not None:
+            return
+        lp = data["choices"][0].get("logprobs") or {}
+        values = lp.get("token_logprobs") if isinstance(lp, dict) else None
+        tops = lp.get("top_logprobs") if isinstance(lp, dict) else None
+
+        def rounded(v):
+            return round(float(v), 2) if isinstance(v, (int, float)) and math.isfinite(v) else None
+
+        seen = {
+            "tokens": lp.get("tokens") if isinstance(lp, dict) else None,
+            "values": [rounded(v) for v in values] if isinstance(values, list) else None,
+            "top": (
+                sorted((str(k), rounded(v)) for k, v in tops[0].items())
+                if isinstance(tops, list) and tops and isinstance(tops[0], dict)
+                else None
+            ),
+        }
+        self.probe_print = hashlib.sha256(json.dumps(seen, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
     # -- scoring ------------------------------------------------------------------------------------
     def prepare(self, text: str) -> None:
@@ -319,7 +390,11 @@ class OpenAICompletionsScorer(TextScorer):
         else:
             pool = self._executor()
             futures = [pool.submit(self._safe, prompts[r], conts[c]) for r, c in jobs]
-            results = [f.result() for f in futures]
+            try:
+                results = [f.result() for f in futures]
+            except KeyboardInterrupt as exc:
+                exc.partial_values = self._answered(futures, jobs, len(prompts), len(conts))
+                raise
         if self.per_token:  # one request per text gives every target token: (texts, tokens)
             conts, width = [self.target], len(self._tokens or ()) or 1
             parts = np.full((len(prompts), width), np.nan)
@@ -336,14 +411,40 @@ class OpenAICompletionsScorer(TextScorer):
                 parts[r, c] = res
         values = parts if width else parts[:, 0] - parts[:, 1] if len(conts) == 2 else parts[:, 0]
         if errors:
+            # a server that stopped answering stops the run: that error wins over the rows' own
+            first = next((e for e in errors.values() if isinstance(e, ServerDownError)), next(iter(errors.values())))
             if len(errors) == len(prompts):
-                raise next(iter(errors.values()))
+                raise first
             values[list(errors)] = np.nan
-            first = next(iter(errors.values()))
             raise PartialResultError(
                 f"{len(errors)} of {len(prompts)} requests failed ({type(first).__name__}: {first})", values, errors
             )
         return values
+
+    def _answered(self, futures, jobs, rows: int, cols: int) -> np.ndarray:
+        """Ctrl-C during a batch: the values of the rows whose requests finished (NaN for the rest).
+
+        Requests not started are cancelled; those in flight get a few seconds to finish (each has its own
+        timeout), so that the answers the server already computed are stored, not lost.
+        """
+        from concurrent.futures import wait
+
+        for f in futures:
+            f.cancel()
+        wait([f for f in futures if not f.cancelled()], timeout=INTERRUPT_GRACE)
+        width = len(self._tokens or ()) if self.per_token else 0  # per token: one list of values per request
+        parts = np.full((rows, width or cols), np.nan)
+        for (r, c), f in zip(jobs, futures):
+            if not f.done() or f.cancelled():
+                continue
+            value = f.result()
+            if width and isinstance(value, list) and len(value) == width:
+                parts[r] = value
+            elif not width and isinstance(value, (int, float)):
+                parts[r, c] = value
+        if width:
+            return parts
+        return parts[:, 0] - parts[:, 1] if cols == 2 else parts[:, 0]
 
     def _safe(self, prompt: str, continuation: str):
         try:
@@ -362,7 +463,7 @@ class OpenAICompletionsScorer(TextScorer):
         offsets = lp.get("text_offset") if isinstance(lp, dict) else None
         values = lp.get("token_logprobs") if isinstance(lp, dict) else None
         if not isinstance(offsets, list) or not isinstance(values, list) or len(offsets) != len(values):
-            raise RetryableError(f"the server's echoed log-probabilities from {self.base} are incomplete")
+            raise RetryableError(f"the server's echoed log-probabilities from {self.shown} are incomplete")
         start, end = len(prompt), len(full)
         if start == 0:
             raise ServerError(
@@ -380,7 +481,10 @@ class OpenAICompletionsScorer(TextScorer):
         if not isinstance(tokens, list) or len(tokens) != len(values):
             tokens = [full[o:e] for o, e in zip(offsets, [*offsets[1:], len(full)])]
         picked = [(str(t), v) for t, o, v in zip(tokens, offsets, values) if start <= o < end]
-        if not picked or any(not isinstance(v, (int, float)) or not math.isfinite(v) for _, v in picked):
+        broken = next((v for _, v in picked if isinstance(v, (int, float)) and bad_logprob(v)), None)
+        if broken is not None:
+            raise invalid_logprob_error(self.shown, broken, continuation)
+        if not picked or any(not isinstance(v, (int, float)) for _, v in picked):
             raise ServerError(
                 f"the server returned no log-probability for a token of the target {continuation!r}; "
                 "an empty prompt has no first-token probability — keep at least the template's text"
@@ -393,12 +497,14 @@ class OpenAICompletionsScorer(TextScorer):
         tops = lp.get("top_logprobs") if isinstance(lp, dict) else None
         first = tops[0] if isinstance(tops, list) and tops and isinstance(tops[0], dict) else None
         if first is None:
-            raise RetryableError(f"the server at {self.base} answered without top log-probabilities")
+            raise RetryableError(f"the server at {self.shown} answered without top log-probabilities")
         value = first.get(continuation)
         if value is None:
             chosen, chosen_lp = (lp.get("tokens") or [None])[0], (lp.get("token_logprobs") or [None])[0]
             if chosen == continuation:
                 value = chosen_lp
+        if isinstance(value, (int, float)) and bad_logprob(value):
+            raise invalid_logprob_error(self.shown, value, continuation)
         if not isinstance(value, (int, float)) or not math.isfinite(value):
             raise TargetNotRankedError(
                 f"the target {continuation!r} is not one of the server's top {len(first)} next tokens for this "

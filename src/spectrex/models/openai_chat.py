@@ -24,6 +24,7 @@ from ..contract import ValueFunction
 from ..digest import identity_hash
 from ..errors import SpectrexError, ValueFunctionError
 from ..parts.image import png_base64
+from ..parts.text import RENDER_VERSION
 from .base import TextScorer, check_template
 
 
@@ -73,11 +74,13 @@ class ChatVisionScorer:
             raise ValueError("give the target answer token, e.g. target=' yes'")
         if not 1 <= int(top_logprobs) <= 20:
             raise ValueError(f"top_logprobs must be 1–20 (the OpenAI limit), got {top_logprobs}")
-        if int(concurrency) < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-        base = url.rstrip("/")
-        base = base[: -len("/v1")] if base.endswith("/v1") else base
-        self.endpoint = base + "/v1/chat/completions"
+        if not 1 <= int(concurrency) <= 1024:
+            raise ValueError(f"concurrency must be from 1 to 1024 (requests in flight), got {concurrency}")
+        from ..redact import redact_url, secret_tag
+        from ._http import server_root
+
+        base = server_root(url)
+        self.endpoint = redact_url(base) + "/v1/chat/completions"  # as shown: no credentials
         self.target, self.contrast, self.model, self.system = target, contrast, model, system
         self.top_logprobs, self.concurrency, self.retries = int(top_logprobs), int(concurrency), int(retries)
         # the served text scorer's HTTP client: each request is retried by itself up to a deadline
@@ -86,7 +89,9 @@ class ChatVisionScorer:
         policy = RequestPolicy(timeout=None if timeout is None else float(timeout), max_retries=int(retries),
                                deadline=float(deadline))  # fmt: skip
         self._client = JSONClient(base, policy, api_key_env=api_key_env, pool_size=self.concurrency)
-        self.model_id = f"openai-chat:{base}" + (f"#{model}" if model else "")
+        self.model_id = f"openai-chat:{redact_url(base)}" + (f"#{model}" if model else "")
+        #: a keyed hash of URL credentials (None without): two credentials differ, neither is stored
+        self.credentials = secret_tag(base)
 
     def settings(self) -> dict:
         return {
@@ -95,6 +100,7 @@ class ChatVisionScorer:
             "contrast": self.contrast,
             "top_logprobs": self.top_logprobs,
             "model": self.model,
+            "credentials": self.credentials,
             **({"system": self.system} if self.system is not None else {}),
         }
 
@@ -120,14 +126,20 @@ class ChatVisionScorer:
         return self._client.request("POST", "/v1/chat/completions", payload, what="chat request")
 
     def _read(self, answer: dict) -> dict[str, float]:
+        from .openai import bad_logprob, invalid_logprob_error
+
         try:
             first = answer["choices"][0]["logprobs"]["content"][0]
-            return {alt["token"]: float(alt["logprob"]) for alt in first["top_logprobs"]}
-        except (KeyError, IndexError, TypeError):
+            alts = {alt["token"]: float(alt["logprob"]) for alt in first["top_logprobs"]}
+        except (KeyError, IndexError, TypeError, ValueError):
             raise SpectrexError(
                 "the chat server answered without logprobs.content[0].top_logprobs; "
                 "it must support logprobs=true with top_logprobs (vLLM and llama.cpp do)"
             ) from None
+        for token, value in alts.items():
+            if bad_logprob(value):
+                raise invalid_logprob_error(self.endpoint, value, token)
+        return alts
 
     def score(self, images: np.ndarray, prompts: list[str]) -> np.ndarray:
         with ThreadPoolExecutor(self.concurrency) as pool:
@@ -204,6 +216,7 @@ class ChatVisionValue(ValueFunction):
                 "masking": masking,
                 "image": image.digest(),
                 "pieces": text.pieces,
+                "render": RENDER_VERSION,
             }
         )
 

@@ -155,8 +155,14 @@ class ImageClassifierValue(ValueFunction):
         # a custom preprocess changes the answers too (the default adds no key: cache keys stay as they were)
         custom = {} if preprocess is None else {"preprocess": object_identity(preprocess)}
         self.fingerprint = identity_hash(
-            {"kind": "image-classifier", "model": model_id, "target": self.target, "output": output,
-             "image": parts.digest(), **custom}  # fmt: skip
+            {
+                "kind": "image-classifier",
+                "model": model_id,
+                "target": self.target,
+                "output": output,
+                "image": parts.digest(),
+                **custom,
+            }  # fmt: skip
         )
         self.quantity = f"logit of class {self.target}" if output == "logit" else f"log P(class {self.target} | image)"
 

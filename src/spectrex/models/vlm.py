@@ -22,6 +22,7 @@ import numpy as np
 from ..contract import ValueFunction
 from ..digest import identity_hash
 from ..errors import SpectrexError
+from ..parts.text import RENDER_VERSION
 from .base import first_line
 
 
@@ -164,6 +165,7 @@ class VisionLanguageValue(ValueFunction):
                 "template": template,
                 "image": image.digest(),
                 "pieces": text.pieces,
+                "render": RENDER_VERSION,
                 "masking": masking,
             }
         )

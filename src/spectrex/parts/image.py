@@ -48,7 +48,9 @@ def grid_segments(shape: tuple[int, int], rows: int, cols: int) -> np.ndarray:
     """Label map ``(H, W)`` of a ``rows × cols`` grid; part ``r * cols + c`` is row r, column c."""
     h, w = int(shape[0]), int(shape[1])
     if not (1 <= rows <= h and 1 <= cols <= w):
-        raise ValueError(f"a {rows}×{cols} grid does not fit an image of {h}×{w} pixels")
+        raise ValueError(
+            f"a {rows}×{cols} grid does not fit an image of {h}×{w} pixels; use at most {h}×{w} cells (e.g. 4x4)"
+        )
     r = np.minimum(np.arange(h) * rows // h, rows - 1)
     c = np.minimum(np.arange(w) * cols // w, cols - 1)
     return (r[:, None] * cols + c[None, :]).astype(np.int64)

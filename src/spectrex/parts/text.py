@@ -6,8 +6,12 @@ pieces gives back the text exactly. Each part keeps its text as its label.
 
 Masking (``TextParts.render``) builds the text for a mask (``True`` = part kept):
 
-- ``"remove"`` (the default) drops a masked part together with the white space after it. The
-  result is ordinary text, which is what causal LMs and API models were trained on: they have no
+- ``"remove"`` (the default) drops a masked part as if it had never been in the text: the kept
+  parts keep the white space that followed each of them, and the last kept part is followed by the
+  text's own ending (its trailing white space, usually none) — so removing the last word of
+  ``"… bad at all."`` gives ``"… bad at"``, never ``"… bad at "``, and a template around the text
+  sees no stray space exactly when the last part is removed (which would be attributed to that
+  part). The result is ordinary text, which is what causal LMs and API models were trained on: they have no
   mask token, and a pad or placeholder token in the middle of a prompt is something they never saw
   in training, so it would measure the model's reaction to the placeholder rather than to the
   missing content. Removal is also what SPEX/ProxySPEX and ContextCite use for LLM prompts.
@@ -28,6 +32,8 @@ import numpy as np
 from ..contract import check_masks
 
 UNITS = ("tokens", "words", "sentences", "paragraphs", "documents")
+#: how "remove" renders (in fingerprints: answers cached for another rendering are not reused)
+RENDER_VERSION = "remove-clean-ending/2"
 MASKINGS = ("remove", "mask", "replace")
 
 _WORD = re.compile(r"\S+")
@@ -82,17 +88,34 @@ class TextParts:
             raise ValueError(f"mask has {mask.shape[0]} entries but the text has {self.n} parts")
         masking = _check_masking(masking, replacement)
         out = [self.prefix]
+        if masking == "remove":
+            kept = np.flatnonzero(mask)
+            out.extend(self.pieces[i] for i in kept)
+            if kept.size == 0 or kept[-1] != self.n - 1:
+                # the last kept part ends the text: the text's own ending follows it, not its old gap
+                if kept.size:
+                    out[-1] = _core(out[-1])
+                out.append(self._ending)
+            return "".join(out)
         for keep, piece in zip(mask, self.pieces):
-            if keep:
-                out.append(piece)
-            elif masking != "remove":
-                out.append(replacement + piece[len(piece.rstrip()) :])
+            out.append(piece if keep else replacement + piece[len(_core(piece)) :])
         return "".join(out)
+
+    @property
+    def _ending(self) -> str:
+        """The white space after the last part (the text's own ending)."""
+        last = self.pieces[-1] if self.pieces else ""
+        return last[len(_core(last)) :]
 
     def render_many(self, masks, masking: str = "remove", replacement: str | None = None) -> list[str]:
         """:meth:`render` for each row of a ``(q, n)`` mask array."""
         masks = check_masks(masks, self.n)
         return [self.render(m, masking, replacement) for m in masks]
+
+
+def _core(piece: str) -> str:
+    """A piece without the white space after its part (a piece that is only white space is its own part)."""
+    return piece.rstrip() or piece
 
 
 def _check_masking(masking: str, replacement: str | None) -> str:

@@ -200,6 +200,49 @@ def render(data: dict[str, Any], *, back_link: str | None = None, outputs: str =
     )
 
 
+#: the most parts a report shows, and the largest result file it reads (``spectrex report`` and the viewer)
+REPORT_MAX_PARTS = 10_000
+REPORT_MAX_BYTES = 256 * 1024 * 1024
+
+
+def check_report_file(path: str | Path) -> None:
+    """Refuse, before rendering, a file that is not a spectrex result or declares more parts than a report shows.
+
+    The one bound of ``spectrex report`` and the viewer's ``/view/``: a small file declaring a million
+    parts is refused in milliseconds, never expanded.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size > REPORT_MAX_BYTES:
+        raise ValueError(
+            f"{path} is {size / 2**20:,.0f} MiB, over the report's {REPORT_MAX_BYTES // 2**20} MiB; "
+            "load it in Python (Interactions.from_json) and report a subset"
+        )
+    try:
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a text file; pass a result written by spectrex (--json)") from None
+    except RecursionError:
+        raise ValueError(f"{path} nests its JSON too deeply to be a spectrex result; check the file") from None
+    fmt = doc.get("schema") if isinstance(doc, dict) else None
+    if fmt == "spectrex.explanations/1":  # several outputs: the parts are each output's
+        items = doc.get("items")
+        doc = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
+        fmt = doc.get("schema")
+    if not isinstance(fmt, str) or not fmt.startswith("spectrex.interactions/"):
+        what = "a JSON object" if isinstance(doc, dict) else f"a JSON {type(doc).__name__}"
+        raise ValueError(
+            f"{path} is {what}, not a spectrex result (no 'schema': 'spectrex.interactions/…'); "
+            "pass a file written by spectrex explain --json or Interactions.to_json()"
+        )
+    n = doc.get("n")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= REPORT_MAX_PARTS:
+        raise ValueError(
+            f"{path} declares n = {n!r} parts; a report shows 1 to {REPORT_MAX_PARTS:,} parts — "
+            "check the file, or load it in Python (Interactions.from_json) and report its top interactions"
+        )
+
+
 def render_report(
     result: Interactions | str | Path,
     path: str | Path | None = None,
@@ -234,6 +277,7 @@ def render_report(
     from ..explanations import Explanations, read_result
 
     if not isinstance(result, (Interactions, Explanations)):
+        check_report_file(result)
         result = read_result(Path(result))
     outputs = ""
     if isinstance(result, Explanations):  # the heatmap of every output, then the whole sequence's (or first's) report

@@ -220,18 +220,20 @@ def _resume(store: RunStore, recs: list[Record], top: int) -> tuple[list[Record]
         path = store.result_path(rec.id)
         entry = index.get(rec.id)
         fresh = entry is not None and entry.get("digest") == rec.digest  # the record did not change since
-        if fresh and entry.get("status") == "ok" and path.exists():
-            skipped += 1
-            continue
         if rec.problem is None and path.exists():
-            # finished, but killed before its index line was written: the result file is complete
-            # (written atomically), so the line is rebuilt from it instead of explaining again
+            # a result file is trusted only when it reads back as this record's result: a damaged or
+            # foreign one is explained again (its answers are in the record's cache), never skipped
             try:
                 result = read_result(path)
                 same = result.metadata.get("record", {}).get("digest") == rec.digest
-            except (OSError, ValueError, KeyError, AttributeError):
+            except (OSError, ValueError, KeyError, AttributeError, TypeError, RecursionError):
                 same = False
+            if same and fresh and entry.get("status") == "ok":
+                skipped += 1
+                continue
             if same:
+                # finished, but killed before its index line was written: the result file is complete
+                # (written atomically), so the line is rebuilt from it instead of explaining again
                 base = {"id": rec.id, "position": rec.position, "digest": rec.digest}
                 if "label" in rec.data:
                     base["label"] = rec.data["label"]

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..engine.backends import import_ray, ray_release
+from ..engine.backends import import_ray, ray_init_local, ray_release
 from ..errors import SpectrexError
 from .records import Record
 
@@ -54,7 +54,7 @@ def _init(ray, address: str | None, workers: int) -> bool:
     }
     if address is None:
         kwargs["num_cpus"] = max(int(workers), os.cpu_count() or 1)  # one CPU per actor, even on a small machine
-    ray.init(**kwargs)
+    ray_init_local(ray, **kwargs)  # a local instance listens on 127.0.0.1 only
     return True
 
 

@@ -111,46 +111,94 @@ def read_records(source) -> list[Record]:
     return out
 
 
+#: bytes read to tell a binary file from text (a NUL byte in them: not a records file)
+SNIFF_BYTES = 64 * 1024
+
+
+def _check_text_file(path: Path) -> None:
+    """Refuse a file that is not UTF-8 text before reading any record (one clear error, not a record per line)."""
+    with path.open("rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if b"\x00" in head:
+        raise ValueError(
+            f"{path} is a binary file (it holds NUL bytes), not a text records file; pass a .jsonl (one JSON "
+            "object per line) or .csv file saved as UTF-8 text"
+        )
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError, line: int | None = None) -> ValueError:
+    where = f" on line {line}" if line is not None else ""
+    return ValueError(
+        f"{path} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x}{where} cannot be decoded (a latin-1 or "
+        f"Windows-1252 file?); save it again as UTF-8: use `iconv -f latin1 -t utf-8 {path.name} > utf8-{path.name}`"
+    )
+
+
 def _read_file(path: Path) -> Iterator[tuple[str | None, Any]]:
     if not path.exists():
         raise FileNotFoundError(f"no records file at {path}; pass a .jsonl or .csv file of records")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; pass a .jsonl or .csv file of records")
+    if not path.is_file():  # a pipe or a device: reading it could wait forever or never end
+        raise ValueError(f"{path} is not a regular file (a pipe or a device); pass a .jsonl or .csv file of records")
     suffix = path.suffix.lower()
+    if suffix not in (".jsonl", ".ndjson", ".jsonlines", ".json", ".csv"):
+        raise ValueError(f"cannot read records from {path.name}: use a .jsonl (one JSON object per line) or .csv file")
+    _check_text_file(path)
     if suffix in (".jsonl", ".ndjson", ".jsonlines"):
         return _jsonl(path)
     if suffix == ".json":
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            # utf-8-sig: a byte-order mark (Windows editors write one) is not part of the first record
+            doc = json.loads(path.read_bytes().decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(path, exc) from None
+        except RecursionError:
+            raise ValueError(f"{path} nests its JSON too deeply; give a .json file holding a list of records") from None
         if not isinstance(doc, list):
-            raise ValueError(f"{path} holds one JSON {type(doc).__name__}; a .json records file holds a list")
+            raise ValueError(f"{path} holds one JSON {type(doc).__name__}; give a .json file holding a list of records")
         return ((None, item) for item in doc)
-    if suffix == ".csv":
-        return _csv(path)
-    raise ValueError(f"cannot read records from {path.name}: use a .jsonl (one JSON object per line) or .csv file")
+    return _csv(path)
 
 
 def _jsonl(path: Path) -> Iterator[tuple[str | None, Any]]:
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, 1):
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                # a byte-order mark starts the first line only (utf-8-sig drops it there)
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise _not_utf8(path, exc, lineno) from None
             if not line.strip():
                 continue
             try:
                 yield None, json.loads(line.rstrip("\r\n"))
             except json.JSONDecodeError as exc:
                 yield f"line {lineno} is not valid JSON ({exc.msg} at column {exc.colno})", None
+            except RecursionError:
+                yield f"line {lineno} nests its JSON too deeply to be a record", None
 
 
 def _csv(path: Path) -> Iterator[tuple[str | None, Any]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames is None or not set(KINDS) & set(reader.fieldnames):
-            raise ValueError(f"{path} needs a header row with a 'text' (or 'image') column")
-        for row in reader:
-            row = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
-            if isinstance(row.get("documents"), str):  # documents as a JSON list in one cell
-                try:
-                    row["documents"] = json.loads(row["documents"])
-                except json.JSONDecodeError:
-                    pass
-            yield None, row
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        try:
+            yield from _csv_rows(path, fh)
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(path, exc) from None
+
+
+def _csv_rows(path: Path, fh) -> Iterator[tuple[str | None, Any]]:
+    reader = csv.DictReader(fh)
+    if reader.fieldnames is None or not set(KINDS) & set(reader.fieldnames):
+        raise ValueError(f"{path} needs a header row with a 'text' (or 'image') column")
+    for row in reader:
+        row = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
+        if isinstance(row.get("documents"), str):  # documents as a JSON list in one cell
+            try:
+                row["documents"] = json.loads(row["documents"])
+            except (json.JSONDecodeError, RecursionError):
+                pass
+        yield None, row
 
 
 def _check(position: int, error: str | None, item: Any) -> Record:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -147,9 +148,87 @@ def read_index(path: Path) -> dict[str, dict]:
                 entry = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            except RecursionError:
+                continue
+            entry = clean_entry(entry)
+            if entry is not None:
                 out[entry["id"]] = entry
     return out
+
+
+#: an index line's fields and the types they may hold (anything else is dropped when read)
+_NUMBERS = ("n", "position", "value", "faithfulness", "queries", "queries_sent", "queries_cached", "seconds",
+            "model_seconds", "algorithm_seconds")  # fmt: skip
+_TEXTS = ("reason", "file", "digest", "method", "index")
+STATUSES = ("ok", "invalid", "error")
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def clean_entry(entry) -> dict | None:
+    """An index line with every field of the type the summaries and the viewer read, or None without an id.
+
+    The index is a file anyone can edit (or a crash can cut): a field of the wrong type is dropped, a
+    status that is not one of :data:`STATUSES` reads as ``"error"`` with the reason, and a ``top`` list
+    keeps only well-formed interactions — so a crafted line can never fail ``summarize`` or the viewer.
+    """
+    if not isinstance(entry, dict) or not isinstance(entry.get("id"), str) or not entry["id"]:
+        return None
+    out = {"id": entry["id"]}
+    status = entry.get("status")
+    if status in STATUSES:
+        out["status"] = status
+    else:
+        out["status"] = "error"
+        out["reason"] = f"the index line's status {str(status)[:40]!r} is not one of {', '.join(STATUSES)}"
+    for key in _NUMBERS:  # None stays None (e.g. no faithfulness claimed for an exact result)
+        if key in entry and (entry[key] is None or _number(entry[key])):
+            out[key] = entry[key]
+    for key in _TEXTS:
+        if key in entry and (entry[key] is None or isinstance(entry[key], str)) and key not in out:
+            out[key] = entry[key]
+    target = entry.get("target")
+    if "target" in entry and (target is None or isinstance(target, (str, int)) and not isinstance(target, bool)):
+        out["target"] = target
+    label = entry.get("label")
+    if label is None or isinstance(label, (str, int, float, bool)):
+        if "label" in entry:
+            out["label"] = label
+    share = entry.get("order_share")
+    if isinstance(share, dict):
+        out["order_share"] = {k: v for k, v in share.items() if isinstance(k, str) and (_number(v) or v is None)}
+    if isinstance(entry.get("top"), list):
+        out["top"] = _clean_top(entry["top"])
+    outputs = entry.get("outputs")  # a record of several outputs (per token, every label)
+    if isinstance(outputs, list):
+        out["outputs"] = [
+            {
+                "name": o["name"],
+                **{k: o.get(k) for k in ("value", "faithfulness") if o.get(k) is None or _number(o.get(k))},
+                "top": _clean_top(o["top"]) if isinstance(o.get("top"), list) else [],
+            }
+            for o in outputs
+            if isinstance(o, dict) and isinstance(o.get("name"), str)
+        ]
+    return out
+
+
+def _clean_top(top: list) -> list[dict]:
+    """The well-formed interactions of an index line's ``top`` list."""
+    return [
+        {"parts": t["parts"], "at": t.get("at") if _ints(t.get("at")) else [], "value": t.get("value")}
+        for t in top
+        if isinstance(t, dict)
+        and isinstance(t.get("parts"), list)
+        and all(isinstance(p, str) for p in t["parts"])
+        and (t.get("value") is None or _number(t.get("value")))
+    ]
+
+
+def _ints(v) -> bool:
+    return isinstance(v, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in v)
 
 
 def _plain(obj):

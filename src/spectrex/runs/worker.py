@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CacheError, SpectrexError, ValueFunctionError
+from ..errors import CacheError, ServerDownError, SpectrexError, ValueFunctionError
+from ..redact import redact_text
 from .records import Record
 from .store import RunStore, write_atomic
 
@@ -58,7 +59,7 @@ def load_scorer(model, model_settings: dict | None = None):
 def model_name(model) -> str:
     """How a run's model is named in ``run.json``."""
     if isinstance(model, str):
-        return model
+        return redact_text(model)  # a served model's URL may carry credentials
     return str(getattr(model, "model_id", None) or getattr(model, "__qualname__", None) or type(model).__name__)
 
 
@@ -114,6 +115,8 @@ class RecordWorker:
             if problem:
                 return {**base, "status": "invalid", "reason": problem, "seconds": time.perf_counter() - t0}
             result = self._explain(record, scorer, content, parts, progress)
+        except ServerDownError:
+            raise  # not this record's fault: every later record would fail the same way; the run stops
         except ValueFunctionError as exc:  # the model failed on this record's inputs
             return {**base, "status": "error", "reason": _reason(exc), "seconds": time.perf_counter() - t0}
         except CacheError as exc:  # the record's cache file is unusable (the message says what to do)

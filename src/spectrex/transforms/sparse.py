@@ -95,8 +95,13 @@ def superset_sum(
     if not out_bits:
         return np.zeros((0, w), dtype=np.uint64), np.zeros((0,) + coefs.shape[1:])
     sup, vals = bitset.canonical(np.concatenate(out_bits), np.concatenate(out_vals))
-    # terms that cancel leave rounding dust (~1e-16 of the inputs' mass); it is not an interaction
-    dust = 1e-12 * np.abs(coefs).sum(axis=0) * max(abs(weight(s, t)) for s in groups for t in range(min(s, top) + 1))
+    # terms that cancel leave rounding dust (a few eps of the inputs' weighted mass); it is not an
+    # interaction. The floor is that rounding bound, not a fixed 1e-12: at n = 16 a real Möbius term of
+    # 1.6e-7 on all parts (Fourier mass × 2^16 weight ≈ 5e5) must survive, and does (floor ≈ 2e-9)
+    dust = (
+        16 * np.finfo(np.float64).eps * np.abs(coefs).sum(axis=0)
+        * max(abs(weight(s, t)) for s in groups for t in range(min(s, top) + 1))
+    )  # fmt: skip
     keep = np.abs(vals) > dust if vals.ndim == 1 else np.any(np.abs(vals) > dust, axis=1)
     return sup[keep], vals[keep]
 
