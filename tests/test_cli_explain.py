@@ -73,3 +73,21 @@ def test_generated_target_starting_on_a_new_line_is_kept():
     assert first_line("\n\nMaria Lopez.\nNext question") == "\n\nMaria Lopez."
     assert first_line(" Paris, France\n") == " Paris, France"
     assert first_line("\n \n") == "\n \n"  # nothing but blanks: left to the caller's "no continuation" error
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["explain", "hello there", "--template", "no text here"], "{text}"),
+        (["explain", "hello there", "--template", "no text", "--parts", "tokens"], "{text}"),
+        (["explain", ""], "empty"),
+        (["explain", "a b c d e", "--budget", "5"], "--method auto chose exact for 5 parts"),
+        (["explain", " ".join("abcdefghijkl"), "--budget", "5"], "give --budget 64 or more"),
+    ],
+)
+def test_arguments_are_checked_before_the_model_loads(argv, message, capsys, monkeypatch):
+    import spectrex.models as models
+
+    monkeypatch.setattr(models, "load_model", lambda *a, **k: pytest.fail("the model loaded before the check"))
+    assert main(argv) == 2
+    assert message in capsys.readouterr().out
