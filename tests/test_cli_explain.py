@@ -89,3 +89,22 @@ def test_answers_are_kept_by_default_and_no_cache_keeps_none(tmp_path, monkeypat
     assert "0 queries (+16 cached)" in capsys.readouterr().out
     assert main([*argv, "--no-cache", "--cache", str(tmp_path / "a.sqlite")]) == 2
     assert "not both" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["explain", "hello there", "--template", "no text here"], "{text}"),
+        (["explain", "hello there", "--template", "no text", "--parts", "tokens"], "{text}"),
+        (["explain", ""], "empty"),
+        (["explain", "a b c d e", "--budget", "5"], "--method auto chose proxyspex for 5 parts"),
+        (["explain", "a b c d e", "--budget", "5"], "the default for 5 parts is 32 queries) or give --budget 32"),
+        (["explain", " ".join("abcdefghijkl"), "--budget", "5"], "give --budget 64 or more"),
+    ],
+)
+def test_arguments_are_checked_before_the_model_loads(argv, message, capsys, monkeypatch):
+    import spectrex.models as models
+
+    monkeypatch.setattr(models, "load_model", lambda *a, **k: pytest.fail("the model loaded before the check"))
+    assert main(argv) == 2
+    assert message in capsys.readouterr().out

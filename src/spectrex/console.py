@@ -108,4 +108,3 @@ def swallow_stderr() -> Iterator[None]:
     except BaseException:
         sys.stderr.write(buffer.getvalue()[-4000:])
         raise
-

@@ -67,6 +67,8 @@ def test_every_readme_example_runs(tmp_path, monkeypatch):
     (tmp_path / "examples").symlink_to(README.parent / "examples")  # the README's relative paths
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     env["SPECTREX_QUIET"] = "1"  # SPECTREX_CACHE: the test's own (conftest), so no answer is served from a past run
+    # the `spectrex` command runs this source tree, whatever copy of spectrex is installed
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(README.parent / "src"), env.get("PYTHONPATH", "")) if p)
     namespace: dict = {"__name__": "__readme__"}
     ran = 0
     for lang, tag, body in blocks():

@@ -40,9 +40,7 @@ def recovery_line(planted, result) -> str:
     spurious = [p for p, v in found.items() if p not in truth and abs(v) > tol]
     worst = max([abs(found.get(p, 0.0) - v) for p, v in truth.items()] + [0.0])
     if len(hit) == len(truth) and not spurious:
-        return (
-            f"[bold green]recovered[/]: all {len(truth)} planted interactions, largest coefficient error {worst:.1e}"
-        )
+        return f"[bold green]recovered[/]: all {len(truth)} planted interactions, largest coefficient error {worst:.1e}"
     return (
         f"[bold yellow]not recovered[/]: {len(hit)} of {len(truth)} planted interactions within {tol:.0e}"
         f"{f', {len(spurious)} spurious' if spurious else ''} (largest error {worst:.2g}); raise --budget"

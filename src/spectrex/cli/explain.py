@@ -124,6 +124,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if parts != "tokens":  # tokens need the model's tokenizer: planned once it is loaded
         planned = _plan(args, text, parts, settings.get("template"))
         _say_plan(console, planned)
+    elif settings.get("template") is not None:
+        from ..models.base import check_template
+
+        check_template(settings["template"])
     t0 = time.perf_counter()
     scorer = load_model(args.model, target=target, **settings)  # its own spinner
     load_s = time.perf_counter() - t0

@@ -64,13 +64,16 @@ def plan_parts(n: int, *, method="auto", budget=None, max_order=None, holdout=0,
     except BudgetError as exc:
         if budget is None:
             raise
-        why = (
-            f"--method auto chose {chosen} for {n} parts (exact up to 10 parts, else proxyspex)"
-            if method == "auto"
-            else f"--method {method}"
-        )
-        minimum = est.minimum_budget(n)
-        default = est.default_budget(n)
+        minimum, default = est.minimum_budget(n), est.default_budget(n)
+        why = f"--method {method}"
+        if method == "auto":
+            why = (
+                f"--method auto chose {chosen} for {n} parts (exact when its 2^n masks fit the budget, else proxyspex)"
+            )
+            fallback = choose_method(n, "auto", None)[0]  # what auto runs without a budget
+            fallback_est = get_method(fallback)(max_order=max_order, random_state=seed)
+            default = fallback_est.default_budget(n)
+            minimum = min(minimum, fallback_est.minimum_budget(n))
         raise BudgetError(
             f"--budget {budget:,} is too small: {exc} ({why}). Leave --budget out (the default for {n} parts is "
             f"{default:,} queries) or give --budget {minimum:,} or more; fewer parts cost less",
