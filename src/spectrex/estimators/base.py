@@ -26,6 +26,7 @@ from ..engine import Query, QueryEngine
 from ..errors import ValueFunctionError
 from ..interactions import Interactions
 from ..transforms.indices import canonical_index
+from ..transforms.residual import ResidualSample
 from ..transforms.sparse import SparseTransform
 
 
@@ -171,7 +172,8 @@ class Explainer(ABC):
             try:
                 with self._limits():
                     plan = design.plan(n, budget, order, rng)
-                    transform, diagnostics = self._run(query, plan, decoder, order)
+                    transform, diagnostics, answered = self._run(query, plan, decoder, order)
+                    residual = self._residual(transform, *answered)
             finally:
                 query.close()
             total = time.perf_counter() - t0
@@ -198,20 +200,33 @@ class Explainer(ABC):
         }
         if isinstance(getattr(value_fn, "quantity", None), str):  # what the number is, for every display
             metadata["quantity"] = value_fn.quantity
-        return Interactions(transform, self.index, self._view_order(order), labels, metadata)
+        return Interactions(transform, self.index, self._view_order(order), labels, metadata, residual)
 
-    def _run(self, query: Query, plan: Plan, decoder: Decoder, order: int | None) -> tuple[SparseTransform, dict]:
-        """Query the plan and decode; with an adaptive tolerance, round by round over its prefixes."""
+    def _residual(self, transform: SparseTransform, masks: np.ndarray, y: np.ndarray) -> ResidualSample | None:
+        """The residual sample that corrects the index views (None: the views are the transform's alone).
+
+        Only designs whose masks of one size are a uniform random subset of that size qualify
+        (:mod:`spectrex.transforms.residual`); a method opts in by overriding this.
+        """
+        return None
+
+    def _run(self, query: Query, plan: Plan, decoder: Decoder, order: int | None):
+        """Query the plan and decode; with an adaptive tolerance, round by round over its prefixes.
+
+        Returns the transform, the diagnostics and the answered ``(masks, values)`` it was decoded from.
+        """
         tol = self._adaptive_tol()
         if tol is None or not plan.prefixes:
-            return decoder(plan, *self._answered(plan, plan.masks, query(plan.masks), decoder), order)
+            answered = self._answered(plan, plan.masks, query(plan.masks), decoder)
+            return (*decoder(plan, *answered, order), answered)
         history, best, state = [], None, copy.deepcopy(plan.rng)
         for size in plan.prefixes:
             # every round decodes with the same generator state, so rounds differ only in their data;
             # earlier rows come back from the query's memo (and any engine cache), not the model
             rnd = dataclasses.replace(plan, rng=copy.deepcopy(state))
             masks = plan.masks[:size]
-            transform, diagnostics = decoder(rnd, *self._answered(plan, masks, query(masks), decoder), order)
+            answered = self._answered(plan, masks, query(masks), decoder)
+            transform, diagnostics = decoder(rnd, *answered, order)
             score = diagnostics[decoder.score]
             history.append({"queries": size, decoder.score: score})
             gain = score - best if best is not None else np.inf
@@ -219,7 +234,7 @@ class Explainer(ABC):
             if gain < tol:
                 break
         diagnostics["adaptive_rounds"] = history
-        return transform, diagnostics
+        return transform, diagnostics, answered
 
     def _answered(self, plan: Plan, masks: np.ndarray, y: np.ndarray, decoder: Decoder):
         """The dropped-row rule of the plan: a structured design needs every row, a sampling one drops them.
