@@ -173,7 +173,7 @@ class Explainer(ABC):
                 with self._limits():
                     plan = design.plan(n, budget, order, rng)
                     transform, diagnostics, answered = self._run(query, plan, decoder, order)
-                    residual = self._residual(transform, *answered)
+                    residual = self._residual(transform, diagnostics, *answered)
             finally:
                 query.close()
             total = time.perf_counter() - t0
@@ -202,7 +202,9 @@ class Explainer(ABC):
             metadata["quantity"] = value_fn.quantity
         return Interactions(transform, self.index, self._view_order(order), labels, metadata, residual)
 
-    def _residual(self, transform: SparseTransform, masks: np.ndarray, y: np.ndarray) -> ResidualSample | None:
+    def _residual(
+        self, transform: SparseTransform, diagnostics: dict, masks: np.ndarray, y: np.ndarray
+    ) -> ResidualSample | None:
         """The residual sample that corrects the index views (None: the views are the transform's alone).
 
         Only designs whose masks of one size are a uniform random subset of that size qualify

@@ -96,9 +96,16 @@ class ProxySPEX(Explainer):
             return UniformDesign(_minimum, default_budget, paired=self.paired, method="ProxySPEX")
         return StratifiedDesign(_minimum, default_budget, method="ProxySPEX")
 
-    def _residual(self, transform, masks: np.ndarray, y: np.ndarray) -> ResidualSample | None:
+    def _residual(self, transform, diagnostics: dict, masks: np.ndarray, y: np.ndarray) -> ResidualSample | None:
         # paired masks are not uniform within a size given the other half; the others are
-        return None if self.paired else ResidualSample.of(transform, masks, y)
+        if self.paired:
+            return None
+        # the refit's residuals at its own rows are smaller than at fresh masks: scale the variances by
+        # the held-out over the in-sample residual variance (from the decoder's own holdout rows)
+        held, fitted = diagnostics.get("holdout_r2"), diagnostics.get("refit_r2")
+        ok = held is not None and fitted is not None and np.isfinite(held) and np.isfinite(fitted) and fitted < 1
+        inflation = max(1.0, (1.0 - held) / (1.0 - fitted)) if ok else 1.0
+        return ResidualSample.of(transform, masks, y, inflation)
 
     def decoder(self) -> ProxyDecoder:
         return ProxyDecoder(self.energy, self.top_k, self.residual, self.num_threads, self.proxy)

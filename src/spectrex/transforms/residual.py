@@ -47,14 +47,19 @@ class ResidualSample:
     masks : ndarray of bool, shape (m, n)
         Distinct masks; within one size, a uniform random subset of that size's masks.
     residuals : ndarray of float, shape (m,)
+    inflation : float, default 1
+        Factor on the variances: residuals at the masks a surrogate was fitted on are smaller than
+        at fresh masks; the fitting method knows by how much (e.g. held-out over in-sample residual
+        variance) and says so here.
     """
 
     n: int
     masks: np.ndarray
     residuals: np.ndarray
+    inflation: float = 1.0
 
     @classmethod
-    def of(cls, transform: SparseTransform, masks: np.ndarray, y: np.ndarray) -> ResidualSample:
+    def of(cls, transform: SparseTransform, masks: np.ndarray, y: np.ndarray, inflation: float = 1.0) -> ResidualSample:
         """The residuals of ``transform`` at the answered ``masks`` (repeated masks once, their mean value)."""
         masks = np.asarray(masks, bool)
         packed = np.ascontiguousarray(np.packbits(masks, axis=1))
@@ -62,24 +67,34 @@ class ResidualSample:
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         y_mean = np.bincount(inverse, weights=np.asarray(y, float)) / np.bincount(inverse)
         distinct = masks[first]
-        return cls(transform.n, distinct, y_mean - transform(distinct))
+        return cls(transform.n, distinct, y_mean - transform(distinct), float(inflation))
 
     def to_json(self) -> dict:
         """JSON-friendly form: each mask as the hex string of its bits packed (part 0 = the first byte's top bit)."""
-        return {"masks": [row.tobytes().hex() for row in np.packbits(self.masks, axis=1)], "residuals": self.residuals.tolist()}
+        return {
+            "masks": [row.tobytes().hex() for row in np.packbits(self.masks, axis=1)],
+            "residuals": self.residuals.tolist(),
+            "inflation": self.inflation,
+        }
 
     @classmethod
     def from_json(cls, doc: dict, n: int) -> ResidualSample:
-        if not (isinstance(doc, dict) and isinstance(doc.get("masks"), list) and isinstance(doc.get("residuals"), list)):
+        if not (
+            isinstance(doc, dict) and isinstance(doc.get("masks"), list) and isinstance(doc.get("residuals"), list)
+        ):
             raise ValueError("the result's 'residual' field needs 'masks' and 'residuals' lists: check the file")
         if len(doc["masks"]) != len(doc["residuals"]):
-            raise ValueError("the result's residual sample lists different numbers of masks and residuals: check the file")
+            raise ValueError(
+                "the result's residual sample lists different numbers of masks and residuals: check the file"
+            )
         try:
             packed = np.array([np.frombuffer(bytes.fromhex(h), np.uint8) for h in doc["masks"]], np.uint8)
             masks = np.unpackbits(packed.reshape(len(doc["masks"]), -1), axis=1, count=n).astype(bool)
         except (TypeError, ValueError):
-            raise ValueError(f"the result's residual masks are not {-(-n // 8) * 2}-digit hex strings: check the file") from None
-        return cls(n, masks, np.array(doc["residuals"], float))
+            raise ValueError(
+                f"the result's residual masks are not {-(-n // 8) * 2}-digit hex strings: check the file"
+            ) from None
+        return cls(n, masks, np.array(doc["residuals"], float), float(doc.get("inflation", 1.0)))
 
 
 # -- coefficient tables ------------------------------------------------------------------------
@@ -153,7 +168,9 @@ def _pattern_sums(x: np.ndarray, w: np.ndarray, t: int) -> list[np.ndarray]:
     return [total - d[:, None] - d[None, :] + both, d[:, None] + d[None, :] - 2 * both, both]
 
 
-def estimate(sample: ResidualSample, weights: np.ndarray, t: int, min_bin: int = MIN_BIN) -> tuple[np.ndarray, np.ndarray]:
+def estimate(
+    sample: ResidualSample, weights: np.ndarray, t: int, min_bin: int = MIN_BIN
+) -> tuple[np.ndarray, np.ndarray]:
     """The residual's order-``t`` values (scalar, ``(n,)`` or ``(n, n)``) and their standard errors."""
     n, masks, r = sample.n, sample.masks, sample.residuals
     shape = () if t == 0 else (n,) * t
@@ -181,7 +198,7 @@ def estimate(sample: ResidualSample, weights: np.ndarray, t: int, min_bin: int =
             v = np.where(m > 0, np.maximum(within, 0.0) / safe * fpc, spread)
             est += omega[j] * mean
             var += omega[j] ** 2 * v
-    return est, np.sqrt(var)
+    return est, np.sqrt(var * sample.inflation)
 
 
 # -- the corrected views -----------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Answer tables for :mod:`benchmarks.index_accuracy`: every mask of a few short texts through a real model.
 
-Run once in the torch environment (``python -m benchmarks.index_accuracy_tables [gemma|toxicity]``); the
+Run once in the torch environment (``python -m benchmarks._index_tables [gemma|toxicity]``); the
 tables are committed under ``benchmarks/data/`` as float64 ``.npy`` files, value ``j`` = the model's output
 on mask ``j`` (bit ``i`` of ``j`` = part ``i`` kept), so the benchmark reruns without torch and both
 libraries query the same table-lookup value function.
