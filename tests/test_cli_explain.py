@@ -73,3 +73,13 @@ def test_generated_target_starting_on_a_new_line_is_kept():
     assert first_line("\n\nMaria Lopez.\nNext question") == "\n\nMaria Lopez."
     assert first_line(" Paris, France\n") == " Paris, France"
     assert first_line("\n \n") == "\n \n"  # nothing but blanks: left to the caller's "no continuation" error
+
+
+def test_errors_flag_adds_standard_errors_and_intervals(capsys):
+    words = "the movie was great but the ending felt rushed and far too long today"
+    argv = ["explain", words, "--model", "tiny-classifier", "--method", "proxyspex", "--budget", "300", "-q"]
+    assert main([*argv, "--errors"]) == 0
+    out = capsys.readouterr().out
+    assert "std. error" in out and "90 % interval" in out and " … " in out
+    assert main(argv) == 0
+    assert "std. error" not in capsys.readouterr().out

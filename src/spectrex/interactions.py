@@ -286,14 +286,18 @@ class Interactions:
         return cls(transform, doc.get("index", "Moebius"), doc.get("max_order"), labels, doc.get("metadata"), residual)
 
     def to_shapiq(self):
-        """This view as a :class:`shapiq.InteractionValues` (needs ``shapiq``)."""
+        """This view as a :class:`shapiq.InteractionValues` (needs ``shapiq``).
+
+        Its ``std_errors`` attribute maps each interaction (a tuple of parts) with a known standard
+        error to that error.
+        """
         from shapiq import InteractionValues
 
         index = {"Fourier": "FBII", "Moebius": "Moebius"}.get(self.index, self.index)
         if self.index == "Fourier":
             raise ValueError("shapiq has no Fourier index; convert first, e.g. result.to('FBII').to_shapiq()")
         parts = bitset.to_indices(self.supports, self.n)
-        return InteractionValues(
+        out = InteractionValues(
             values=self.values.copy(),
             index=index,
             max_order=self.max_order,
@@ -303,6 +307,9 @@ class Interactions:
             baseline_value=float(self.transform(np.zeros((1, self.n), bool))[0]),
             estimated=self.metadata.get("method") != "exact",
         )
+        # shapiq has no field for uncertainty: the standard errors ride along as an attribute
+        out.std_errors = {p: float(e) for p, e in zip(parts, self.std_errors) if np.isfinite(e)}
+        return out
 
     # -- display ----------------------------------------------------------------------------
     def plot(self, kind: str = "bars", **kwargs):

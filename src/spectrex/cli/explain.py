@@ -141,7 +141,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     finally:
         engine.close()
     result.metadata.setdefault("timings", {})["load_s"] = load_s
-    print_result(result, console, k=args.top, index=args.index, max_order=args.max_order)
+    print_result(result, console, k=args.top, index=args.index, max_order=args.max_order, errors=args.errors)
     if args.json:
         Path(args.json).write_text(result.to_json())
         console.print(f"saved to {args.json}")
@@ -180,9 +180,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--target", default=None, help="continuation to score (LMs) or class/label (classifiers)")
     p.add_argument("--contrast", default=None, help="LMs: subtract log P(CONTRAST), e.g. --contrast ' negative'")
-    p.add_argument(
-        "--template", default=None, help="LMs: prompt with {text} where the text goes (\\n = new line)"
-    )
+    p.add_argument("--template", default=None, help="LMs: prompt with {text} where the text goes (\\n = new line)")
     p.add_argument(
         "--parts",
         default="words",
@@ -210,6 +208,11 @@ def add_parser(sub) -> None:
         "and pairs only)",
     )
     p.add_argument("--top", type=int, default=10, help="rows in the table (10)")
+    p.add_argument(
+        "--errors",
+        action="store_true",
+        help="show each value's standard error and 90 %% interval (values corrected beyond the surrogate have one)",
+    )
     p.add_argument("--json", default=None, metavar="PATH", help="save the full result as JSON")
     p.add_argument("--seed", type=int, default=0, help="random seed of the masks (0)")
     p.add_argument("--device", default=None, help="cuda, cpu, … (default: a GPU when there is one)")
