@@ -144,7 +144,7 @@ def _score(est, exact, orders) -> float:
     return float(np.concatenate(parts).mean())
 
 
-def _inner(quick: bool, real: bool, planted_too: bool) -> None:
+def _inner(quick: bool, real: bool, planted_too: bool, n_seeds: int | None = None) -> None:
     """Runs in the shapiq 1.8 venv; prints one JSON row per (case, budget, seed, method, measure)."""
     from shapiq import approximator
 
@@ -152,7 +152,7 @@ def _inner(quick: bool, real: bool, planted_too: bool) -> None:
     from spectrex.transforms.indices import convert
 
     budgets = [250, 1000] if quick else BUDGETS
-    seeds = SEEDS[:1] if quick else SEEDS
+    seeds = SEEDS[:1] if quick else SEEDS[:n_seeds]
     for group, case, n, make, exact in _cases(quick, real, planted_too):
         truth = {}
         for measure, (index, k, _) in MEASURES.items():
@@ -232,7 +232,7 @@ def summary(rows: list[dict]) -> list[dict]:
     return out
 
 
-def run(quick: bool, out: Path, real: bool = True, planted_too: bool = True) -> None:
+def run(quick: bool, out: Path, real: bool = True, planted_too: bool = True, n_seeds: int | None = None) -> None:
     from benchmarks.common import write_table
 
     py = os.environ.get("SPECTREX_SHAPIQ18_PYTHON", "/work/venv312/bin/python")
@@ -244,6 +244,7 @@ def run(quick: bool, out: Path, real: bool = True, planted_too: bool = True) -> 
     flags = ["--quick"] if quick else []
     flags += [] if real else ["--no-real"]
     flags += [] if planted_too else ["--no-planted"]
+    flags += [] if n_seeds is None else ["--seeds", str(n_seeds)]
     load0, t0 = os.getloadavg(), time.time()
     proc = subprocess.Popen(
         [py, "-m", "benchmarks.index_accuracy", "--inner", *flags], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
@@ -272,12 +273,10 @@ def run(quick: bool, out: Path, real: bool = True, planted_too: bool = True) -> 
 
 
 if __name__ == "__main__":
+    # python -m benchmarks.index_accuracy [--quick] [--no-real | --no-planted] [--seeds K] (K first seeds)
+    seeds = int(sys.argv[sys.argv.index("--seeds") + 1]) if "--seeds" in sys.argv else None
+    real, planted_too = "--no-real" not in sys.argv, "--no-planted" not in sys.argv
     if "--inner" in sys.argv:
-        _inner("--quick" in sys.argv, "--no-real" not in sys.argv, "--no-planted" not in sys.argv)
+        _inner("--quick" in sys.argv, real, planted_too, seeds)
     else:
-        run(
-            "--quick" in sys.argv,
-            ROOT / "benchmarks" / "results",
-            "--no-real" not in sys.argv,
-            "--no-planted" not in sys.argv,
-        )
+        run("--quick" in sys.argv, ROOT / "benchmarks" / "results", real, planted_too, seeds)

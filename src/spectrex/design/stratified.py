@@ -100,10 +100,14 @@ def _subsets_of_size(n: int, s: int, count: int, rng: np.random.Generator, taken
 def stratified_masks(n: int, budget: int, rng: np.random.Generator, share: float = KERNEL_SHARE) -> np.ndarray:
     """``budget`` distinct masks: the kernel strata (``share`` of the budget) then uniform masks.
 
-    Every mask once when ``budget ≥ 2^n``.
+    Every mask when ``budget ≥ 2^n`` (then repeated up to the budget).
     """
     if n <= 20 and budget >= 2**n:
-        return all_masks(n)
+        # every mask, then repeats up to the budget: a tiny problem (n = 3 has 8 masks) still gives the
+        # proxy as many rows as it asked for; the engine queries each distinct mask once
+        every = all_masks(n)
+        reps, rest = divmod(budget, 2**n)
+        return np.concatenate([every] * reps + [every[rng.permutation(2**n)[:rest]]])
     alloc = kernel_allocation(n, int(round(share * budget)))
     taken: set = set()
     blocks = [_subsets_of_size(n, s, int(c), rng, taken) for s, c in enumerate(alloc) if c > 0]

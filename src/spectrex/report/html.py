@@ -51,7 +51,9 @@ def _view(result: Interactions, index: str, max_order: int, k: int) -> dict[str,
         "index": view.index,
         "max_order": view.max_order,
         "first": [_finite(v) for v in view.first_order().tolist()],
-        "top": [{"parts": list(t.parts), "value": _finite(t.value)} for t in top],
+        "top": [
+            {"parts": list(t.parts), "value": _finite(t.value), "se": _finite(view.std_error(t.parts))} for t in top
+        ],
         "baseline": _finite(view.baseline),
     }
 
@@ -230,7 +232,7 @@ _BODY = """<section id="summary-section"><h2>Run</h2><table id="summary" class="
   <div class="legend"><span class="neg">lowers the output</span><span class="pos">raises the output</span></div>
 </section>
 <section><h2>Top interactions</h2><table id="top" class="top"><thead><tr>
-  <th>#</th><th>parts</th><th>order</th><th>value</th><th></th></tr></thead><tbody></tbody></table>
+  <th>#</th><th>parts</th><th>order</th><th>value</th><th>± std. error</th><th></th></tr></thead><tbody></tbody></table>
   <div id="network"></div>
 </section>
 <section id="cf-section"><h2>Counterfactual</h2><p id="cf"></p></section>
@@ -343,7 +345,8 @@ _JS_BODY = r"""
       });
       const mods = data.image && data.image.modality ? new Set(t.parts.map((p) => data.image.modality[p])) : null;
       if (mods && mods.size > 1) cell.append(el("span", [...mods].join(" × "), "badge"));  // cross-modal
-      tr.append(el("td", r + 1), cell, el("td", t.parts.length, "num"), el("td", fmt(t.value), "num"));
+      tr.append(el("td", r + 1), cell, el("td", t.parts.length, "num"), el("td", fmt(t.value), "num"),
+        el("td", fmt(t.se), "num"));
       const td = el("td");
       const s = svg("svg", {width: 160, height: 12});
       const w = scale ? 78 * Math.abs(t.value) / scale : 0;
