@@ -272,7 +272,35 @@ def run(quick: bool, out: Path, real: bool = True, planted_too: bool = True, n_s
     write_table(summary(rows), out, "index_accuracy" + suffix + "_summary", title + ": summary", note())
 
 
+def merge(out: Path) -> None:
+    """Join the ``_real`` and ``_planted`` tables of two partial runs into ``index_accuracy`` and its summary."""
+    import csv
+
+    from benchmarks.common import write_table
+
+    rows, notes = [], []
+    for part in ("real", "planted"):
+        path = out / f"index_accuracy_{part}.csv"
+        if not path.exists():
+            continue
+        for r in csv.DictReader(path.open()):
+            row = {k: v for k, v in r.items() if v != ""}
+            for key in ("n", "budget", "seed"):
+                row[key] = int(row[key])
+            for key in ("mae", "cover90", "cpu_s"):
+                if key in row:
+                    row[key] = float(row[key])
+            rows.append(row)
+        notes.append(f"{part}: " + (out / f"index_accuracy_{part}.md").read_text().strip().splitlines()[-1])
+    title = "Index accuracy: spectrex default vs shapiq 1.8.0, equal budgets"
+    write_table(rows, out, "index_accuracy", title, "\n\n".join(notes))
+    write_table(summary(rows), out, "index_accuracy_summary", title + ": summary", "\n\n".join(notes))
+
+
 if __name__ == "__main__":
+    if "--merge" in sys.argv:
+        merge(ROOT / "benchmarks" / "results")
+        sys.exit(0)
     # python -m benchmarks.index_accuracy [--quick] [--no-real | --no-planted] [--seeds K] (K first seeds)
     seeds = int(sys.argv[sys.argv.index("--seeds") + 1]) if "--seeds" in sys.argv else None
     real, planted_too = "--no-real" not in sys.argv, "--no-planted" not in sys.argv

@@ -12,7 +12,7 @@ from spectrex.transforms.wht import all_masks, exact_mobius
 
 N = 10
 #: (index, view order): every index the views correct
-VIEWS = [("SV", 1), ("BV", 1), ("SII", 2), ("BII", 2), ("STII", 2), ("k-SII", 2), ("FBII", 2)]
+VIEWS = [("SV", 1), ("BV", 1), ("SII", 2), ("BII", 2), ("STII", 2), ("k-SII", 2), ("FSII", 2), ("FBII", 2)]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_pattern_weights_give_every_index_exactly_from_all_masks():
     y = rng.normal(size=2**8)
     exact = exact_mobius(y, 8)
     sample = ResidualSample(8, all_masks(8), y)  # residuals of the zero surrogate: the function itself
-    for index, k in [*VIEWS, ("SII", 3), ("STII", 3), ("FBII", 1), ("STII", 1)]:
+    for index, k in [*VIEWS, ("SII", 3), ("STII", 3), ("FBII", 1), ("STII", 1), ("FSII", 1)]:
         sup, val, err = corrections(sample, index, k)
         ref = dict(zip(bitset.to_indices(*convert(exact, index, k)[:1], 8), convert(exact, index, k)[1]))
         got = dict(zip(bitset.to_indices(sup, 8), val))
@@ -80,8 +80,10 @@ def test_views_say_where_they_come_from_and_json_keeps_the_correction(game, tmp_
     sv = result.to("SV")
     assert sv.sources[1] == "surrogate + residual"
     assert np.isfinite(sv.std_errors[sv.orders == 1]).all()
-    fsii = result.to("FSII", 2)
-    assert set(fsii.sources.values()) == {"surrogate"} and np.isnan(fsii.std_errors).all()
+    moebius = result.to("Moebius")  # the transform itself: no correction, no standard error
+    assert set(moebius.sources.values()) == {"surrogate"} and np.isnan(moebius.std_errors).all()
+    sii3 = result.to("SII", 3)  # orders above 2 stay the surrogate's
+    assert sii3.sources[3] == "surrogate" and sii3.sources[2] == "surrogate + residual"
     # predict stays the recovered transform: the correction changes views, not the function
     masks = all_masks(N)[:50]
     assert np.array_equal(sv.predict(masks), result.transform(masks))

@@ -33,8 +33,10 @@ from .sparse import SparseTransform
 MIN_BIN = 24
 #: pairs are corrected (densely) up to this many parts; above it only the surrogate's pairs
 MAX_DENSE_PAIRS_N = 512
-#: indices whose orders ≤ 2 are corrected (k-SII and FBII for max_order ≤ 2)
-CORRECTED = ("SV", "BV", "SII", "BII", "STII", "k-SII", "FBII")
+#: indices whose orders ≤ 2 are corrected (k-SII, FBII and FSII for max_order ≤ 2)
+CORRECTED = ("SV", "BV", "SII", "BII", "STII", "k-SII", "FBII", "FSII")
+#: FSII is a weighted regression over every term of order ≤ k: corrected up to this many parts
+MAX_FSII_N = 64
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,8 +234,10 @@ def corrections(sample: ResidualSample, index: str, k: int) -> tuple[np.ndarray,
     :data:`MAX_DENSE_PAIRS_N`, ``k ≥ 2``) every pair, or None for an index that is not corrected.
     """
     n = sample.n
-    if index not in CORRECTED or (index in ("k-SII", "FBII") and k > 2):
+    if index not in CORRECTED or (index in ("k-SII", "FBII", "FSII") and k > 2):
         return None
+    if index == "FSII":
+        return _fsii(sample, k) if n <= MAX_FSII_N else None
     top = min(k, 2) if n <= MAX_DENSE_PAIRS_N else min(k, 1)
     if index == "FBII":
         return _fbii(sample, k, top)
@@ -286,3 +290,63 @@ def _fbii(sample: ResidualSample, k: int, top: int):
     pos = bitset.lookup(all_sup, fsup)
     err = np.where(pos >= 0, all_se[np.maximum(pos, 0)], np.nan)
     return fsup, fval, err
+
+
+def _fsii(sample: ResidualSample, k: int):
+    """FSII (k ≤ 2) of the residual: the Shapley-kernel least squares of order ≤ k, from the sample.
+
+    FSII is the best order-``k`` Möbius approximation under the Shapley kernel μ(s) with the empty and
+    full masks fitted exactly (Tsai et al. 2023). Its normal equations ``G β = b`` have a population Gram
+    that depends only on ``|S ∪ T|`` (known exactly) and a right side ``b_S = Σ_{M ⊇ S} μ(|M|) r(M)``
+    estimated per size by Horvitz–Thompson (inclusion ``m_s / C(n, s)``: exact for a size queried
+    whole). The two constraints are solved exactly (KKT); standard errors are the HT variance of the
+    masks' contributions.
+    """
+    n, masks, r = sample.n, sample.masks, sample.residuals
+    singles = np.eye(n, dtype=bool)
+    iu, ju = np.triu_indices(n, 1)
+    rows = [np.zeros((1, n), bool), singles]
+    if k >= 2:
+        pairs = np.zeros((len(iu), n), bool)
+        pairs[np.arange(len(iu)), iu] = True
+        pairs[np.arange(len(iu)), ju] = True
+        rows.append(pairs)
+    terms = np.concatenate(rows)  # (p, n): ∅, parts, pairs
+    sizes_t = terms.sum(axis=1)
+    # μ(s) for 0 < s < n, and g(u) = Σ_{M ⊇ U, 0<|M|<n} μ(|M|) for |U| = u
+    s_all = np.arange(n + 1)
+    mu = np.zeros(n + 1)
+    inner = (s_all > 0) & (s_all < n)
+    mu[inner] = np.exp(log(n - 1) - np.array([_lcomb(n, int(s)) for s in s_all[inner]])) / (
+        s_all[inner] * (n - s_all[inner])
+    )
+    g = np.array([sum(comb(n - u, s - u) * mu[s] for s in range(max(u, 1), n)) for u in range(n + 1)])
+    union = terms.astype(np.int64) @ terms.T.astype(np.int64)  # |S ∩ T|
+    union = sizes_t[:, None] + sizes_t[None, :] - union
+    gram = g[union]
+    p = len(terms)
+    # constraints: β_∅ = r(∅), Σ β = r(N)
+    sizes = masks.sum(axis=1)
+    r_empty = r[sizes == 0]
+    r_full = r[sizes == n]
+    cons = np.zeros((2, p))
+    cons[0, 0] = 1.0
+    cons[1, :] = 1.0
+    d = np.array([r_empty[0] if r_empty.size else 0.0, r_full[0] if r_full.size else 0.0])
+    kkt = np.block([[2 * gram, cons.T], [cons, np.zeros((2, 2))]])
+    inv = np.linalg.pinv(kkt)
+    kb, kd = inv[:p, :p] * 2, inv[:p, p:]
+    # HT contributions of each inner mask to b: μ(|M|) a_S(M) r(M) / π(|M|)
+    counts = np.bincount(sizes, minlength=n + 1)
+    pi = np.array([counts[s] / comb(n, s) for s in range(n + 1)])
+    use = inner[sizes]
+    x = masks[use]
+    feats = [np.ones((len(x), 1)), x.astype(np.float64)]
+    if k >= 2:
+        feats.append((x[:, iu] & x[:, ju]).astype(np.float64))
+    a = np.concatenate(feats, axis=1)  # (m, p): a_S(M) = [S ⊆ M]
+    weight = mu[sizes[use]] * r[use] / pi[sizes[use]]
+    z = (a * weight[:, None]) @ kb.T  # (m, p): each mask's share of β
+    beta = z.sum(axis=0) + kd @ d
+    var = ((1 - pi[sizes[use]])[:, None] * z**2).sum(axis=0)
+    return bitset.pack(terms), beta, np.sqrt(var * sample.inflation)
