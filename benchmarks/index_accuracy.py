@@ -100,8 +100,14 @@ class Table:
         return self.values[np.asarray(masks, bool).astype(np.int64) @ self.weights]
 
 
-def _cases(quick: bool, real: bool, planted_too: bool):
-    """``(group, case name, n, value function factory, exact Möbius transform)``."""
+def _cases(quick: bool, real: bool, planted_too: bool, only: str | None = None):
+    """``(group, case name, n, value function factory, exact Möbius transform)``; ``only``: names containing it."""
+    for case in _all_cases(quick, real, planted_too):
+        if only is None or only in case[1]:
+            yield case
+
+
+def _all_cases(quick: bool, real: bool, planted_too: bool):
     from spectrex.synthetic import NoisyFunction, planted
     from spectrex.transforms.wht import exact_mobius
 
@@ -144,7 +150,7 @@ def _score(est, exact, orders) -> float:
     return float(np.concatenate(parts).mean())
 
 
-def _inner(quick: bool, real: bool, planted_too: bool, n_seeds: int | None = None) -> None:
+def _inner(quick: bool, real: bool, planted_too: bool, n_seeds: int | None = None, only: str | None = None) -> None:
     """Runs in the shapiq 1.8 venv; prints one JSON row per (case, budget, seed, method, measure)."""
     from shapiq import approximator
 
@@ -153,7 +159,7 @@ def _inner(quick: bool, real: bool, planted_too: bool, n_seeds: int | None = Non
 
     budgets = [250, 1000] if quick else BUDGETS
     seeds = SEEDS[:1] if quick else SEEDS[:n_seeds]
-    for group, case, n, make, exact in _cases(quick, real, planted_too):
+    for group, case, n, make, exact in _cases(quick, real, planted_too, only):
         truth = {}
         for measure, (index, k, _) in MEASURES.items():
             sup, val, _ = convert(exact, index, k)
@@ -232,7 +238,14 @@ def summary(rows: list[dict]) -> list[dict]:
     return out
 
 
-def run(quick: bool, out: Path, real: bool = True, planted_too: bool = True, n_seeds: int | None = None) -> None:
+def run(
+    quick: bool,
+    out: Path,
+    real: bool = True,
+    planted_too: bool = True,
+    n_seeds: int | None = None,
+    only: str | None = None,
+) -> None:
     from benchmarks.common import write_table
 
     py = os.environ.get("SPECTREX_SHAPIQ18_PYTHON", "/work/venv312/bin/python")
@@ -245,12 +258,14 @@ def run(quick: bool, out: Path, real: bool = True, planted_too: bool = True, n_s
     flags += [] if real else ["--no-real"]
     flags += [] if planted_too else ["--no-planted"]
     flags += [] if n_seeds is None else ["--seeds", str(n_seeds)]
+    flags += [] if only is None else ["--only", only]
     load0, t0 = os.getloadavg(), time.time()
     proc = subprocess.Popen(
         [py, "-m", "benchmarks.index_accuracy", "--inner", *flags], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
     )
     rows = []
     suffix = "" if real and planted_too else "_real" if real else "_planted"
+    suffix += "" if only is None else "_" + only
 
     def note() -> str:
         return (
@@ -279,10 +294,10 @@ def merge(out: Path) -> None:
     from benchmarks.common import write_table
 
     rows, notes = [], []
-    for part in ("real", "planted"):
-        path = out / f"index_accuracy_{part}.csv"
-        if not path.exists():
+    for path in sorted(out.glob("index_accuracy_real*.csv")) + sorted(out.glob("index_accuracy_planted*.csv")):
+        if path.stem.endswith("_summary"):
             continue
+        part = path.stem.removeprefix("index_accuracy_")
         for r in csv.DictReader(path.open()):
             row = {k: v for k, v in r.items() if v != ""}
             for key in ("n", "budget", "seed"):
@@ -303,8 +318,9 @@ if __name__ == "__main__":
         sys.exit(0)
     # python -m benchmarks.index_accuracy [--quick] [--no-real | --no-planted] [--seeds K] (K first seeds)
     seeds = int(sys.argv[sys.argv.index("--seeds") + 1]) if "--seeds" in sys.argv else None
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
     real, planted_too = "--no-real" not in sys.argv, "--no-planted" not in sys.argv
     if "--inner" in sys.argv:
-        _inner("--quick" in sys.argv, real, planted_too, seeds)
+        _inner("--quick" in sys.argv, real, planted_too, seeds, only)
     else:
-        run("--quick" in sys.argv, ROOT / "benchmarks" / "results", real, planted_too, seeds)
+        run("--quick" in sys.argv, ROOT / "benchmarks" / "results", real, planted_too, seeds, only)
