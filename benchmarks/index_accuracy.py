@@ -245,6 +245,7 @@ def run(
     planted_too: bool = True,
     n_seeds: int | None = None,
     only: str | None = None,
+    budgets: list[int] | None = None,
 ) -> None:
     from benchmarks.common import write_table
 
@@ -259,6 +260,7 @@ def run(
     flags += [] if planted_too else ["--no-planted"]
     flags += [] if n_seeds is None else ["--seeds", str(n_seeds)]
     flags += [] if only is None else ["--only", only]
+    flags += [] if budgets is None else ["--budgets", ",".join(map(str, budgets))]
     load0, t0 = os.getloadavg(), time.time()
     proc = subprocess.Popen(
         [py, "-m", "benchmarks.index_accuracy", "--inner", *flags], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
@@ -266,6 +268,7 @@ def run(
     rows = []
     suffix = "" if real and planted_too else "_real" if real else "_planted"
     suffix += "" if only is None else "_" + only
+    suffix += "" if budgets is None else "_budget" + "_".join(map(str, budgets))
 
     def note() -> str:
         return (
@@ -294,9 +297,14 @@ def merge(out: Path) -> None:
     from benchmarks.common import write_table
 
     rows, notes = [], []
-    for path in sorted(out.glob("index_accuracy_real*.csv")) + sorted(out.glob("index_accuracy_planted*.csv")):
-        if path.stem.endswith("_summary"):
-            continue
+    paths = sorted(out.glob("index_accuracy_real*.csv")) + sorted(out.glob("index_accuracy_planted*.csv"))
+    # a rerun of some budgets (``…_budget250``) replaces those rows of the first run
+    paths = sorted((p for p in paths if not p.stem.endswith("_summary")), key=lambda p: "_budget" in p.stem)
+    for path in paths:
+        if "_budget" in path.stem:
+            redone = {int(b) for b in path.stem.split("_budget")[1].split("_")}
+            group_of = {r["case"] for r in csv.DictReader(path.open())}
+            rows = [r for r in rows if not (r["budget"] in redone and r["case"] in group_of)]
         part = path.stem.removeprefix("index_accuracy_")
         for r in csv.DictReader(path.open()):
             row = {k: v for k, v in r.items() if v != ""}
@@ -319,8 +327,13 @@ if __name__ == "__main__":
     # python -m benchmarks.index_accuracy [--quick] [--no-real | --no-planted] [--seeds K] (K first seeds)
     seeds = int(sys.argv[sys.argv.index("--seeds") + 1]) if "--seeds" in sys.argv else None
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+    budgets = (
+        [int(b) for b in sys.argv[sys.argv.index("--budgets") + 1].split(",")] if "--budgets" in sys.argv else None
+    )
+    if budgets is not None:
+        BUDGETS[:] = budgets
     real, planted_too = "--no-real" not in sys.argv, "--no-planted" not in sys.argv
     if "--inner" in sys.argv:
         _inner("--quick" in sys.argv, real, planted_too, seeds, only)
     else:
-        run("--quick" in sys.argv, ROOT / "benchmarks" / "results", real, planted_too, seeds, only)
+        run("--quick" in sys.argv, ROOT / "benchmarks" / "results", real, planted_too, seeds, only, budgets)

@@ -23,6 +23,11 @@ from .uniform import uniform_masks
 
 #: fraction of a budget spent on the Shapley-kernel strata
 KERNEL_SHARE = 0.4
+#: below this many queries per part the proxy is too rough for its fit to matter more than the
+#: correction, and the kernel strata get :data:`SMALL_BUDGET_SHARE` (Gemma 3 270M sentiment, 12 words,
+#: 250 queries: Shapley-value error 0.0150 at 60 % against 0.0175 at 40 %)
+SMALL_BUDGET_PER_PART = 25
+SMALL_BUDGET_SHARE = 0.6
 #: sizes with at most this many masks are drawn from their full list (exactly without replacement)
 ENUMERATE_BELOW = 5_000
 
@@ -132,4 +137,5 @@ class StratifiedDesign(MaskDesign):
         return int(self._default(n, max_order))
 
     def draw(self, n: int, budget: int, max_order: int | None, rng: np.random.Generator):
-        return stratified_masks(n, budget, rng, self.share), None
+        share = self.share if budget >= SMALL_BUDGET_PER_PART * n else max(self.share, SMALL_BUDGET_SHARE)
+        return stratified_masks(n, budget, rng, share), None
