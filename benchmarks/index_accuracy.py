@@ -282,7 +282,7 @@ def run(
     for line in proc.stdout:
         if line.startswith("{"):
             rows.append(json.loads(line))
-            if len(rows) % 50 == 0:
+            if len(rows) % 10 == 0:
                 write_table(rows, out, "index_accuracy" + suffix, title, note())
     if proc.wait():
         raise RuntimeError(f"the shapiq 1.8 run failed (exit {proc.returncode})")
