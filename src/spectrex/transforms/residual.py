@@ -230,6 +230,25 @@ def _as_terms(n: int, t: int, est: np.ndarray, se: np.ndarray):
 def corrections(sample: ResidualSample, index: str, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The residual's values of ``index`` (view order ``k``) at orders ≤ 2, with standard errors.
 
+    Pair corrections are shrunk by ``c² / (c² + se²)`` (a Wiener factor): a sparse truth has few
+    pairs, and an unshrunk correction adds its sampling noise to every one of the ``n(n−1)/2``
+    (planted n = 64, 250 queries: SII-2 error 0.234 unshrunk, 0.021 for the surrogate alone, 0.038
+    shrunk). The factor is 1 once a pair's standard error is 0 (every mask queried), so the views stay
+    exact there. First-order values are not shrunk (it cost their accuracy on the real models).
+    """
+    found = _corrections(sample, index, k)
+    if found is None:
+        return None
+    sup, val, err = found
+    pair = (bitset.popcount(sup) >= 2) & np.isfinite(err) & (err > 0)
+    val = val.copy()
+    val[pair] = val[pair] ** 3 / (val[pair] ** 2 + err[pair] ** 2)
+    return sup, val, err
+
+
+def _corrections(sample: ResidualSample, index: str, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The residual's values of ``index`` (view order ``k``) at orders ≤ 2, with standard errors.
+
     Returns ``(supports, values, std_errors)`` over the empty set, every part and (n ≤
     :data:`MAX_DENSE_PAIRS_N`, ``k ≥ 2``) every pair, or None for an index that is not corrected.
     """
