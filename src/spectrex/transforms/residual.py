@@ -240,18 +240,10 @@ def corrections(sample: ResidualSample, index: str, k: int) -> tuple[np.ndarray,
     if found is None:
         return None
     sup, val, err = found
-    if index == "k-SII":  # shrunk where its pairs are computed
-        return sup, val, err
-    pair = bitset.popcount(sup) >= 2
+    pair = (bitset.popcount(sup) >= 2) & np.isfinite(err) & (err > 0)
     val = val.copy()
-    val[pair] = _shrink(val[pair], err[pair])
+    val[pair] = val[pair] ** 3 / (val[pair] ** 2 + err[pair] ** 2)
     return sup, val, err
-
-
-def _shrink(c: np.ndarray, se: np.ndarray) -> np.ndarray:
-    """``c · c² / (c² + se²)``; unchanged where the standard error is 0 or unknown."""
-    ok = np.isfinite(se) & (se > 0)
-    return np.where(ok, c**3 / np.where(ok, c**2 + se**2, 1.0), c)
 
 
 def _corrections(sample: ResidualSample, index: str, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -274,7 +266,6 @@ def _corrections(sample: ResidualSample, index: str, k: int) -> tuple[np.ndarray
         e2, s2 = estimate(sample, pattern_weights("SII", 2, n), 2)
         np.fill_diagonal(e2, 0.0)
         np.fill_diagonal(s2, 0.0)
-        e2 = _shrink(e2, s2)  # the pairs enter the parts' values shrunk too (summed noise otherwise)
         e1 = e1 - 0.5 * e2.sum(axis=1)  # k-SII_i = SII_i + B_1 Σ_j SII_ij
         s1 = np.sqrt(s1**2 + 0.25 * (s2**2).sum(axis=1))
         parts = [(0, e0, s0), (1, e1, s1)] + ([(2, e2, s2)] if top >= 2 else [])
