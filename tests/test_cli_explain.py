@@ -108,3 +108,13 @@ def test_arguments_are_checked_before_the_model_loads(argv, message, capsys, mon
     monkeypatch.setattr(models, "load_model", lambda *a, **k: pytest.fail("the model loaded before the check"))
     assert main(argv) == 2
     assert message in capsys.readouterr().out
+
+
+def test_errors_flag_adds_standard_errors_and_intervals(capsys):
+    words = "the movie was great but the ending felt rushed and far too long today"
+    argv = ["explain", words, "--model", "tiny-classifier", "--method", "proxyspex", "--budget", "300", "-q"]
+    assert main([*argv, "--errors"]) == 0
+    out = capsys.readouterr().out
+    assert "std. error" in out and "90 % interval" in out and " … " in out
+    assert main(argv) == 0
+    assert "std. error" not in capsys.readouterr().out

@@ -19,6 +19,7 @@ from .design.uniform import uniform_masks
 from .metrics import r2_score
 from .transforms import bitset
 from .transforms.indices import canonical_index, convert
+from .transforms.residual import ResidualSample, corrections
 from .transforms.sparse import SparseTransform
 
 SCHEMA = "spectrex.interactions/1"
@@ -48,6 +49,10 @@ class Interactions:
         One label per part (e.g. the words); defaults to ``"0"``, ``"1"``, ….
     metadata : dict, optional
         Method, budget, queries issued/cached, seed, timings, library version, ….
+    residual : ResidualSample, optional
+        The transform's residuals at the queried masks; with it, the views of orders ≤ 2 of SV, BV,
+        SII, BII, STII, k-SII and FBII are corrected beyond the transform (see
+        :mod:`spectrex.transforms.residual`: consistent, exact once every mask was queried).
 
     Attributes
     ----------
@@ -55,6 +60,11 @@ class Interactions:
         Bit-packed subsets of the index view.
     values : ndarray (s,)
         Index values, one per support.
+    std_errors : ndarray (s,)
+        Standard error of each value (NaN where none is known: values read from the transform alone).
+    sources : dict
+        Which estimate each order of the view comes from: ``"surrogate"`` (the transform's exact index)
+        or ``"surrogate + residual"`` (corrected by the residual sample).
     """
 
     def __init__(
@@ -64,11 +74,17 @@ class Interactions:
         max_order: int | None = None,
         labels=None,
         metadata: dict[str, Any] | None = None,
+        residual: ResidualSample | None = None,
     ) -> None:
         self.transform = transform
         self.n = transform.n
         self.index = canonical_index(index)
+        self.residual = residual
         self.supports, self.values, self.max_order = convert(transform, self.index, max_order)
+        self.std_errors = np.full(len(self.values), np.nan)
+        self.sources = {t: "surrogate" for t in range(self.max_order + 1)}
+        if residual is not None:
+            self._correct(residual)
         if labels is None:
             labels = [str(i) for i in range(self.n)]
         labels = [str(x) for x in labels]
@@ -76,6 +92,29 @@ class Interactions:
             raise ValueError(f"got {len(labels)} labels for {self.n} parts; pass one label per part")
         self.labels = labels
         self.metadata = {"version": __version__, **(metadata or {})}
+
+    def _correct(self, residual: ResidualSample) -> None:
+        """Add the residual's estimate of this view (orders ≤ 2) and its standard errors."""
+        found = corrections(residual, self.index, self.max_order)
+        if found is None:
+            return
+        sup, val, err = found
+        pos = bitset.lookup(self.supports, sup)
+        self.values = self.values.copy()
+        self.values[pos[pos >= 0]] += val[pos >= 0]
+        self.std_errors[pos[pos >= 0]] = err[pos >= 0]
+        new = pos < 0
+        self.supports = np.concatenate([self.supports, sup[new]])
+        self.values = np.concatenate([self.values, val[new]])
+        self.std_errors = np.concatenate([self.std_errors, err[new]])
+        for t in np.unique(bitset.popcount(sup)).tolist():
+            self.sources[int(t)] = "surrogate + residual"
+
+    def std_error(self, parts) -> float:
+        """Standard error of one value given as part indices (NaN when it is the surrogate's alone)."""
+        parts = (parts,) if isinstance(parts, (int, np.integer)) else tuple(parts)
+        pos = bitset.lookup(self.supports, bitset.from_indices([parts], self.n))[0]
+        return float(self.std_errors[pos]) if pos >= 0 else float("nan")
 
     # -- views ------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -134,7 +173,7 @@ class Interactions:
     # -- conversion and use ---------------------------------------------------------------
     def to(self, index: str, max_order: int | None = None) -> Interactions:
         """The same explanation expressed in another index (e.g. ``"SV"``, ``"FSII"``, ``"STII"``)."""
-        return Interactions(self.transform, index, max_order, self.labels, dict(self.metadata))
+        return Interactions(self.transform, index, max_order, self.labels, dict(self.metadata), self.residual)
 
     def predict(self, masks) -> np.ndarray:
         """The recovered function's value on boolean masks ``(q, n)``."""
@@ -171,6 +210,8 @@ class Interactions:
                 "coefs": self.transform.coefs.tolist(),
             },
         }
+        if self.residual is not None:
+            doc["residual"] = self.residual.to_json()
         text = json.dumps(doc, ensure_ascii=False)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
@@ -304,17 +345,22 @@ class Interactions:
             k = int(np.sort(first[counts > 1])[0])
             raise ValueError(f"{where} lists the support {sorted(supports[k])} more than once; check the file")
         transform = SparseTransform(n, packed, np.array(coefs, float), tr.get("basis"))
-        return cls(transform, doc.get("index", "Moebius"), doc.get("max_order"), labels, doc.get("metadata"))
+        residual = ResidualSample.from_json(doc["residual"], n) if "residual" in doc else None
+        return cls(transform, doc.get("index", "Moebius"), doc.get("max_order"), labels, doc.get("metadata"), residual)
 
     def to_shapiq(self):
-        """This view as a :class:`shapiq.InteractionValues` (needs ``shapiq``)."""
+        """This view as a :class:`shapiq.InteractionValues` (needs ``shapiq``).
+
+        Its ``std_errors`` attribute maps each interaction (a tuple of parts) with a known standard
+        error to that error.
+        """
         from shapiq import InteractionValues
 
         index = {"Fourier": "FBII", "Moebius": "Moebius"}.get(self.index, self.index)
         if self.index == "Fourier":
             raise ValueError("shapiq has no Fourier index; convert first, e.g. result.to('FBII').to_shapiq()")
         parts = bitset.to_indices(self.supports, self.n)
-        return InteractionValues(
+        out = InteractionValues(
             values=self.values.copy(),
             index=index,
             max_order=self.max_order,
@@ -324,6 +370,9 @@ class Interactions:
             baseline_value=float(self.transform(np.zeros((1, self.n), bool))[0]),
             estimated=self.metadata.get("method") != "exact",
         )
+        # shapiq has no field for uncertainty: the standard errors ride along as an attribute
+        out.std_errors = {p: float(e) for p, e in zip(parts, self.std_errors) if np.isfinite(e)}
+        return out
 
     # -- display ----------------------------------------------------------------------------
     def plot(self, kind: str = "bars", **kwargs):

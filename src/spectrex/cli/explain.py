@@ -158,7 +158,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if hasattr(result, "all"):  # several outputs: the parts × outputs table
         print_outputs(result, console, index=args.index)
     else:
-        print_result(result, console, k=args.top, index=args.index, max_order=args.max_order)
+        print_result(result, console, k=args.top, index=args.index, max_order=args.max_order, errors=args.errors)
     if args.json:
         Path(args.json).write_text(result.to_json(), encoding="utf-8")
         console.print(f"saved to {args.json}")
@@ -314,6 +314,11 @@ def add_parser(sub) -> None:
         "and pairs only)",
     )
     p.add_argument("--top", type=int_at_least(1), default=10, help="rows in the table (10)")
+    p.add_argument(
+        "--errors",
+        action="store_true",
+        help="show each value's standard error and 90 %% interval (values corrected beyond the surrogate have one)",
+    )
     p.add_argument("--json", default=None, metavar="PATH", help="save the full result as JSON")
     p.add_argument("--seed", type=int, default=0, help="random seed of the masks (0)")
     p.add_argument("--device", default=None, help="cuda, cpu, … (default: a GPU when there is one)")

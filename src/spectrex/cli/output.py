@@ -13,12 +13,17 @@ if TYPE_CHECKING:
 
 
 def print_result(
-    result: Interactions, console: Console, k: int = 10, index: str | None = None, max_order: int | None = None
+    result: Interactions,
+    console: Console,
+    k: int = 10,
+    index: str | None = None,
+    max_order: int | None = None,
+    errors: bool = False,
 ) -> None:
     """What was explained, the top parts (Shapley values) and pairs, a legend; then ``index``'s full table.
 
     ``index`` (e.g. ``"Moebius"``) adds the ``k`` largest interactions of every order in that index;
-    ``max_order`` caps the orders shown.
+    ``max_order`` caps the orders shown; ``errors`` adds each value's standard error and 90 % interval.
     """
     ov = result.summary(k=k)
     if max_order is not None and max_order < 2:
@@ -33,9 +38,9 @@ def print_result(
         f"{ov.n} parts  ·  {ov.method}  ·  {ov.fit}",
         highlight=False,
     )
-    _table(console, f"Parts · {ov.first_index}", "part", ov.first)
+    _table(console, f"Parts · {ov.first_index}", "part", ov.first, ov.first_se if errors else None)
     if ov.pairs:
-        _table(console, f"Pairs · {ov.pair_index}", "pair", ov.pairs)
+        _table(console, f"Pairs · {ov.pair_index}", "pair", ov.pairs, ov.pairs_se if errors else None)
     for line in ov.legend():
         console.print(f"[dim]· {line}[/]", highlight=False)
     if index is not None:
@@ -43,8 +48,11 @@ def print_result(
         table = Table(title=f"Top interactions · {view.index}", title_justify="left")
         for name, justify in (("parts", "left"), ("order", "right"), ("value", "right")):
             table.add_column(name, justify=justify)
+        if errors:
+            table.add_column("std. error", justify="right")
         for term in view.top(k):
-            table.add_row(" × ".join(term.labels), str(len(term.parts)), f"{term.value:+.4f}")
+            cells = [" × ".join(term.labels), str(len(term.parts)), f"{term.value:+.4f}"]
+            table.add_row(*cells, *([_error(view.std_error(term.parts))] if errors else []))
         console.print(table)
     else:
         console.print(
@@ -56,12 +64,26 @@ def print_result(
         console.print(ov.cost, highlight=False)
 
 
-def _table(console: Console, title: str, what: str, rows: list[tuple[str, float]]) -> None:
+def _error(se: float) -> str:
+    return f"{se:.4f}" if se == se else "—"  # NaN: the surrogate's value alone, no sampling error known
+
+
+def _table(
+    console: Console, title: str, what: str, rows: list[tuple[str, float]], errors: list[float] | None = None
+) -> None:
     table = Table(title=title, title_justify="left")
     table.add_column(what)
     table.add_column("value", justify="right")
-    for label, value in rows:
-        table.add_row(label, f"{value:+.4f}")
+    if errors is not None:
+        table.add_column("std. error", justify="right")
+        table.add_column("90 % interval", justify="right")
+    for i, (label, value) in enumerate(rows):
+        if errors is None:
+            table.add_row(label, f"{value:+.4f}")
+            continue
+        se = errors[i] if i < len(errors) else float("nan")
+        interval = f"{value - 1.645 * se:+.4f} … {value + 1.645 * se:+.4f}" if se == se else "—"
+        table.add_row(label, f"{value:+.4f}", _error(se), interval)
     console.print(table)
 
 

@@ -25,10 +25,12 @@ from ..design.base import Design, Plan
 from ..engine import Query, QueryEngine
 from ..errors import ValueFunctionError
 from ..interactions import Interactions
+from ..transforms.indices import canonical_index
+from ..transforms.residual import ResidualSample
+from ..transforms.sparse import SparseTransform
 
 if TYPE_CHECKING:
     from ..explanations import Explanations
-from ..transforms.indices import canonical_index
 
 
 class Explainer(ABC):
@@ -182,7 +184,12 @@ class Explainer(ABC):
             try:
                 with self._limits():
                     plan = design.plan(n, budget, order, rng)
-                    decoded = self._run(query, plan, decoder, order)
+                    decoded, (answered_masks, answered_y) = self._run(query, plan, decoder, order)
+                    outputs = decoded if isinstance(decoded, list) else [decoded]
+                    columns = _columns(answered_y, value_fn)
+                    residuals = [
+                        self._residual(t, d, answered_masks, column) for (t, d), column in zip(outputs, columns)
+                    ]
             finally:
                 query.close()
             total = time.perf_counter() - t0
@@ -211,34 +218,45 @@ class Explainer(ABC):
         view = self._view_order(order)
         if not isinstance(decoded, list):
             transform, diagnostics = decoded
-            return Interactions(transform, self.index, view, labels, {**shared, "diagnostics": diagnostics})
+            meta = {**shared, "diagnostics": diagnostics}
+            return Interactions(transform, self.index, view, labels, meta, residuals[0])
         from ..explanations import Explanations
 
         names = query.outputs or [str(j) for j in range(len(decoded))]
         total_name = getattr(value_fn, "total", None) if len(decoded) > len(names) else None
         items = [
-            Interactions(t, self.index, view, labels, {**shared, "output": name, "diagnostics": d})
-            for (t, d), name in zip(decoded, [*names, total_name])
+            Interactions(t, self.index, view, labels, {**shared, "output": name, "diagnostics": d}, residual)
+            for (t, d), name, residual in zip(decoded, [*names, total_name], residuals)
         ]
         return Explanations(items[: len(names)], names, items[len(names)] if total_name else None)
+
+    def _residual(
+        self, transform: SparseTransform, diagnostics: dict, masks: np.ndarray, y: np.ndarray
+    ) -> ResidualSample | None:
+        """The residual sample that corrects the index views (None: the views are the transform's alone).
+
+        Only designs whose masks of one size are a uniform random subset of that size qualify
+        (:mod:`spectrex.transforms.residual`); a method opts in by overriding this.
+        """
+        return None
 
     def _run(self, query: Query, plan: Plan, decoder: Decoder, order: int | None):
         """Query the plan and decode; with an adaptive tolerance, round by round over its prefixes.
 
-        Returns ``(transform, diagnostics)``, or a list of them for a multi-output value function:
-        one per output decoded from the same masks and the same generator state (so each equals a
-        single-output explanation of that output), then the sum of the outputs when the function
-        names a ``total``.
+        Returns ``(decoded, (masks, values))``: ``decoded`` is ``(transform, diagnostics)``, or a list of them
+        for a multi-output value function — one per output decoded from the same masks and the same
+        generator state (so each equals a single-output explanation of that output), then the sum of the
+        outputs when the function names a ``total``; ``(masks, values)`` are the answered rows it was
+        decoded from (values ``(q,)`` or ``(q, m)``).
         """
         tol = self._adaptive_tol()
         if tol is None or not plan.prefixes:
-            masks, y = self._answered(plan, plan.masks, query(plan.masks), decoder)
+            masks, y = answered = self._answered(plan, plan.masks, query(plan.masks), decoder)
             if y.ndim == 1:
-                return decoder(plan, masks, y, order)
-            columns = [y[:, j] for j in range(y.shape[1])]
-            if isinstance(getattr(query.value_fn, "total", None), str):
-                columns.append(y.sum(axis=1))
-            return [decoder(dataclasses.replace(plan, rng=copy.deepcopy(plan.rng)), masks, c, order) for c in columns]
+                return decoder(plan, masks, y, order), answered
+            columns = _columns(y, query.value_fn)
+            copies = [dataclasses.replace(plan, rng=copy.deepcopy(plan.rng)) for _ in columns]
+            return [decoder(rnd, masks, c, order) for rnd, c in zip(copies, columns)], answered
         history, best, state = [], None, copy.deepcopy(plan.rng)
         for size in plan.prefixes:
             # every round decodes with the same generator state, so rounds differ only in their data;
@@ -251,7 +269,8 @@ class Explainer(ABC):
                     f"an adaptive budget stops on one output's fit, but this value function has {y.shape[1]} "
                     "outputs; pass adaptive=False (the budget is then spent at once) or explain one output at a time"
                 )
-            transform, diagnostics = decoder(rnd, *self._answered(plan, masks, y, decoder), order)
+            answered = self._answered(plan, masks, y, decoder)
+            transform, diagnostics = decoder(rnd, *answered, order)
             score = diagnostics[decoder.score]
             history.append({"queries": size, decoder.score: score})
             gain = score - best if best is not None else np.inf
@@ -259,7 +278,7 @@ class Explainer(ABC):
             if gain < tol:
                 break
         diagnostics["adaptive_rounds"] = history
-        return transform, diagnostics
+        return (transform, diagnostics), answered
 
     def _answered(self, plan: Plan, masks: np.ndarray, y: np.ndarray, decoder: Decoder):
         """The dropped-row rule of the plan: a structured design needs every row, a sampling one drops them.
@@ -294,6 +313,15 @@ class Explainer(ABC):
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._settings().items())
         return f"{type(self).__name__}({args})"
+
+
+def _columns(y: np.ndarray, value_fn) -> list[np.ndarray]:
+    """The answers of each output (one column, or each of ``(q, m)``'s, then their sum when the value
+    function names a ``total``)."""
+    if y.ndim == 1:
+        return [y]
+    columns = [y[:, j] for j in range(y.shape[1])]
+    return columns + ([y.sum(axis=1)] if isinstance(getattr(value_fn, "total", None), str) else [])
 
 
 def _plain(v) -> bool:

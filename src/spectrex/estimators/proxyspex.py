@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..decoders.proxy import ProxyDecoder
+from ..design.stratified import StratifiedDesign
 from ..design.uniform import UniformDesign
+from ..transforms.residual import ResidualSample
 from .base import Explainer
 
 
@@ -20,7 +22,13 @@ def _minimum(n: int, max_order: int | None) -> int:
 
 
 class ProxySPEX(Explainer):
-    """ProxySPEX (Butler et al., 2025): fit LightGBM to uniform random ablations, read its spectrum.
+    """ProxySPEX (Butler et al., 2025): fit LightGBM to random ablations, read its spectrum, correct its indices.
+
+    The masks are distinct and size-stratified (:mod:`spectrex.design.stratified`: uniform masks plus
+    Shapley-kernel sizes, sizes enumerated whole when the budget reaches them; every mask once at
+    ``budget ≥ 2^n``). The result's index views of orders ≤ 2 add the residual correction of
+    :mod:`spectrex.transforms.residual` to the proxy's exact indices, with standard errors; ``predict``
+    stays the recovered transform.
 
     Parameters
     ----------
@@ -29,7 +37,7 @@ class ProxySPEX(Explainer):
     index, random_state, engine
         See :class:`~spectrex.Explainer`.
     paired : bool, default False
-        Query each random mask together with its complement.
+        Query each random mask together with its complement (uniform masks only).
     energy : float, tuple of floats or "auto", default "auto"
         Fraction of the proxy's non-constant Fourier energy kept before the refit; with several
         values the best is picked on the proxy's holdout rows. "auto": (0.95, 0.99, 0.999), plus 0.9999
@@ -40,7 +48,7 @@ class ProxySPEX(Explainer):
         Second stage: add order-1/2 terms that the residual of the refit still shows (estimated by
         sample reuse over the uniform masks) and refit.
     adaptive : bool, default False
-        Query in doubling rounds (all masks drawn up front, so rounds reuse earlier queries) and stop
+        Query in doubling rounds over uniform masks (all masks drawn up front, so rounds reuse earlier queries) and stop
         once the held-out R² of the fit improves by less than ``tol``.
     tol : float, default 0.002
         Held-out R² gain below which the adaptive budget stops.
@@ -83,8 +91,21 @@ class ProxySPEX(Explainer):
         self.paired, self.energy, self.top_k, self.residual = paired, energy, top_k, residual
         self.adaptive, self.tol, self.num_threads, self.proxy = adaptive, tol, num_threads, proxy
 
-    def design(self) -> UniformDesign:
-        return UniformDesign(_minimum, default_budget, paired=self.paired, method="ProxySPEX")
+    def design(self) -> StratifiedDesign | UniformDesign:
+        if self.paired or self.adaptive:  # pairs and nested prefixes are uniform-mask designs
+            return UniformDesign(_minimum, default_budget, paired=self.paired, method="ProxySPEX")
+        return StratifiedDesign(_minimum, default_budget, method="ProxySPEX")
+
+    def _residual(self, transform, diagnostics: dict, masks: np.ndarray, y: np.ndarray) -> ResidualSample | None:
+        # paired masks are not uniform within a size given the other half; the others are
+        if self.paired:
+            return None
+        # the refit's residuals at its own rows are smaller than at fresh masks: scale the variances by
+        # the held-out over the in-sample residual variance (from the decoder's own holdout rows)
+        held, fitted = diagnostics.get("holdout_r2"), diagnostics.get("refit_r2")
+        ok = held is not None and fitted is not None and np.isfinite(held) and np.isfinite(fitted) and fitted < 1
+        inflation = max(1.0, (1.0 - held) / (1.0 - fitted)) if ok else 1.0
+        return ResidualSample.of(transform, masks, y, inflation)
 
     def decoder(self) -> ProxyDecoder:
         return ProxyDecoder(self.energy, self.top_k, self.residual, self.num_threads, self.proxy)

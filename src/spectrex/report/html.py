@@ -51,15 +51,25 @@ def _view(result: Interactions, index: str, max_order: int, k: int) -> dict[str,
         return {"index": index, "error": str(exc), "first": [0.0] * result.n, "top": []}
     top = view.top(k)
     pair_index = PAIR_INDEX.get(index) if result.n >= 2 and (result.transform.max_order or 0) >= 2 else None
+    views = {view.index: view}
     if pair_index:  # as print(result) does: each part's value, then the pairs' interaction index
-        pairs = result.to(pair_index, max_order=2).top(k, order=2)
+        views[pair_index] = result.to(pair_index, max_order=2)
+        pairs = views[pair_index].top(k, order=2)
         top = sorted(top + pairs, key=lambda t: -abs(t.value))[:k]
     return {
         "index": view.index,
         "pair_index": pair_index,
         "max_order": 2 if pair_index else view.max_order,
         "first": [_finite(v) for v in view.first_order().tolist()],
-        "top": [{"parts": list(t.parts), "value": _finite(t.value), "index": t.index} for t in top],
+        "top": [
+            {
+                "parts": list(t.parts),
+                "value": _finite(t.value),
+                "index": t.index,
+                "se": _finite(views.get(t.index, view).std_error(t.parts)),  # each row's error from its own view
+            }
+            for t in top
+        ],
         "baseline": _finite(view.baseline),
     }
 
@@ -310,7 +320,8 @@ _BODY = """<section id="summary-section"><h2>Run</h2><table id="summary" class="
   <div class="legend"><span class="neg">lowers the output</span><span class="pos">raises the output</span></div>
 </section>
 <section><h2>Top interactions</h2><table id="top" class="top"><thead><tr>
-  <th>#</th><th>parts</th><th>order</th><th id="value-head">value</th><th></th></tr></thead><tbody></tbody></table>
+  <th>#</th><th>parts</th><th>order</th><th id="value-head">value</th><th>± std. error</th><th></th></tr></thead>
+  <tbody></tbody></table>
   <div id="network"></div>
 </section>
 <section id="cf-section"><h2>Counterfactual</h2><p id="cf"></p></section>
@@ -427,7 +438,8 @@ _JS_BODY = r"""
       const mods = data.image && data.image.modality ? new Set(t.parts.map((p) => data.image.modality[p])) : null;
       if (mods && mods.size > 1) cell.append(el("span", [...mods].join(" × "), "badge"));  // cross-modal
       if (view.pair_index) cell.append(el("span", t.index, "badge"));  // SV parts and SII pairs, each named
-      tr.append(el("td", r + 1), cell, el("td", t.parts.length, "num"), el("td", fmt(t.value), "num"));
+      tr.append(el("td", r + 1), cell, el("td", t.parts.length, "num"), el("td", fmt(t.value), "num"),
+        el("td", fmt(t.se), "num"));
       const td = el("td");
       const s = svg("svg", {width: 160, height: 12});
       const w = scale ? 78 * Math.abs(t.value) / scale : 0;

@@ -53,6 +53,9 @@ class Overview:
     pair_index: str | None
     pairs: list[tuple[str, float]] = field(default_factory=list)
     template: str | None = None
+    #: standard errors of ``first`` and ``pairs`` (NaN where the value is the surrogate's alone)
+    first_se: list[float] = field(default_factory=list)
+    pairs_se: list[float] = field(default_factory=list)
 
     def legend(self) -> list[str]:
         lines = [LEGENDS.get(self.first_index, f"{self.first_index}: first-order values.")]
@@ -70,10 +73,16 @@ class Overview:
         )
         width = min(48, max([8] + [len(label) for label, _ in self.first + self.pairs]))
         out.append(f"parts, {self.first_index}:")
-        out += [f"  {_cut(label, width):<{width}}  {value:+.4g}" for label, value in self.first]
+        out += [
+            f"  {_cut(label, width):<{width}}  {value:+.4g}{_se(se)}"
+            for (label, value), se in _with(self.first, self.first_se)
+        ]
         if self.pairs:
             out.append(f"pairs, {self.pair_index}:")
-            out += [f"  {_cut(label, width):<{width}}  {value:+.4g}" for label, value in self.pairs]
+            out += [
+                f"  {_cut(label, width):<{width}}  {value:+.4g}{_se(se)}"
+                for (label, value), se in _with(self.pairs, self.pairs_se)
+            ]
         out += [f"  · {line}" for line in self.legend()]
         out.append("  · full view: result.to('Moebius').top() — " + ORDER_NOTE)
         return "\n".join(out)
@@ -82,14 +91,16 @@ class Overview:
         """A compact HTML block (for Jupyter): header, two tables, legend; every string escaped."""
         e = html.escape
 
-        def rows(items):
+        def rows(items, errors):
             peak = max([abs(v) for _, v in items] + [1e-300])
             cells = []
-            for label, v in items:
+            for (label, v), se in _with(items, errors):
                 colour = sign_colour(v)  # red raises, blue lowers: as in every plot and the report
                 width = 60 * abs(v) / peak
                 bar = f'<span style="display:inline-block;height:0.7em;width:{width:.0f}px;background:{colour}"></span>'
-                cells.append(f"<tr><td style='text-align:left'>{e(label)}</td><td>{v:+.4g}</td><td>{bar}</td></tr>")
+                cells.append(
+                    f"<tr><td style='text-align:left'>{e(label)}</td><td>{v:+.4g}{e(_se(se))}</td><td>{bar}</td></tr>"
+                )
             return "".join(cells)
 
         head = f"<b>explained:</b> {e(self.quantity)}" + (
@@ -100,15 +111,25 @@ class Overview:
             f"<div>full input {self.full_value:+.4g} · empty input {self.empty_value:+.4g} · {self.n} parts · "
             f"{e(self.method)} · {e(self.fit)} · {e(self.cost)}</div>",
             f"<table><tr><th style='text-align:left'>part</th><th>{e(self.first_index)}</th><th></th></tr>"
-            f"{rows(self.first)}</table>",
+            f"{rows(self.first, self.first_se)}</table>",
         ]
         if self.pairs:
             parts.append(
                 f"<table><tr><th style='text-align:left'>pair</th><th>{e(self.pair_index or '')}</th><th></th></tr>"
-                f"{rows(self.pairs)}</table>"
+                f"{rows(self.pairs, self.pairs_se)}</table>"
             )
         parts.append("<div style='font-size:85%;color:#555'>" + "<br>".join(e(x) for x in self.legend()) + "</div>")
         return "".join(parts) + "</div>"
+
+
+def _with(items: list, errors: list) -> list:
+    """Items paired with their standard errors (NaN when none were given)."""
+    return list(zip(items, list(errors) + [float("nan")] * (len(items) - len(errors))))
+
+
+def _se(se: float) -> str:
+    """`` ± se`` when the value has a standard error, else nothing."""
+    return f" ± {se:.2g}" if np.isfinite(se) else ""
 
 
 def _cut(label: str, width: int) -> str:
@@ -183,9 +204,12 @@ def overview(result, k: int = 8, index: str = "SV", max_order: int | None = None
     order = np.argsort(-np.abs(first), kind="stable")[:k]
     pair_index = PAIR_INDEX.get(index) if (cap is None or cap >= 2) and result.n >= 2 else None
     pairs: list[tuple[str, float]] = []
+    pairs_se: list[float] = []
     if pair_index:
-        for term in result.to(pair_index, max_order=2).top(k, order=2):
+        pair_view = result.to(pair_index, max_order=2)
+        for term in pair_view.top(k, order=2):
             pairs.append((" × ".join(labels[i] for i in term.parts), term.value))
+            pairs_se.append(pair_view.std_error(term.parts))
     ones = np.ones((1, result.n), bool)
     full = meta.get("full_value")
     full = float(result.predict(ones)[0]) if not isinstance(full, (int, float)) else float(full)
@@ -203,4 +227,6 @@ def overview(result, k: int = 8, index: str = "SV", max_order: int | None = None
         pair_index=pair_index,
         pairs=pairs,
         template=meta.get("template"),
+        first_se=[first_view.std_error(int(i)) for i in order],
+        pairs_se=pairs_se,
     )
