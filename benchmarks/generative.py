@@ -1,7 +1,7 @@
 """A generated answer explained token by token, and what the shared-prefix key/value cache saves.
 
-1. Gemma 3 270M answers a question over six context sentences; its answer (a target of ≥ 5 tokens)
-   is explained token by token — one explanation per answer token and one for the whole sequence —
+1. Gemma 3 270M answers a question over six context sentences; its own greedy answer (6 tokens) is
+   explained token by token — one explanation per answer token and one for the whole sequence —
    from one set of forward passes (every one of the 2^6 masks: exact). Tables: ``generative_tokens``
    (Shapley value of each sentence for each token), ``generative_pairs`` (each token's strongest
    pair), and the heatmap ``generative_tokens.png``.
@@ -30,8 +30,7 @@ SENTENCES = [
     "Tom's brother owns a bakery in Paris.",
     "The restaurant is closed on Mondays.",
 ]
-QUESTION = "{text}\n\nQuestion: What is the full name of the chef, and in which city does she cook?\nAnswer:"
-TARGET = " The chef is Maria Lopez, and she cooks in Lyon."
+QUESTION = "{text}\n\nQ: Describe the chef and the restaurant in one sentence.\nA:"
 
 FEW_SHOT = (
     "Review: The acting was superb and the story moved me.\nSentiment: positive\n\n"
@@ -57,17 +56,19 @@ def _load() -> tuple[float, ...]:
 def run(quick: bool = False, out: Path = Path("benchmarks/results")) -> None:
     import torch
 
-    import spectrex
-    from spectrex.design.uniform import uniform_masks
-    from spectrex.engine import QueryEngine
-    from spectrex.models import load_model, make_parts
-    from spectrex.models.base import TextValueFunction
-
     torch.set_num_threads(1)
-    load = {"before": _load()}
+    tokens(out)
+    prefix_cache(out, quick)
 
-    # -- 1. token by token ------------------------------------------------------------------------
-    scorer = load_model("gemma-3-270m", target=TARGET, template=QUESTION, per_token=True)
+
+def tokens(out: Path) -> None:
+    """Part 1: the generated answer explained token by token (tables and the heatmap)."""
+    import spectrex
+    from spectrex.models import load_model
+
+    load = {"before": _load()}
+    # no target: Gemma's own greedy answer to the full prompt is explained, token by token
+    scorer = load_model("gemma-3-270m", template=QUESTION, per_token=True, max_new_tokens=16)
     t0, c0 = time.perf_counter(), time.process_time()
     result = spectrex.explain_text(SENTENCES, scorer, method="exact", holdout=0)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -91,7 +92,8 @@ def run(quick: bool = False, out: Path = Path("benchmarks/results")) -> None:
         "Gemma 3 270M's answer explained token by token: Shapley value of each context sentence for each answer token",
         f"{len(names)} answer tokens + the whole sequence from one set of {meta['queries']} forward passes (all "
         f"2^{len(SENTENCES)} masks: exact, so each column's Shapley values sum to the token's log-probability with "
-        f"every sentence minus with none). Question template {QUESTION!r}, target {TARGET!r}. Wall {wall:.1f} s, "
+        f"every sentence minus with none). Question template {QUESTION!r}; the answer Gemma generated from the full "
+        f"prompt: {scorer.target!r}. Wall {wall:.1f} s, "
         f"CPU {cpu:.1f} s (model {meta['timings']['model_s']:.1f} s), load average {load['before']} before.",
     )
     pair_rows = []
@@ -120,7 +122,15 @@ def run(quick: bool = False, out: Path = Path("benchmarks/results")) -> None:
     except ImportError:
         pass
 
-    # -- 2. the shared prefix's key/value cache ---------------------------------------------------
+
+
+def prefix_cache(out: Path, quick: bool = False) -> None:
+    """Part 2: model seconds per query with the shared prefix's key/value cache and without."""
+    from spectrex.design.uniform import uniform_masks
+    from spectrex.engine import QueryEngine
+    from spectrex.models import load_model, make_parts
+    from spectrex.models.base import TextValueFunction
+
     timing = []
     masks = uniform_masks(14, 64 if quick else 128, np.random.default_rng(0))
     answers = {}

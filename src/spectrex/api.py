@@ -76,7 +76,7 @@ def choose_method(n: int, method: str = "auto", budget: int | None = None) -> tu
     if method == "auto":
         # Exact needs every one of the 2^n masks: only when they fit the budget (a short text under a
         # small budget gets the sampling method, not a refusal)
-        fits = budget is None or budget >= 2**n
+        fits = budget is None or isinstance(budget, bool) or not isinstance(budget, int) or budget >= 2**n
         method = "exact" if n <= AUTO_EXACT_MAX_N and fits else "proxyspex"
     return method, budget, notes
 

@@ -111,19 +111,9 @@ class Explanations(Sequence):
     def from_json(cls, source: str | Path, max_bytes: int | None = None) -> Explanations:
         """Read what :meth:`to_json` wrote (a JSON string or a file path); the same bounds as
         :meth:`Interactions.from_json`, applied to the whole document and to each output."""
-        from .bounds import MAX_RESULT_BYTES, ResourceError
+        from .interactions import result_text
 
-        cap = MAX_RESULT_BYTES if max_bytes is None else int(max_bytes)
-        text, where = str(source), "the result JSON"
-        if not text.lstrip().startswith("{"):
-            path, where = Path(source), str(source)
-            with open(path, "rb") as fh:  # bounded read: a special file has no size to check first
-                raw = fh.read(cap + 1)
-            if len(raw) > cap:
-                raise ResourceError(f"{path} is over the {cap / 2**20:,.1f} MiB a result may be", len(raw), cap)
-            text = raw.decode("utf-8")
-        elif len(text) > cap:
-            raise ResourceError(f"the result JSON is over the {cap:,} characters a result may be", len(text), cap)
+        text, where = result_text(source, max_bytes)
         try:
             doc = json.loads(text)
         except (json.JSONDecodeError, RecursionError) as exc:
@@ -136,9 +126,9 @@ class Explanations(Sequence):
         names, items = doc.get("outputs"), doc.get("items")
         if not isinstance(names, list) or not isinstance(items, list) or len(names) != len(items) or not items:
             raise ValueError(f"{where} lists outputs and results that do not match one to one: check the file")
-        read = [Interactions.from_json(json.dumps(item), max_bytes=cap) for item in items]
+        read = [Interactions.from_json(json.dumps(item), max_bytes=max_bytes) for item in items]
         total = doc.get("total")
-        return cls(read, names, Interactions.from_json(json.dumps(total), max_bytes=cap) if total else None)
+        return cls(read, names, Interactions.from_json(json.dumps(total), max_bytes=max_bytes) if total else None)
 
     # -- display -------------------------------------------------------------------------------
     def plot(self, kind: str = "tokens", **kwargs):
@@ -164,15 +154,12 @@ class Explanations(Sequence):
 
 def read_result(source: str | Path, max_bytes: int | None = None) -> Interactions | Explanations:
     """A result file of either kind: one output (:class:`Interactions`) or several (:class:`Explanations`)."""
-    text = str(source)
-    if not text.lstrip().startswith("{"):
-        with open(Path(source), "rb") as fh:
-            head = fh.read(4096).decode("utf-8", "replace")
-    else:
-        head = text[:4096]
-    if f'"schema": "{SCHEMA}"' in head:
-        return Explanations.from_json(source, max_bytes)
-    return Interactions.from_json(source, max_bytes)
+    from .interactions import result_text
+
+    text, _ = result_text(source, max_bytes)  # read once, bounded; each reader then parses the text
+    if f'"schema": "{SCHEMA}"' in text[:200]:
+        return Explanations.from_json(text, max_bytes)
+    return Interactions.from_json(text, max_bytes)
 
 
 def shown_names(outputs: Sequence[str]) -> list[str]:

@@ -236,57 +236,9 @@ class Interactions:
         ValueError
             It is not a spectrex result, or its fields are malformed.
         """
-        import stat
+        from .bounds import ResourceError, check_result
 
-        from .bounds import MAX_RESULT_BYTES, ResourceError, check_result
-
-        cap = MAX_RESULT_BYTES if max_bytes is None else int(max_bytes)
-        text = str(source)
-        where = "the result JSON"
-        if not text.lstrip().startswith(("{", "[")):
-            path, where = Path(source), str(source)
-            mode = path.stat().st_mode
-            if stat.S_ISDIR(mode):
-                raise IsADirectoryError(f"{path} is a folder; pass a result file written by Interactions.to_json")
-            if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):  # opening would wait for a writer, maybe forever
-                raise ValueError(
-                    f"{path} is a pipe or socket, not a result file; write the result to a file first and pass that"
-                )
-            size = path.stat().st_size
-            too_big = ResourceError(
-                f"{path} is {max(size, cap + 1) / 2**20:,.1f} MiB, over the {cap / 2**20:,.1f} MiB a result may be; "
-                "check that it is a spectrex result, or pass a larger max_bytes to Interactions.from_json",
-                max(size, cap + 1),
-                cap,
-            )
-            if stat.S_ISREG(mode) and size > cap:
-                raise too_big
-            # read in bounded chunks, whatever the size says: a device (/dev/zero, /dev/urandom) reports 0
-            chunks, got = [], 0
-            with path.open("rb") as fh:
-                while chunk := fh.read(min(1 << 16, cap + 1 - got)):
-                    if b"\x00" in chunk:
-                        raise ValueError(
-                            f"{where} holds NUL bytes: it is a binary file, not a spectrex result; pass a file "
-                            "written by Interactions.to_json"
-                        )
-                    chunks.append(chunk)
-                    got += len(chunk)
-                    if got > cap:
-                        raise too_big
-            try:
-                text = b"".join(chunks).decode("utf-8")
-            except UnicodeDecodeError:
-                raise ValueError(
-                    f"{where} is not UTF-8 text, so not a spectrex result; pass a file written by Interactions.to_json"
-                ) from None
-        elif len(text) > cap:
-            raise ResourceError(
-                f"the result JSON is {len(text):,} characters, over the {cap:,} a result may be; "
-                "pass a larger max_bytes to Interactions.from_json",
-                len(text),
-                cap,
-            )
+        text, where = result_text(source, max_bytes)
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -403,6 +355,67 @@ class Interactions:
     def _repr_html_(self) -> str:
         """Jupyter's display: the compact summary with the top parts and pairs."""
         return self.summary().html()
+
+
+
+def result_text(source: str | Path, max_bytes: int | None = None) -> tuple[str, str]:
+    """The text of a result (a JSON string, or a file read in bounded chunks) and how to name it in errors.
+
+    One reader for every kind of result file: a special file (a pipe, a device such as /dev/zero) or one
+    over ``max_bytes`` (default :data:`spectrex.bounds.MAX_RESULT_BYTES`) is refused before it is read whole.
+    """
+    import stat
+
+    from .bounds import MAX_RESULT_BYTES, ResourceError
+
+    cap = MAX_RESULT_BYTES if max_bytes is None else int(max_bytes)
+    text = str(source)
+    where = "the result JSON"
+    if not text.lstrip().startswith(("{", "[")):
+        path, where = Path(source), str(source)
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(f"{path} is a folder; pass a result file written by Interactions.to_json")
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):  # opening would wait for a writer, maybe forever
+            raise ValueError(
+                f"{path} is a pipe or socket, not a result file; write the result to a file first and pass that"
+            )
+        size = path.stat().st_size
+        too_big = ResourceError(
+            f"{path} is {max(size, cap + 1) / 2**20:,.1f} MiB, over the {cap / 2**20:,.1f} MiB a result may be; "
+            "check that it is a spectrex result, or pass a larger max_bytes to Interactions.from_json",
+            max(size, cap + 1),
+            cap,
+        )
+        if stat.S_ISREG(mode) and size > cap:
+            raise too_big
+        # read in bounded chunks, whatever the size says: a device (/dev/zero, /dev/urandom) reports 0
+        chunks, got = [], 0
+        with path.open("rb") as fh:
+            while chunk := fh.read(min(1 << 16, cap + 1 - got)):
+                if b"\x00" in chunk:
+                    raise ValueError(
+                        f"{where} holds NUL bytes: it is a binary file, not a spectrex result; pass a file "
+                        "written by Interactions.to_json"
+                    )
+                chunks.append(chunk)
+                got += len(chunk)
+                if got > cap:
+                    raise too_big
+        try:
+            text = b"".join(chunks).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"{where} is not UTF-8 text, so not a spectrex result; pass a file written by Interactions.to_json"
+            ) from None
+    elif len(text) > cap:
+        raise ResourceError(
+            f"the result JSON is {len(text):,} characters, over the {cap:,} a result may be; "
+            "pass a larger max_bytes to Interactions.from_json",
+            len(text),
+            cap,
+        )
+    return text, where
 
 
 def _jsonable(obj):
