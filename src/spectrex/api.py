@@ -6,7 +6,7 @@ from importlib import import_module
 
 from .console import note
 from .contract import check_n
-from .explanations import Explanations
+from .explanations import Explanations, every
 from .interactions import Interactions
 
 # method name → "module:Class"; imported on first use so optional methods cost nothing
@@ -159,7 +159,7 @@ def explain(
             engine.close()
     for line in notes:
         note(line)
-    for each in result.all() if isinstance(result, Explanations) else [result]:
+    for each in every(result):
         if notes:
             each.metadata["notes"] = notes
         each.metadata["method"] = _key(method)  # the name the user chose ("lasso2", not the class's "faithbanzhaf")

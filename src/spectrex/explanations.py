@@ -152,6 +152,11 @@ class Explanations(Sequence):
         return self.summary().html()
 
 
+def every(result: Interactions | Explanations) -> list[Interactions]:
+    """Each explanation a result holds: itself, or an :class:`Explanations`' outputs and total."""
+    return result.all() if isinstance(result, Explanations) else [result]
+
+
 def read_result(source: str | Path, max_bytes: int | None = None) -> Interactions | Explanations:
     """A result file of either kind: one output (:class:`Interactions`) or several (:class:`Explanations`)."""
     from .interactions import result_text

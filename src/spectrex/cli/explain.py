@@ -153,9 +153,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return 130  # said it all: no second "interrupted" line
     finally:
         engine.close()
-    for each in result.all() if hasattr(result, "all") else [result]:
+    from ..explanations import Explanations, every
+
+    for each in every(result):
         each.metadata.setdefault("timings", {})["load_s"] = load_s
-    if hasattr(result, "all"):  # several outputs: the parts × outputs table
+    if isinstance(result, Explanations):  # several outputs: the parts × outputs table
         print_outputs(result, console, index=args.index)
     else:
         print_result(result, console, k=args.top, index=args.index, max_order=args.max_order, errors=args.errors)

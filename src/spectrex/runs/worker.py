@@ -129,7 +129,9 @@ class RecordWorker:
         return self._finish(record, result, base)
 
     def _finish(self, record: Record, result, base: dict) -> dict:
-        for each in _each(result):
+        from ..explanations import every
+
+        for each in every(result):
             each.metadata.setdefault("record", {})["digest"] = record.digest
         path = self.store.result_path(record.id)
         write_atomic(path, result.to_json())
@@ -219,7 +221,9 @@ class RecordWorker:
             )
         finally:
             engine.close()
-        for each in _each(result):
+        from ..explanations import every
+
+        for each in every(result):
             meta = each.metadata
             meta["input"] = content if isinstance(content, str) else "\n\n".join(content)
             meta["title"] = f"record {record.id}"
@@ -285,18 +289,15 @@ def _finite(x):
     return float(x) if isinstance(x, (int, float, np.floating)) and math.isfinite(float(x)) else None
 
 
-def _each(result) -> list:
-    """Every explanation of a result: itself, or each output's and the total's of an Explanations."""
-    return result.all() if hasattr(result, "all") else [result]
-
-
 def entry_from_result(result, file: str, base: dict, top: int = 10) -> dict:
     """The index line of a finished record, from its result alone (so it can be rebuilt from the file).
 
     A result of several outputs is indexed by its total (the whole sequence) or, without one, its first
     output; ``outputs`` adds each output's value, held-out R² and strongest interaction.
     """
-    if hasattr(result, "all"):
+    from ..explanations import Explanations
+
+    if isinstance(result, Explanations):
         lead = result.total if result.total is not None else result.items[0]
         entry = entry_from_result(lead, file, base, top)
         entry["outputs"] = [
