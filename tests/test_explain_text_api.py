@@ -63,3 +63,22 @@ def test_progress_false_without_an_engine(capsys):
     result = explain_text("you are a wonderful idiot", "toxicity", progress=False)
     assert np.isfinite(result.metadata["full_value"])
     assert "queries" not in capsys.readouterr().err
+
+
+def batch_dependent(texts):
+    """A model whose float sums depend on the batch, as real ones do (the BiLSTM's last bits change with it)."""
+    return [len(t) / 7 + 1e-13 * len(texts) for t in texts]
+
+
+def test_the_full_inputs_value_is_the_same_number_on_a_rerun_from_the_cache(tmp_path):
+    from spectrex import QueryEngine
+
+    path, text = tmp_path / "answers.sqlite", "one two three four five"
+    runs = []
+    for _ in range(2):
+        engine = QueryEngine(cache=path, batch_size=8, progress=False)
+        runs.append(explain_text(text, batch_dependent, method="exact", holdout=0, engine=engine))
+    first, again = runs
+    assert again.metadata["queries"] == 0  # every answer from the cache: no model call
+    # the full input scored alone, stored as such: not the all-parts mask's answer from inside a batch
+    assert again.metadata["full_value"] == first.metadata["full_value"] == len(text) / 7 + 1e-13

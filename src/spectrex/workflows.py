@@ -196,16 +196,23 @@ def _scorer(model, target, contrast, template, device, settings: dict) -> TextSc
 
 
 def _full_value(vf: TextValueFunction, engine: QueryEngine, n: int) -> np.ndarray:
-    """The model's values on the full input, ``(1, outputs)``: from the engine's cache when known, else one
-    direct call."""
+    """The model's values on the full input, ``(1, outputs)``, scored in a call of its own.
+
+    The answer is kept in the cache apart from the masks' answers, so a rerun or a resumed run reads
+    the very number this call computed (a model's float sums can depend on the batch: the all-parts
+    mask answered inside a batch may differ in its last bits) and a fully cached rerun calls no model.
+    """
     ones = np.ones((1, n), bool)
-    query = engine.bind(vf, n)
+    query = engine.bind(vf, n, apart="full input alone")
     try:
         known = np.asarray(query.known(ones), dtype=np.float64).reshape(1, -1)
+        if np.isfinite(known).all():
+            return known
+        # one direct call: a model or server that cannot answer at all (down, no log-probabilities, wrong
+        # class name…) fails here with its own message, before any retries
+        value = np.asarray(vf(ones), dtype=np.float64).reshape(1, -1)
+        if np.isfinite(value).all():
+            query.keep(ones, value)
+        return value
     finally:
         query.close()
-    if np.isfinite(known).all():
-        return known
-    # one direct call: a model or server that cannot answer at all (down, no log-probabilities, wrong
-    # class name…) fails here with its own message, before any retries
-    return np.asarray(vf(ones), dtype=np.float64).reshape(1, -1)
