@@ -118,3 +118,21 @@ def test_errors_flag_adds_standard_errors_and_intervals(capsys):
     assert "std. error" in out and "90 % interval" in out and " … " in out
     assert main(argv) == 0
     assert "std. error" not in capsys.readouterr().out
+
+
+def test_json_is_utf8_whatever_the_locale(tmp_path):
+    """``--json`` writes UTF-8 as ``Interactions.to_json`` does, also where the locale's encoding is ASCII."""
+    import os
+    import subprocess
+    import sys
+
+    out, text = tmp_path / "r.json", tmp_path / "in.txt"
+    text.write_text("quel café naïf idiot", encoding="utf-8")  # a file: argv under LANG=C is ASCII
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
+    argv = ["explain", "--file", str(text), "--model", "toxicity", "--method", "exact", "--holdout", "0"]
+    cli = "import sys; from spectrex.cli import main; sys.exit(main(sys.argv[1:]))"
+    cmd = [sys.executable, "-c", cli, *argv, "--json", str(out), "--quiet", "--no-cache"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")[-2000:]
+    doc = json.loads(out.read_bytes().decode("utf-8"))
+    assert doc["labels"] == ["quel", "café", "naïf", "idiot"]

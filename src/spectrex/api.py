@@ -6,7 +6,7 @@ from importlib import import_module
 
 from .console import note
 from .contract import check_n
-from .explanations import Explanations, every
+from .explanations import Explanations
 from .interactions import Interactions
 
 # method name → "module:Class"; imported on first use so optional methods cost nothing
@@ -153,14 +153,11 @@ def explain(
         engine = QueryEngine(**{k: v for k, v in shorthand.items() if v is not None})
     try:
         est = cls(max_order=max_order, index=index, random_state=random_state, engine=engine, **settings)
-        result = est.explain(value_fn, n, budget, labels=labels)
+        # the result records the name the user chose ("lasso2", not the class's "faithbanzhaf")
+        result = est.explain(value_fn, n, budget, labels=labels, method=_key(method), notes=tuple(notes))
     finally:
         if own_engine:
             engine.close()
     for line in notes:
         note(line)
-    for each in every(result):
-        if notes:
-            each.metadata["notes"] = notes
-        each.metadata["method"] = _key(method)  # the name the user chose ("lasso2", not the class's "faithbanzhaf")
     return result

@@ -9,12 +9,15 @@ model in spectrex speaks this contract and nothing else.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .digest import identity_hash
 from .errors import BudgetError, ValueFunctionError
+
+if TYPE_CHECKING:
+    from .provenance import Source
 
 
 class ValueFunction:
@@ -36,6 +39,8 @@ class ValueFunction:
         One label per part.
     quantity : str or None
         A short description of the returned number (None: displays derive it from the metadata).
+    full_values : ndarray or None
+        The model's values on the full input (one per output), when the adapter knows them.
     fingerprint : str
         :func:`identity_hash` of :meth:`identity`; computed on first use (an adapter may also assign it).
     """
@@ -43,6 +48,14 @@ class ValueFunction:
     n: int
     labels: list[str]
     quantity: str | None = None
+    #: the model's values on the full input, one per output, when known (e.g. scored before the
+    #: explanation starts); the driver records them in the result's provenance
+    full_values: np.ndarray | None = None
+
+    def describe(self) -> Source | None:
+        """What this function says about itself in a result's provenance (the model, what it scores, how
+        the input was cut…); None: nothing beyond ``quantity``."""
+        return None
 
     def identity(self) -> dict[str, Any]:
         """Everything that can change the answers (model, settings, input), JSON-able."""

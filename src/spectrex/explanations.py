@@ -11,12 +11,14 @@ sum — decoded from the summed answers, so it equals a single-output run of the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .interactions import Interactions
+from .provenance import Provenance
 
 SCHEMA = "spectrex.explanations/1"
 
@@ -79,9 +81,14 @@ class Explanations(Sequence):
         return self.items[0].labels
 
     @property
-    def metadata(self) -> dict:
+    def metadata(self) -> Mapping[str, Any]:
         """What the outputs share (method, queries, timings…): the first output's metadata."""
         return self.items[0].metadata
+
+    @property
+    def provenance(self) -> Provenance:
+        """The first output's :class:`~spectrex.provenance.Provenance` (the run's method, queries, …)."""
+        return self.items[0].provenance
 
     # -- views ---------------------------------------------------------------------------------
     def to(self, index: str, max_order: int | None = None) -> Explanations:

@@ -7,16 +7,19 @@ another index; nothing is lost in the process.
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._version import __version__
 from .contract import check_masks, check_values, evaluate
 from .design.uniform import uniform_masks
 from .metrics import r2_score
+from .provenance import Provenance
 from .transforms import bitset
 from .transforms.indices import canonical_index, convert
 from .transforms.residual import ResidualSample, corrections
@@ -47,8 +50,9 @@ class Interactions:
         Highest interaction order of the index view (default: the transform's).
     labels : sequence of str, optional
         One label per part (e.g. the words); defaults to ``"0"``, ``"1"``, ….
-    metadata : dict, optional
-        Method, budget, queries issued/cached, seed, timings, library version, ….
+    metadata : Provenance or dict, optional
+        How the result was made (method, budget, queries, seed, timings, the model, …): a
+        :class:`~spectrex.provenance.Provenance`, or its flat dict (as in a result file).
     residual : ResidualSample, optional
         The transform's residuals at the queried masks; with it, the views of orders ≤ 2 of SV, BV,
         SII, BII, STII, k-SII and FBII are corrected beyond the transform (see
@@ -65,6 +69,8 @@ class Interactions:
     sources : dict
         Which estimate each order of the view comes from: ``"surrogate"`` (the transform's exact index)
         or ``"surrogate + residual"`` (corrected by the residual sample).
+    provenance : Provenance
+        How the result was made, typed; :attr:`metadata` is its read-only flat view.
     """
 
     def __init__(
@@ -73,7 +79,7 @@ class Interactions:
         index: str = "Moebius",
         max_order: int | None = None,
         labels=None,
-        metadata: dict[str, Any] | None = None,
+        metadata: Provenance | dict[str, Any] | None = None,
         residual: ResidualSample | None = None,
     ) -> None:
         self.transform = transform
@@ -91,7 +97,14 @@ class Interactions:
         if len(labels) != self.n:
             raise ValueError(f"got {len(labels)} labels for {self.n} parts; pass one label per part")
         self.labels = labels
-        self.metadata = {"version": __version__, **(metadata or {})}
+        self.provenance = metadata if isinstance(metadata, Provenance) else Provenance.from_dict(metadata)
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """How the result was made, as the flat read-only mapping a result file holds (keys ``"method"``,
+        ``"queries"``, ``"full_value"``, …; see :class:`~spectrex.provenance.Provenance`, which
+        :attr:`provenance` holds typed)."""
+        return MappingProxyType(self.provenance.to_dict())
 
     def _correct(self, residual: ResidualSample) -> None:
         """Add the residual's estimate of this view (orders ≤ 2) and its standard errors."""
@@ -173,7 +186,8 @@ class Interactions:
     # -- conversion and use ---------------------------------------------------------------
     def to(self, index: str, max_order: int | None = None) -> Interactions:
         """The same explanation expressed in another index (e.g. ``"SV"``, ``"FSII"``, ``"STII"``)."""
-        return Interactions(self.transform, index, max_order, self.labels, dict(self.metadata), self.residual)
+        view = copy.deepcopy(self.provenance)
+        return Interactions(self.transform, index, max_order, self.labels, view, self.residual)
 
     def predict(self, masks) -> np.ndarray:
         """The recovered function's value on boolean masks ``(q, n)``."""
@@ -203,7 +217,7 @@ class Interactions:
             "index": self.index,
             "max_order": self.max_order,
             "labels": self.labels,
-            "metadata": _jsonable(self.metadata),
+            "metadata": _jsonable(self.provenance.to_dict()),
             "transform": {
                 "basis": self.transform.basis,
                 "supports": bitset.to_indices(self.transform.supports, self.n),
@@ -320,7 +334,7 @@ class Interactions:
             n_players=self.n,
             interaction_lookup={p: i for i, p in enumerate(parts)},
             baseline_value=float(self.transform(np.zeros((1, self.n), bool))[0]),
-            estimated=self.metadata.get("method") != "exact",
+            estimated=not self.provenance.every_mask,
         )
         # shapiq has no field for uncertainty: the standard errors ride along as an attribute
         out.std_errors = {p: float(e) for p, e in zip(parts, self.std_errors) if np.isfinite(e)}
@@ -355,7 +369,6 @@ class Interactions:
     def _repr_html_(self) -> str:
         """Jupyter's display: the compact summary with the top parts and pairs."""
         return self.summary().html()
-
 
 
 def result_text(source: str | Path, max_bytes: int | None = None) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from .api import explain
 from .bounds import check_design
 from .design.uniform import holdout_masks
 from .engine import QueryEngine
-from .explanations import Explanations
+from .explanations import Explanations, every
 from .interactions import Interactions
 from .models import DEFAULT_MODEL, load_model, make_parts
 from .models.base import FunctionScorer, TextScorer, TextValueFunction
@@ -36,11 +36,11 @@ def holdout_faithfulness(
 ) -> None:
     """Query ``holdout`` fresh uniform masks through ``engine`` and record the held-out R² in ``result``.
 
-    Sets ``metadata["faithfulness"]`` (the one R² of a result's metadata: :meth:`Interactions.faithfulness`),
-    ``metadata["holdout_queries"]`` and ``metadata["timings"]["holdout_s"]``. Exact results are skipped:
-    they reproduce every mask, so their R² is 1 by construction.
+    Records the check in each explanation's provenance (:meth:`~spectrex.provenance.Provenance.add_holdout`:
+    the held-out R² that :attr:`Interactions.metadata` shows as ``faithfulness``, the masks, the time).
+    Results that queried every mask are skipped: they reproduce every mask, so their R² is 1 by construction.
     """
-    if holdout <= 0 or result.metadata.get("method") == "exact":
+    if holdout <= 0 or result.provenance.every_mask:
         return
     check_holdout(result.n, holdout)
     masks = holdout_masks(result.n, holdout, random_state)
@@ -52,14 +52,12 @@ def holdout_faithfulness(
         query.close()  # ends its progress bar before the result is printed
     seconds = time.perf_counter() - t1
     for each, column in each_output(result, y):  # one set of held-out queries checks every output
-        meta = each.metadata
-        meta["faithfulness"] = r2 = each.faithfulness((masks, column))
-        meta["holdout_queries"] = int(holdout)
+        r2 = each.faithfulness((masks, column))
+        note = None
         if r2 is not None and r2 <= 0:
-            note = weak_fit_note(r2, meta.get("method"), int(holdout))
-            meta["notes"] = [*(meta.get("notes") or []), note]  # the report and the JSON say it too
+            note = weak_fit_note(r2, each.provenance.method, int(holdout))  # the report and the JSON say it too
             warnings.warn(note, UserWarning, stacklevel=3)
-        meta.setdefault("timings", {})["holdout_s"] = seconds
+        each.provenance.add_holdout(r2, int(holdout), seconds, note)
 
 
 def weak_fit_note(r2: float, method: str | None, holdout: int) -> str:
@@ -153,21 +151,15 @@ def explain_text(
     own_engine = engine is None
     engine = engine if engine is not None else QueryEngine(progress=progress, cache=cache)
     try:
-        full = _full_value(vf, engine, tp.n)
+        vf.full_values = _full_value(vf, engine, tp.n)[0]
         result = explain(vf, method=method, budget=budget, random_state=random_state, engine=engine, **explain_settings)
         holdout_faithfulness(result, vf, engine, int(holdout), random_state)
     finally:
         if own_engine:
             engine.close()
-    wall = time.perf_counter() - t0
-    for each, full_value in each_output(result, full):
-        meta = each.metadata
-        meta.update(model=scorer.model_id, target=getattr(scorer, "target", None), fingerprint=vf.fingerprint)
-        meta.update(contrast=getattr(scorer, "contrast", None), template=getattr(scorer, "template", None))
-        if getattr(scorer, "chat", False):
-            meta.update(chat=True, system=scorer.system)
-        meta.update(parts=tp.unit, masking=vf.masking, full_value=float(full_value[0]), input=tp.text)
-        meta.setdefault("timings", {})["wall_s"] = wall
+    wall = time.perf_counter() - t0  # the driver's time plus the target's generation and the held-out check
+    for each in every(result):
+        each.provenance.timings.wall_s = wall
     return result
 
 

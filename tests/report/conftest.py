@@ -2,7 +2,7 @@
 
 import pytest
 
-from spectrex import explain
+from spectrex import Interactions, explain
 from spectrex.synthetic import planted
 
 XSS = [
@@ -30,15 +30,15 @@ def xss_result(planted_fn):
     n = planted_fn.n
     labels = XSS + [f"word{i}" for i in range(len(XSS), n)]
     result = explain(planted_fn, n, method="exact", labels=labels)
-    result.metadata.update(
-        {
-            "prompt": PROMPT,
-            "model": '<img src=x onerror="window.__pwned=4">model',
-            "title": "</title><script>window.__pwned=5</script>",
-            "faithfulness": result.faithfulness(planted_fn),
-        }
-    )
-    return result
+    # hostile text in every field a page shows (the metadata is read-only: a result file could carry it)
+    meta = {
+        **result.metadata,
+        "prompt": PROMPT,
+        "model": '<img src=x onerror="window.__pwned=4">model',
+        "title": "</title><script>window.__pwned=5</script>",
+        "faithfulness": result.faithfulness(planted_fn),
+    }
+    return Interactions(result.transform, result.index, result.max_order, result.labels, meta, result.residual)
 
 
 @pytest.fixture

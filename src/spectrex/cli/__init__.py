@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     from .. import console as talk
 
     args = build_parser().parse_args(argv)
+    _printable_anywhere()
     console = Console()
     was_quiet = talk.is_quiet()
     talk.set_quiet(was_quiet or getattr(args, "quiet", False))
@@ -54,6 +55,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if _expected(exc) else 1
     finally:
         talk.set_quiet(was_quiet)
+
+
+def _printable_anywhere() -> None:
+    """Where the terminal's encoding cannot show a character (``LANG=C``: ASCII), print a ``?`` instead of
+    failing; files are written in UTF-8 whatever the locale."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and (stream.encoding or "").lower().replace("-", "") != "utf8":
+            stream.reconfigure(errors="replace")
 
 
 def _expected(exc: BaseException) -> bool:

@@ -156,7 +156,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from ..explanations import Explanations, every
 
     for each in every(result):
-        each.metadata.setdefault("timings", {})["load_s"] = load_s
+        each.provenance.timings.load_s = load_s  # the model's loading, before the run: only the CLI knows it
     if isinstance(result, Explanations):  # several outputs: the parts × outputs table
         print_outputs(result, console, index=args.index)
     else:

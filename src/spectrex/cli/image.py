@@ -85,9 +85,6 @@ def run_question(args: argparse.Namespace, console: Console) -> int:
         )
     with engine_from_args(args, keep_answers=True, hint=_cheaper(args)) as engine:
         result = explain(f, method=args.method, budget=args.budget, random_state=args.seed, engine=engine)
-    result.metadata.setdefault("model", args.model if served else f"efficientnet-lite0 → {args.model}")
-    result.metadata.setdefault("target", f.answer if not served else args.answer)
-    result.metadata.setdefault("input", args.question)
     print_result(result, console, index=args.index, max_order=2)
     out = Path(args.out) if args.out else Path(Path(args.path).stem + "-joint.png")
     result.plot("joint", parts=f.parts, text="text" if "text" in f.parts.groups else "question").savefig(out, dpi=110)
@@ -146,9 +143,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
     name = class_name(int(f.target))
     with engine_from_args(args, keep_answers=True, hint=_cheaper(args)) as engine:
         result = explain(f, method=args.method, budget=args.budget, random_state=args.seed, engine=engine)
-    result.metadata.update(target_class=int(f.target), target=name, quantity=f"logit of ImageNet class {name}")
-    result.metadata.setdefault("model", "efficientnet-lite0")
-    result.metadata["full_value"] = float(f.full_logits[f.target])
     print_result(result, console, index=args.index, max_order=2)
     out = Path(args.out) if args.out else Path(Path(args.path).stem + f"-class{f.target}.png")
     parts.draw(result.to(args.index, 2), out, title=f"{name} · {args.index}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -33,11 +34,7 @@ def print_result(
     )
     if ov.template and ov.template != "{text}":
         console.print(f"prompt template: {ov.template!r}", highlight=False)
-    console.print(
-        f"full input [bold]{ov.full_value:+.4g}[/]  ·  empty input [bold]{ov.empty_value:+.4g}[/]  ·  "
-        f"{ov.n} parts  ·  {ov.method}  ·  {ov.fit}",
-        highlight=False,
-    )
+    console.print(f"{escape(ov.values())}  ·  {ov.n} parts  ·  {ov.method}  ·  {ov.fit}", highlight=False)
     _table(console, f"Parts · {ov.first_index}", "part", ov.first, ov.first_se if errors else None)
     if ov.pairs:
         _table(console, f"Pairs · {ov.pair_index}", "pair", ov.pairs, ov.pairs_se if errors else None)
@@ -90,7 +87,6 @@ def _table(
 def print_outputs(result: Explanations, console: Console, index: str | None = None) -> None:
     """Several outputs from one set of queries: the parts × outputs table of Shapley values (the heatmap's
     numbers, coloured by sign), each output's strongest pair, the fit of each and the cost."""
-    from rich.markup import escape
 
     from ..report.outputs import outputs_overview
 

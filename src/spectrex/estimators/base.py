@@ -25,6 +25,8 @@ from ..design.base import Design, Plan
 from ..engine import Query, QueryEngine
 from ..errors import ValueFunctionError
 from ..interactions import Interactions
+from ..provenance import Counts, Provenance, Source, Timings
+from ..transforms import bitset
 from ..transforms.indices import canonical_index
 from ..transforms.residual import ResidualSample
 from ..transforms.sparse import SparseTransform
@@ -53,6 +55,9 @@ class Explainer(ABC):
 
     #: short name used by :func:`spectrex.explain` and in metadata
     name = "base"
+    #: whether the decoded transform reproduces the model on every mask once all 2^n were answered
+    #: (Exact); then the result says so (``provenance.exhaustive``) and no held-out check is run
+    interpolates = False
 
     def __init__(
         self, max_order: int | None = None, index: str = "Moebius", random_state=None, engine: QueryEngine | None = None
@@ -141,9 +146,19 @@ class Explainer(ABC):
         return design.plan(n, budget, order, np.random.default_rng(self.random_state))
 
     def explain(
-        self, value_fn, n: int | None = None, budget: int | None = None, *, labels=None
+        self,
+        value_fn,
+        n: int | None = None,
+        budget: int | None = None,
+        *,
+        labels=None,
+        method: str | None = None,
+        notes: tuple[str, ...] = (),
     ) -> Interactions | Explanations:
         """Explain ``value_fn`` over ``n`` parts (default: ``value_fn.n``) with at most ``budget`` queries.
+
+        ``method`` is the name the result records (default: the estimator's own, ``self.name``; e.g. the
+        alias the user chose) and ``notes`` what the result should say about the run (the choices made).
 
         Returns
         -------
@@ -152,11 +167,11 @@ class Explainer(ABC):
             outputs per mask (``(q, m)`` answers, or an ``outputs`` attribute), an
             :class:`~spectrex.Explanations` with one :class:`Interactions` per output, all decoded from
             the same queries (plus the explanation of their sum when the function has a ``total``
-            name, e.g. a whole generated sequence). Metadata holds the method, budget,
-            queries sent to the model (``queries``), served from memory or the cache
-            (``queries_cached``), asked for (``queries_requested``), dropped (``queries_dropped``) and
-            planned (``queries_planned``), seed, settings, engine settings, timings, and the decoder's
-            ``diagnostics``.
+            name, e.g. a whole generated sequence). Its :class:`~spectrex.provenance.Provenance` holds
+            the method, budget, the queries sent to the model, served from memory or the cache, asked
+            for, dropped and planned, whether every mask was queried, the seed, settings, engine
+            settings, timings, what the value function says about itself (:meth:`describe`, its
+            ``full_values``) and the decoder's ``diagnostics``.
         """
         type(self)(**self.get_params(deep=False))  # the constructor's checks, also for values given to set_params
         if n is None:
@@ -196,37 +211,42 @@ class Explainer(ABC):
         finally:
             if own_engine:
                 engine.close()
-        shared = {
-            "method": self.name,
-            "budget": budget,
-            "queries": query.stats.sent,
-            "queries_cached": query.stats.cached,
-            "queries_requested": query.stats.requested,
-            "queries_dropped": query.stats.dropped,
-            "queries_planned": plan.n_queries,
-            "engine": query.describe(),
-            "seed": self.random_state if isinstance(self.random_state, (int, np.integer)) else None,
-            "settings": self._settings(),
-            "timings": {
-                "total_s": total,
-                "model_s": query.stats.model_seconds,
-                "algorithm_s": max(total - query.stats.model_seconds, 0.0),
-            },
-        }
-        if isinstance(getattr(value_fn, "quantity", None), str):  # what the number is, for every display
-            shared["quantity"] = value_fn.quantity
+        model_s = query.stats.model_seconds
+        counts = Counts(
+            sent=query.stats.sent,
+            cached=query.stats.cached,
+            requested=query.stats.requested,
+            dropped=query.stats.dropped,
+            planned=plan.n_queries,
+        )
+        shared = Provenance(
+            method=method or self.name,
+            budget=budget,
+            counts=counts,
+            engine=query.describe(),
+            seed=self.random_state if isinstance(self.random_state, (int, np.integer)) else None,
+            settings=self._settings(),
+            timings=Timings(total_s=total, model_s=model_s, algorithm_s=max(total - model_s, 0.0)),
+            quantity=value_fn.quantity if isinstance(getattr(value_fn, "quantity", None), str) else None,
+            notes=list(notes),
+            exhaustive=self.interpolates and _every_mask(answered_masks, n),
+        )
+        describe = getattr(value_fn, "describe", None)
+        source = describe() if callable(describe) else None
+        full = getattr(value_fn, "full_values", None)
         view = self._view_order(order)
         if not isinstance(decoded, list):
             transform, diagnostics = decoded
-            meta = {**shared, "diagnostics": diagnostics}
+            meta = _each(shared, None, diagnostics, source, None if full is None else float(np.sum(full)))
             return Interactions(transform, self.index, view, labels, meta, residuals[0])
         from ..explanations import Explanations
 
         names = query.outputs or [str(j) for j in range(len(decoded))]
         total_name = getattr(value_fn, "total", None) if len(decoded) > len(names) else None
+        fulls = [None] * len(decoded) if full is None else [*np.ravel(full).tolist(), float(np.sum(full))]
         items = [
-            Interactions(t, self.index, view, labels, {**shared, "output": name, "diagnostics": d}, residual)
-            for (t, d), name, residual in zip(decoded, [*names, total_name], residuals)
+            Interactions(t, self.index, view, labels, _each(shared, name, d, source, f), residual)
+            for (t, d), name, residual, f in zip(decoded, [*names, total_name], residuals, fulls)
         ]
         return Explanations(items[: len(names)], names, items[len(names)] if total_name else None)
 
@@ -313,6 +333,21 @@ class Explainer(ABC):
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._settings().items())
         return f"{type(self).__name__}({args})"
+
+
+def _each(shared: Provenance, output: str | None, diagnostics: dict, source: Source | None, full) -> Provenance:
+    """One output's provenance: the run's shared record with the output's name, diagnostics and full value."""
+    if source is not None or full is not None:
+        source = dataclasses.replace(source or Source(), full_value=full)
+    return dataclasses.replace(
+        shared, output=output, diagnostics=diagnostics, source=source, timings=copy.deepcopy(shared.timings),
+        notes=list(shared.notes),
+    )  # fmt: skip
+
+
+def _every_mask(masks: np.ndarray, n: int) -> bool:
+    """Whether the answered ``masks`` are all ``2^n`` subsets."""
+    return n < 63 and len(masks) >= 2**n and len(np.unique(bitset.pack(masks), axis=0)) == 2**n
 
 
 def _columns(y: np.ndarray, value_fn) -> list[np.ndarray]:

@@ -17,6 +17,7 @@ class Exact(Explainer):
     """
 
     name = "exact"
+    interpolates = True
 
     def design(self) -> AllMasks:
         return AllMasks()

@@ -18,6 +18,7 @@ import numpy as np
 from ..contract import ValueFunction, check_masks
 from ..digest import identity_hash
 from ..parts.text import RENDER_VERSION, TextParts, _check_masking
+from ..provenance import Source
 
 
 def check_template(template) -> str:
@@ -173,6 +174,17 @@ class TextValueFunction(ValueFunction):
     @property
     def labels(self) -> list[str]:
         return list(self.parts.labels)
+
+    def describe(self) -> Source:
+        """The model, what it scores (target, contrast, template, chat turns) and how the text was cut."""
+        sc = self.scorer
+        chat = bool(getattr(sc, "chat", False))
+        return Source(
+            model=sc.model_id, target=getattr(sc, "target", None), fingerprint=self.fingerprint,
+            contrast=getattr(sc, "contrast", None), template=getattr(sc, "template", None),
+            chat=True if chat else None, system=sc.system if chat else None,
+            parts=self.parts.unit, masking=self.masking, input=self.parts.text,
+        )  # fmt: skip
 
     def texts(self, masks) -> list[str]:
         """The masked texts the model sees for ``masks``."""

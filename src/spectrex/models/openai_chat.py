@@ -25,6 +25,7 @@ from ..digest import identity_hash
 from ..errors import SpectrexError, ValueFunctionError
 from ..parts.image import png_base64
 from ..parts.text import RENDER_VERSION
+from ..provenance import Source
 from .base import TextScorer, check_template
 
 
@@ -224,6 +225,10 @@ class ChatVisionValue(ValueFunction):
     def quantity(self) -> str:
         q = f"log P({self.scorer.target!r} | image, prompt)"
         return q + (f" − log P({self.scorer.contrast!r} | image, prompt)" if self.scorer.contrast else "")
+
+    def describe(self) -> Source:
+        """The served model, the answer explained and the prompt's text."""
+        return Source(model=self.scorer.model_id, target=self.scorer.target, input=self.parts.groups["text"].text)
 
     def __call__(self, masks) -> np.ndarray:
         inputs = self.parts.compose(masks, self.masking)

@@ -17,6 +17,7 @@ from ..digest import identity_hash
 from ..parts.image import ImageParts
 from ..parts.joint import JointParts
 from ..parts.text import TextParts
+from ..provenance import Source
 
 TEMPLATE = "A photo. An image classifier sees: {caption}.\nQuestion: {question}\nAnswer:"
 
@@ -100,6 +101,10 @@ class CaptionThenAnswer(ValueFunction):
     @property
     def quantity(self) -> str:
         return f"log P({self.answer!r} | caption of the image, question) — classifier caption → language model"
+
+    def describe(self) -> Source:
+        """The two models, the answer explained and the question."""
+        return Source(model=f"efficientnet-lite0 → {self.lm.model_id}", target=self.answer, input=self.question.text)
 
     def captions(self, image_masks: np.ndarray) -> list[str]:
         """The classifier's top class names for each masked image, joined into a caption."""

@@ -16,6 +16,7 @@ import numpy as np
 from ..contract import ValueFunction, check_masks
 from ..digest import identity_hash
 from ..parts.image import ImageParts
+from ..provenance import Source
 from ._identity import object_identity
 
 IMAGE_SIZE = 224
@@ -147,9 +148,12 @@ class ImageClassifierValue(ValueFunction):
             raise ValueError(f"target class {target} is outside the model's {full.shape[0]} classes")
         self.target = int(target)
         # a custom model is identified by its class and parameter count; the default by its weights package
+        # the default model, also when passed in already loaded (a dataset run loads it once per worker)
+        loaded = load_efficientnet_lite0.cache_info().currsize > 0
+        default = model is None or loaded and model is load_efficientnet_lite0()
         model_id = (
             "efficientnet-lite0"
-            if model is None
+            if default
             else f"{type(self.model).__name__}:{sum(p.numel() for p in self.model.parameters())}"
         )
         # a custom preprocess changes the answers too (the default adds no key: cache keys stay as they were)
@@ -164,7 +168,17 @@ class ImageClassifierValue(ValueFunction):
                 **custom,
             }  # fmt: skip
         )
-        self.quantity = f"logit of class {self.target}" if output == "logit" else f"log P(class {self.target} | image)"
+        self.model_id = model_id
+        # the default model's classes have names (ImageNet's); a custom model's are its indices
+        self.class_label = class_name(self.target) if default else str(self.target)
+        named = f"ImageNet class {self.class_label}" if default else f"class {self.target}"
+        self.quantity = f"logit of {named}" if output == "logit" else f"log P({named} | image)"
+        self.full_values = self._output(full[None])[0, [self.target]]
+
+    def describe(self) -> Source:
+        """The model, the class explained (its name and index) and the image's parts."""
+        grid = f"patches {self.parts.grid[0]}x{self.parts.grid[1]}" if self.parts.kind == "grid" else self.parts.kind
+        return Source(model=self.model_id, target=self.class_label, target_class=self.target, parts=grid)
 
     def logits(self, masks) -> np.ndarray:
         """All class logits ``(q, classes)`` for the masked images."""
@@ -178,9 +192,12 @@ class ImageClassifierValue(ValueFunction):
                 out.append(self.model(x).float().cpu().numpy())
         return np.concatenate(out, axis=0) if out else np.zeros((0, 0))
 
-    def __call__(self, masks) -> np.ndarray:
-        z = self.logits(masks)
+    def _output(self, z: np.ndarray) -> np.ndarray:
+        """The explained output of logits ``z`` (q, classes): the logits, or their log-softmax."""
         if self.output == "logprob":
             m = z.max(axis=1, keepdims=True)
             z = z - (m + np.log(np.exp(z - m).sum(axis=1, keepdims=True)))
-        return z[:, self.target].astype(np.float64)
+        return z.astype(np.float64)
+
+    def __call__(self, masks) -> np.ndarray:
+        return self._output(self.logits(masks))[:, self.target]

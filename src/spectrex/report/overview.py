@@ -44,8 +44,10 @@ class Overview:
     model: str | None
     method: str
     n: int
-    full_value: float
-    empty_value: float
+    #: the model's own value on the full input (None: not asked), the explanation's on the full and empty inputs
+    full_model: float | None
+    full_fit: float
+    empty_fit: float
     fit: str
     cost: str
     first_index: str
@@ -57,6 +59,11 @@ class Overview:
     first_se: list[float] = field(default_factory=list)
     pairs_se: list[float] = field(default_factory=list)
 
+    def values(self) -> str:
+        """The full and empty inputs' values, each labelled with whose it is (the model's or the explanation's)."""
+        model = f"model {self.full_model:+.4g}, " if self.full_model is not None else ""
+        return f"full input: {model}explanation {self.full_fit:+.4g} · empty input: explanation {self.empty_fit:+.4g}"
+
     def legend(self) -> list[str]:
         lines = [LEGENDS.get(self.first_index, f"{self.first_index}: first-order values.")]
         if self.pair_index:
@@ -67,10 +74,7 @@ class Overview:
         out = [f"explained: {self.quantity}" + (f"  ·  model {self.model}" if self.model else "")]
         if self.template and self.template != "{text}":
             out.append(f"prompt template: {json.dumps(self.template, ensure_ascii=False)}")
-        out.append(
-            f"full input: {self.full_value:+.4g}   empty input: {self.empty_value:+.4g}   "
-            f"({self.n} parts · {self.method} · {self.fit})"
-        )
+        out.append(f"{self.values()}   ({self.n} parts · {self.method} · {self.fit})")
         width = min(48, max([8] + [len(label) for label, _ in self.first + self.pairs]))
         out.append(f"parts, {self.first_index}:")
         out += [
@@ -108,7 +112,7 @@ class Overview:
         )
         parts = [
             f"<div class='spectrex-result'><div>{head}</div>",
-            f"<div>full input {self.full_value:+.4g} · empty input {self.empty_value:+.4g} · {self.n} parts · "
+            f"<div>{e(self.values())} · {self.n} parts · "
             f"{e(self.method)} · {e(self.fit)} · {e(self.cost)}</div>",
             f"<table><tr><th style='text-align:left'>part</th><th>{e(self.first_index)}</th><th></th></tr>"
             f"{rows(self.first, self.first_se)}</table>",
@@ -212,14 +216,14 @@ def overview(result, k: int = 8, index: str = "SV", max_order: int | None = None
             pairs_se.append(pair_view.std_error(term.parts))
     ones = np.ones((1, result.n), bool)
     full = meta.get("full_value")
-    full = float(result.predict(ones)[0]) if not isinstance(full, (int, float)) else float(full)
     return Overview(
         quantity=quantity(meta),
         model=meta.get("model"),
         method=str(meta.get("method", "?")),
         n=result.n,
-        full_value=full,
-        empty_value=float(result.predict(~ones)[0]),
+        full_model=float(full) if isinstance(full, (int, float)) and not isinstance(full, bool) else None,
+        full_fit=float(result.predict(ones)[0]),
+        empty_fit=float(result.predict(~ones)[0]),
         fit=fit_summary(meta),
         cost=cost_summary(meta),
         first_index=index,

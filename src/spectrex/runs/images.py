@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .records import Record
+from .worker import stamp
 
 DEFAULT_GRID = (3, 3)
 
@@ -81,13 +82,11 @@ class ImageExplainer:
         try:
             result = explain(f, parts.n, method=s.get("method", "auto"), budget=s.get("budget"),
                              random_state=s.get("seed", 0), labels=parts.labels, engine=engine, **extra)  # fmt: skip
-            meta = result.metadata
             # as explain_text: fresh masks, same cache
             holdout_faithfulness(result, f, engine, int(s.get("holdout", 64)), s.get("seed", 0))
         finally:
             engine.close()
-        meta.update(model="efficientnet-lite0", target=f.target, full_value=float(f.full_logits[f.target]))
-        meta.update(parts=f"patches {grid[0]}x{grid[1]}", input=where, title=f"record {record.id}")
-        meta.setdefault("timings", {})["wall_s"] = time.perf_counter() - t0
-        meta["record"] = {"id": record.id, "position": record.position, "kind": "image"}
+        result.provenance.timings.wall_s = time.perf_counter() - t0
+        result.provenance.source.input = where
+        stamp(result, record, title=f"record {record.id}")
         return result

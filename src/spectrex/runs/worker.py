@@ -132,7 +132,7 @@ class RecordWorker:
         from ..explanations import every
 
         for each in every(result):
-            each.metadata.setdefault("record", {})["digest"] = record.digest
+            each.provenance.record.digest = record.digest  # what a rerun checks before trusting the file
         path = self.store.result_path(record.id)
         write_atomic(path, result.to_json())
         return entry_from_result(result, self.store.relative(path), base, top=int(self.settings.get("top", 10)))
@@ -221,21 +221,25 @@ class RecordWorker:
             )
         finally:
             engine.close()
-        from ..explanations import every
 
-        for each in every(result):
-            meta = each.metadata
-            meta["input"] = content if isinstance(content, str) else "\n\n".join(content)
-            meta["title"] = f"record {record.id}"
-            meta["record"] = {
-                "id": record.id,
-                "position": record.position,
-                "kind": record.kind,
-                **({"label": record.data["label"]} if "label" in record.data else {}),
-                **({"question": record.data["question"]} if "question" in record.data else {}),
-                "stored_answers_at_start": stored,
-            }
+        stamp(result, record, title=f"record {record.id}", stored_answers_at_start=stored)
         return result
+
+
+def stamp(result, record: Record, title: str, **info) -> None:
+    """Stamp a record's result with the record it explains (the one thing only the run knows)."""
+    from ..explanations import every
+    from ..provenance import RecordInfo
+
+    data = record.data
+    for each in every(result):
+        prov = each.provenance
+        prov.record = RecordInfo(
+            id=record.id, position=record.position, kind=record.kind, label=data.get("label"),
+            question=data.get("question"), **info,
+        )  # fmt: skip
+        if prov.source is not None:
+            prov.source.title = title
 
 
 def input_length(scorer, content) -> tuple[int, int | None, str]:
