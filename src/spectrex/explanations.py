@@ -133,9 +133,9 @@ class Explanations(Sequence):
         names, items = doc.get("outputs"), doc.get("items")
         if not isinstance(names, list) or not isinstance(items, list) or len(names) != len(items) or not items:
             raise ValueError(f"{where} lists outputs and results that do not match one to one: check the file")
-        read = [Interactions.from_json(json.dumps(item), max_bytes=max_bytes) for item in items]
+        read = [Interactions.from_dict(item, f"{where}, output {i}") for i, item in enumerate(items)]
         total = doc.get("total")
-        return cls(read, names, Interactions.from_json(json.dumps(total), max_bytes=max_bytes) if total else None)
+        return cls(read, names, Interactions.from_dict(total, f"{where}, total") if total else None)
 
     # -- display -------------------------------------------------------------------------------
     def plot(self, kind: str = "tokens", **kwargs):

@@ -250,7 +250,6 @@ class Interactions:
         ValueError
             It is not a spectrex result, or its fields are malformed.
         """
-        from .bounds import ResourceError, check_result
 
         text, where = result_text(source, max_bytes)
         try:
@@ -261,6 +260,14 @@ class Interactions:
             raise ValueError(
                 f"{where} nests its JSON too deeply to be a spectrex result; pass a file written by to_json"
             ) from None
+        return cls.from_dict(doc, where)
+
+    @classmethod
+    def from_dict(cls, doc: dict, where: str = "the result") -> Interactions:
+        """Build the result from :meth:`to_json`'s parsed document (``where`` names it in errors), with
+        the checks of :meth:`from_json` (a multi-output file's items are read through here)."""
+        from .bounds import ResourceError, check_result
+
         schema = doc.get("schema", "") if isinstance(doc, dict) else ""
         if not str(schema).startswith("spectrex.interactions/"):
             raise ValueError(
