@@ -140,6 +140,8 @@ class OpenAICompletionsScorer(TextScorer):
         self.per_token = bool(per_token)
         #: the target's tokens as the server splits them (per_token; found by prepare)
         self._tokens: list[str] | None = None
+        #: the full prompt and its per-token answer, from prepare() (its first scoring sends no second request)
+        self._full: tuple[str, list[float]] | None = None
         for name, value in (("target", target), ("contrast", contrast)):
             if value is not None and (not isinstance(value, str) or value == ""):
                 raise ValueError(f"{name} must be a non-empty string, got {value!r}")
@@ -360,7 +362,7 @@ class OpenAICompletionsScorer(TextScorer):
         self.probe()
         prompt = self._joined(prompt, continuation)
         if self.per_token:
-            full = getattr(self, "_full", None)
+            full = self._full
             if full is not None and full[0] == prompt and continuation == self.target:
                 return list(full[1])
             values = [v for _, v in self._echo_tokens(prompt, continuation)]
