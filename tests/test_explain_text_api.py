@@ -79,6 +79,6 @@ def test_the_full_inputs_value_is_the_same_number_on_a_rerun_from_the_cache(tmp_
         engine = QueryEngine(cache=path, batch_size=8, progress=False)
         runs.append(explain_text(text, batch_dependent, method="exact", holdout=0, engine=engine))
     first, again = runs
-    assert again.metadata["queries"] == 0  # every answer from the cache: no model call
-    # the full input scored alone, stored as such: not the all-parts mask's answer from inside a batch
+    assert again.metadata["queries"] == 0  # every mask's answer from the cache
+    # the full input scored alone each time: not the all-parts mask's answer from inside a cached batch
     assert again.metadata["full_value"] == first.metadata["full_value"] == len(text) / 7 + 1e-13

@@ -151,7 +151,7 @@ def explain_text(
     own_engine = engine is None
     engine = engine if engine is not None else QueryEngine(progress=progress, cache=cache)
     try:
-        vf.full_values = _full_value(vf, engine, tp.n)[0]
+        vf.full_values = _full_value(vf, tp.n)[0]
         result = explain(vf, method=method, budget=budget, random_state=random_state, engine=engine, **explain_settings)
         holdout_faithfulness(result, vf, engine, int(holdout), random_state)
     finally:
@@ -187,24 +187,12 @@ def _scorer(model, target, contrast, template, device, settings: dict) -> TextSc
     raise TypeError(f"model must be a name, a TextScorer or a function list[str] -> floats; got {model!r}")
 
 
-def _full_value(vf: TextValueFunction, engine: QueryEngine, n: int) -> np.ndarray:
-    """The model's values on the full input, ``(1, outputs)``, scored in a call of its own.
+def _full_value(vf: TextValueFunction, n: int) -> np.ndarray:
+    """The model's values on the full input, ``(1, outputs)``: one direct call, never from the cache.
 
-    The answer is kept in the cache apart from the masks' answers, so a rerun or a resumed run reads
-    the very number this call computed (a model's float sums can depend on the batch: the all-parts
-    mask answered inside a batch may differ in its last bits) and a fully cached rerun calls no model.
+    A model or server that cannot answer at all (down, no log-probabilities, wrong class name…) fails
+    here with its own message, before any retries. It is asked every time, also on a rerun whose masks
+    are all cached: a model's float sums can depend on the batch, so the all-parts mask's answer from
+    inside a batch may differ in its last bits, and a resumed run must report the very same number.
     """
-    ones = np.ones((1, n), bool)
-    query = engine.bind(vf, n, apart="full input alone")
-    try:
-        known = np.asarray(query.known(ones), dtype=np.float64).reshape(1, -1)
-        if np.isfinite(known).all():
-            return known
-        # one direct call: a model or server that cannot answer at all (down, no log-probabilities, wrong
-        # class name…) fails here with its own message, before any retries
-        value = np.asarray(vf(ones), dtype=np.float64).reshape(1, -1)
-        if np.isfinite(value).all():
-            query.keep(ones, value)
-        return value
-    finally:
-        query.close()
+    return np.asarray(vf(np.ones((1, n), bool)), dtype=np.float64).reshape(1, -1)

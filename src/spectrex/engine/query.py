@@ -217,11 +217,10 @@ class Query:
     """A value function bound to an engine for one explanation of ``n`` parts.
 
     Call it with a boolean ``(q, n)`` array; it returns ``(q,)`` floats. Rows dropped after failing
-    twice (``on_error="drop"``) come back as NaN. ``apart`` names answers kept apart from the batched
-    ones in the cache (see :meth:`QueryEngine.bind`).
+    twice (``on_error="drop"``) come back as NaN.
     """
 
-    def __init__(self, engine: QueryEngine, value_fn, n: int, apart: str = "") -> None:
+    def __init__(self, engine: QueryEngine, value_fn, n: int) -> None:
         if not callable(value_fn):
             raise TypeError(f"value_fn must be callable (masks -> floats), got {type(value_fn).__name__}")
         self.engine, self.value_fn, self.n = engine, value_fn, n
@@ -249,7 +248,7 @@ class Query:
             keys = self._open_folder_cache(engine.cache_folder, value_fn, n)
         if keys is not None:
             fn_fp, in_fp = keys
-            self._ns = self.cache.namespace(fn_fp + (f"|{apart}" if apart else ""), in_fp, n)
+            self._ns = self.cache.namespace(fn_fp, in_fp, n)
             bits, values = self.cache.load(self._ns, self.words)
             if len(values):
                 self._width(values.shape[1], "the answers stored in the cache")
@@ -286,16 +285,6 @@ class Query:
         if values is not None:
             out[found] = values[found]
         return out if self.multi else out[:, 0]
-
-    def keep(self, masks, values) -> None:
-        """Remember answers computed outside the engine (in memory and in the cache); not counted as sent."""
-        masks = check_masks(masks, self.n)
-        vals = self._checked(values, masks.shape[0])
-        bits = bitset.pack(masks)
-        if self.cache is not None:
-            with _sigint_deferred():
-                self.cache.store(self._ns, bits, vals)
-        self._memo.add(_as_keys(bits), vals)
 
     def expect(self, total: int | None) -> None:
         """Tell the progress bar how many queries the whole run will ask for (e.g. the budget)."""
@@ -717,14 +706,9 @@ class QueryEngine:
             return self.max_batch_size
         return DEFAULT_BATCH
 
-    def bind(self, value_fn, n: int, apart: str = "") -> Query:
-        """A :class:`Query` for ``value_fn`` over ``n`` parts (opens the cache and loads its answers).
-
-        ``apart``: a name for answers kept apart from the batched answers of the same function and
-        input (e.g. the full input scored in a call of its own: a model's float sums can depend on
-        the batch, so such an answer is stored, and read back on a resumed run, as the number it was).
-        """
-        return Query(self, value_fn, n, apart)
+    def bind(self, value_fn, n: int) -> Query:
+        """A :class:`Query` for ``value_fn`` over ``n`` parts (opens the cache and loads its answers)."""
+        return Query(self, value_fn, n)
 
     def close(self) -> None:
         """Close the cache file and stop back-end workers."""
