@@ -6,7 +6,7 @@ import base64
 import io
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
@@ -15,6 +15,7 @@ pytest.importorskip("httpx")
 PIL = pytest.importorskip("PIL.Image")
 
 import spectrex  # noqa: E402
+from chat_server import first_token, reply, serve  # noqa: E402
 from spectrex.errors import ValueFunctionError  # noqa: E402
 from spectrex.models.openai_chat import ChatVisionScorer, ChatVisionValue  # noqa: E402
 from spectrex.parts.image import ImageParts  # noqa: E402
@@ -57,28 +58,14 @@ class Chat(BaseHTTPRequestHandler):
         assert url.startswith("data:image/png;base64,")
         pixels = np.asarray(PIL.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB"))
         value = answer(pixels, text_part["text"])
-        alts = [
-            {"token": " cat", "logprob": value},
-            {"token": " dog", "logprob": value - 1},
-            {"token": " ", "logprob": -0.1},
-        ]
-        out = {"choices": [{"logprobs": {"content": [{"token": " ", "logprob": -0.1, "top_logprobs": alts}]}}]}
-        data = json.dumps(out).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply(self, first_token(" ", -0.1, [(" cat", value), (" dog", value - 1), (" ", -0.1)]))
 
 
 @pytest.fixture
 def server():
     Chat.seen, Chat.faults = [], 0.0
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Chat)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serve(Chat) as url:
+        yield url
 
 
 def value(url, target=" cat", **kw):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ import pytest
 pytest.importorskip("httpx")
 
 import spectrex  # noqa: E402
+from chat_server import first_token, reply, serve  # noqa: E402
 from spectrex.models import load_model, make_parts  # noqa: E402
 
 SYSTEM = "You are a film critic."
@@ -40,23 +40,14 @@ class Chat(BaseHTTPRequestHandler):
         system, user = body["messages"]
         assert system == {"role": "system", "content": SYSTEM} and user["role"] == "user"
         value = first_token_logprob(user["content"])
-        alts = [{"token": " yes", "logprob": value}, {"token": " no", "logprob": value - 1.0}]
-        out = {"choices": [{"logprobs": {"content": [{"token": " yes", "logprob": value, "top_logprobs": alts}]}}]}
-        data = json.dumps(out).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply(self, first_token(" yes", value, [(" yes", value), (" no", value - 1.0)]))
 
 
 @pytest.fixture
 def url():
     Chat.seen = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Chat)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serve(Chat) as base:
+        yield base
 
 
 def test_served_chat_values_are_the_servers_for_the_masked_user_message(url):
