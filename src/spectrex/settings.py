@@ -65,10 +65,12 @@ def parse_grid(text: str) -> tuple[int, int]:
     return rows, cols
 
 
-def _option(default, help: str, parse: Callable | None = str, choices=None, result: bool = False, cli: bool = True):
-    """A field of :class:`RunSettings`: its default, the CLI's help and parser, and whether it decides results
-    (recorded in a dataset run's ``run.json``: a rerun with another value is refused)."""
-    meta = {"help": help, "parse": parse, "choices": choices, "result": result, "cli": cli}
+def _option(default, help: str, parse: Callable | None = str, choices=None, result: bool = False, cli: bool = True,
+            dataset: bool = False):  # fmt: skip
+    """A field of :class:`RunSettings`: its default, the CLI's help and parser (None: a switch), whether it decides
+    results (recorded in a dataset run's ``run.json``: a rerun with another value is refused), and whether it is
+    an option of dataset runs alone (``spectrex explain --inputs`` declares all of those)."""
+    meta = {"help": help, "parse": parse, "choices": choices, "result": result, "cli": cli, "dataset": dataset}
     return field(default=default, metadata=meta)
 
 
@@ -110,7 +112,7 @@ class RunSettings:
     )
     workers: int | None = _option(None, "threads / concurrent requests / Ray actors", int)
     grid: tuple[int, int] | None = _option(None, "image records: the patch grid ROWSxCOLS (default 3x3)", parse_grid,
-                                           result=True)  # fmt: skip
+                                           result=True, dataset=True)  # fmt: skip
     per_token: bool = _option(
         False,
         "LMs: explain each token of the target (given or generated) and the whole sequence, from the same "

@@ -11,7 +11,7 @@ from .checks import check_output, seconds_or_auto
 from .engine_args import check_engine_args
 from .output import print_outputs, print_result
 from .plan import plan_text
-from .settings_args import add_settings_args
+from .settings_args import add_settings_args, dataset_options
 
 #: the built-in example: a question whose answer needs two of three documents
 EXAMPLE = {
@@ -297,4 +297,5 @@ def add_parser(sub) -> None:
     d.add_argument("--inputs", default=None, metavar="PATH", help="JSONL/CSV of records (text, or documents)")
     d.add_argument("--out", default=None, metavar="DIR", help="folder of the results (default results)")
     d.add_argument("--ray-address", metavar="ADDR", help="--backend ray: join this cluster (default: a new one)")
+    add_settings_args(d, *dataset_options())
     p.set_defaults(run=run)

@@ -26,3 +26,10 @@ def add_settings_args(parser, *names: str, help: dict[str, str] | None = None) -
         choices = list(meta["choices"]) if meta["choices"] else None
         parser.add_argument(flag, type=argparse_type(meta["parse"]), default=f.default, choices=choices, help=text)
 
+
+
+def dataset_options() -> tuple[str, ...]:
+    """The fields that are options of dataset runs alone (``spectrex explain --inputs``)."""
+    from ..settings import RunSettings
+
+    return tuple(f.name for f in fields(RunSettings) if f.metadata["dataset"] and f.metadata["cli"])
