@@ -127,3 +127,19 @@ def test_model_kinds_take_a_records_target_and_say_their_length():
     twin = lm.with_settings(target=" cd", contrast=" ef", template="Q: {text}")
     assert (twin.target, twin.contrast, twin.template, lm.target) == (" cd", " ef", "Q: {text}", " ab")
     assert twin.input_length(["a b"])[0] > lm.input_length(["a b"])[0]  # the longer prompt counts
+
+
+def test_limit_explains_the_first_records_then_the_rest(tmp_path):
+    from spectrex.cli import main
+
+    data = tmp_path / "r.jsonl"
+    data.write_text("".join(json.dumps({"text": t}) + "\n" for t in ["a b c", "b c", "a c", "c d"]))
+    first = RunSettings.from_args(argparse.Namespace(limit=2, method="exact", holdout=4))
+    from spectrex.runs import explain_dataset
+
+    run = explain_dataset(data, Count(), out=tmp_path / "o", settings=first, progress=False)
+    assert (run.total, run.explained) == (2, 2)
+    rest = explain_dataset(data, Count(), out=tmp_path / "o", method="exact", holdout=4, progress=False)
+    assert (rest.total, rest.skipped, rest.explained) == (4, 2, 2)  # the same folder goes on
+    with pytest.raises(SystemExit, match="2"):  # refused while parsing, before any model loads
+        main(["explain", "--inputs", str(data), "--limit", "0"])

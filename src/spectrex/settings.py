@@ -122,6 +122,12 @@ class RunSettings:
     all_labels: bool = _option(
         False, "classifiers: explain every label at once (the toxicity model's six), from the same queries", None
     )
+    limit: int | None = _option(
+        None,
+        "explain only the first N records (try a run's settings and cost first; a rerun without it goes on)",
+        int_at_least(1),
+        dataset=True,
+    )
     #: where a dataset's relative image paths are read from (its records file's folder)
     records_dir: str | None = _option(None, "folder of the records file", cli=False)
 
@@ -146,6 +152,8 @@ class RunSettings:
             raise ValueError(f"unknown backend {self.backend!r}; choose one of: {', '.join(BACKENDS)}")
         if self.workers is not None and (isinstance(self.workers, bool) or self.workers < 1):
             raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if self.limit is not None and (isinstance(self.limit, bool) or self.limit < 1):
+            raise ValueError(f"limit must be at least 1 record, got {self.limit!r}")
         if self.grid is not None:
             rows, cols = (int(v) for v in self.grid)
             if rows < 1 or cols < 1:

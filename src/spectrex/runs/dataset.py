@@ -134,7 +134,7 @@ def explain_dataset(
         on_error=on_error, backend=backend, workers=workers,
     )  # fmt: skip
     t0 = time.perf_counter()
-    recs = read_records(records)
+    recs = read_records(records)[: run.limit]
     store = RunStore(out, clean=True)
     model_settings = {
         k: v for k, v in {"target": target, "contrast": contrast, "template": template}.items() if v is not None
