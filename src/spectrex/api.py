@@ -23,6 +23,8 @@ METHODS: dict[str, str | type] = {
     "spex": "spectrex.estimators.spex:SPEX",
 }
 
+#: the method when none is named: Exact while its 2^n masks fit, else ProxySPEX (see :func:`choose_method`)
+DEFAULT_METHOD = "auto"
 AUTO_EXACT_MAX_N = 10
 #: a budget above 2^n is capped at max(2^n, this): room for every method's minimum design
 CAP_FLOOR = 1000
@@ -51,7 +53,14 @@ def get_method(name: str):
     return getattr(import_module(module), cls)
 
 
-def choose_method(n: int, method: str = "auto", budget: int | None = None) -> tuple[str, int | None, list[str]]:
+def check_method(name: str) -> str:
+    """``name`` when :func:`explain` takes it (``"auto"`` or a registered method), else ``ValueError``."""
+    if name != "auto":
+        get_method(name)
+    return name
+
+
+def choose_method(n: int, method: str = DEFAULT_METHOD, budget: int | None = None) -> tuple[str, int | None, list[str]]:
     """The method ``explain`` runs for ``n`` parts, the budget it runs with, and notes saying why.
 
     ``"auto"`` is Exact up to :data:`AUTO_EXACT_MAX_N` parts when the budget covers their 2^n masks, else
@@ -84,7 +93,7 @@ def choose_method(n: int, method: str = "auto", budget: int | None = None) -> tu
 def explain(
     value_fn,
     n: int | None = None,
-    method: str = "auto",
+    method: str = DEFAULT_METHOD,
     budget: int | None = None,
     max_order: int | None = None,
     index: str = "Moebius",

@@ -20,6 +20,7 @@ from .explanations import Explanations, every
 from .interactions import Interactions
 from .models import DEFAULT_MODEL, load_model, make_parts
 from .models.base import FunctionScorer, TextScorer, TextValueFunction
+from .settings import RunSettings
 
 
 def each_output(result: Interactions | Explanations, y: np.ndarray):
@@ -86,16 +87,17 @@ def explain_text(
     template: str | None = None,
     device: str | None = None,
     model_settings: dict | None = None,
-    parts: str = "words",
-    method: str = "auto",
-    budget: int | None = None,
-    masking: str = "remove",
-    replacement: str | None = None,
-    holdout: int = 64,
-    random_state: int = 0,
+    parts: str = RunSettings.parts,
+    method: str = RunSettings.method,
+    budget: int | None = RunSettings.budget,
+    masking: str = RunSettings.masking,
+    replacement: str | None = RunSettings.replacement,
+    holdout: int = RunSettings.holdout,
+    random_state: int = RunSettings.seed,
     engine=None,
     progress=None,
     cache=None,
+    settings: RunSettings | None = None,
     **explain_settings,
 ) -> Interactions | Explanations:
     """Explain a text model's output on ``text``: which parts, alone and together, drive it.
@@ -121,6 +123,11 @@ def explain_text(
         How a masked part is hidden (default: removed; see :mod:`spectrex.parts.text`).
     holdout : int, default 64
         Extra random masks queried after the fit to measure held-out faithfulness (R²); 0 to skip.
+    settings : RunSettings, optional
+        All of ``parts``, ``method``, ``budget``, ``max_order``, ``masking``, ``replacement``, ``holdout`` and
+        ``random_state`` (as ``seed``) in one object, instead of those keywords (not both); its ``batch_size``,
+        ``on_error``, ``backend`` and ``workers`` make the query engine when ``engine`` is not given, and its
+        ``per_token`` / ``all_labels`` load a model given by name.
 
     Returns
     -------
@@ -131,29 +138,30 @@ def explain_text(
         explanation per output (and the whole sequence), each with its own held-out R², from one
         set of queries.
     """
-    if isinstance(holdout, bool) or not isinstance(holdout, (int, np.integer)) or holdout < 0 or holdout == 1:
-        raise ValueError(
-            f"holdout must be 0 (no faithfulness check) or at least 2 random masks (R² needs two), got {holdout!r}"
-        )
+    run = RunSettings.given(
+        settings, parts=parts, method=method, budget=budget, max_order=explain_settings.pop("max_order", None),
+        masking=masking, replacement=replacement, holdout=holdout, seed=random_state,
+    )  # fmt: skip
     given = {"progress": progress, "cache": cache}
     if engine is not None and any(v is not None for v in given.values()):
         names = ", ".join(k for k, v in given.items() if v is not None)
         raise ValueError(f"pass {names} either to explain_text() or inside engine=QueryEngine(...), not both")
-    scorer = _scorer(model, target, contrast, template, device, model_settings or {})
+    scorer = _scorer(model, target, contrast, template, device, model_settings or {}, run.model_flags())
     t0 = time.perf_counter()  # from here on: the target's generation, queries, holdout
-    tp = make_parts(text, parts, getattr(scorer, "tokenizer", None))
-    if holdout:
-        check_holdout(tp.n, int(holdout))  # before any query, like the budget
-    note = scorer.context_note(tp.text) if hasattr(scorer, "context_note") else None
+    tp = make_parts(text, run.parts, scorer.tokenizer)
+    if run.holdout:
+        check_holdout(tp.n, run.holdout)  # before any query, like the budget
+    note = scorer.context_note(tp.text)
     if note:
         warnings.warn(note, UserWarning, stacklevel=2)
-    vf = TextValueFunction(scorer, tp, masking, replacement)
+    vf = TextValueFunction(scorer, tp, run.masking, run.replacement)
     own_engine = engine is None
-    engine = engine if engine is not None else QueryEngine(progress=progress, cache=cache)
+    engine = engine if engine is not None else run.engine(progress=progress, cache=cache)
     try:
         vf.full_values = _full_value(vf, tp.n)[0]
-        result = explain(vf, method=method, budget=budget, random_state=random_state, engine=engine, **explain_settings)
-        holdout_faithfulness(result, vf, engine, int(holdout), random_state)
+        result = explain(vf, method=run.method, budget=run.budget, max_order=run.max_order, random_state=run.seed,
+                         engine=engine, **explain_settings)  # fmt: skip
+        holdout_faithfulness(result, vf, engine, run.holdout, run.seed)
     finally:
         if own_engine:
             engine.close()
@@ -163,12 +171,13 @@ def explain_text(
     return result
 
 
-def _scorer(model, target, contrast, template, device, settings: dict) -> TextScorer:
-    """The text scorer of ``explain_text``'s ``model`` with its settings (a name is loaded here)."""
+def _scorer(model, target, contrast, template, device, settings: dict, flags: dict) -> TextScorer:
+    """The text scorer of ``explain_text``'s ``model`` with its settings (a name is loaded here, with ``flags``:
+    ``per_token`` / ``all_labels``)."""
     named = {"target": target, "contrast": contrast, "template": template, "device": device, **settings}
     named = {k: v for k, v in named.items() if v is not None}
     if isinstance(model, str):
-        return load_model(model, **named)
+        return load_model(model, **{**flags, **named})
     if isinstance(model, TextScorer):
         if named:
             raise ValueError(

@@ -64,3 +64,17 @@ def test_cli_explain_inputs_then_summarize(tmp_path, capsys):
     frame = load_results(out, as_frame=False)
     assert [r["status"] for r in frame] == ["ok", "invalid", "invalid", "invalid", "ok", "ok"]
     assert main(["explain", "some text", "--inputs", str(BAD), "--model", "toxicity"]) == 2  # not both
+
+
+def test_dataset_quiet_draws_no_bar_on_a_terminal(tmp_path, capsys, monkeypatch):
+    """``--quiet`` silences the records bar too, even when stderr is a terminal."""
+    import sys
+
+    pytest.importorskip("transformers")
+    data = tmp_path / "r.jsonl"
+    data.write_text('{"text": "a fine day"}\n{"text": "a dull day"}\n')
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # as if run in a terminal
+    args = ["explain", "--inputs", str(data), "--out", str(tmp_path / "o"), "--model", "tiny-classifier"]
+    assert main(args + ["--method", "exact", "--holdout", "0", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "records" not in err and "━" not in err, err

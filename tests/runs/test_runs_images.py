@@ -43,3 +43,12 @@ def test_image_records(tmp_path):
         tmp_path / "images.jsonl", "efficientnet-lite0", out=out, method="exact", holdout=8, grid=(2, 2), progress=False
     )
     assert again.skipped == 1  # the finished image is not explained again
+    # a record whose result was lost resumes from its answer cache, keyed by the value function's fingerprint
+    (out / cat["file"]).unlink()
+    (out / "index.jsonl").unlink()
+    resumed = explain_dataset(
+        tmp_path / "images.jsonl", "efficientnet-lite0", out=out, method="exact", holdout=8, grid=(2, 2), progress=False
+    )
+    assert resumed.explained == 4 and resumed.ok == 1
+    cat = read_index(out / "index.jsonl")["cat"]
+    assert (cat["queries_sent"], cat["queries_cached"]) == (0, 16), cat

@@ -9,19 +9,24 @@ from pathlib import Path
 
 def int_at_least(low: int, high: int | None = None):
     """An argparse ``type``: an integer in ``[low, high]`` (the message names the range)."""
+    from ..settings import int_at_least as parser
 
-    def parse(text: str) -> int:
+    return argparse_type(parser(low, high), "int")
+
+
+def argparse_type(parse, name: str | None = None):
+    """An argparse ``type`` from a parser raising ``ValueError``: its message becomes the option's error."""
+    if parse in (int, float, str):
+        return parse  # argparse's own "invalid int value: 'x'"
+
+    def convert(text: str):
         try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}; give a whole number") from None
-        if value < low or (high is not None and value > high):
-            span = f"from {low} to {high}" if high is not None else f"at least {low}"
-            raise argparse.ArgumentTypeError(f"must be {span}, got {value}")
-        return value
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
-    parse.__name__ = "int"
-    return parse
+    convert.__name__ = name or getattr(parse, "__name__", "value")
+    return convert
 
 
 def seconds_or_auto(text: str) -> float | str:

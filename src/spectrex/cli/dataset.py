@@ -24,35 +24,23 @@ def run_dataset(args: argparse.Namespace, console: Console) -> int:
         )
     if getattr(args, "json", None):
         raise ValueError("--json is for one explanation; a dataset run writes one result per record in OUT/records")
+    from ..settings import RunSettings
+
     out = args.out or "results"
-    batch = getattr(args, "batch_size", "auto")  # "auto" or a positive int: checked while parsing
-    backend = getattr(args, "backend", "local")
+    settings = RunSettings.from_args(args)  # checked before any model loads
     console.print(
         f"explaining the records of {args.inputs} with {redact_text(args.model)} → {out}/"
-        + (" on Ray" if backend == "ray" else "")
+        + (" on Ray" if settings.backend == "ray" else "")
     )
     run = explain_dataset(
         args.inputs,
         args.model,
         out=out,
-        method=args.method,
-        budget=args.budget,
-        max_order=args.max_order,
-        parts=args.parts,
-        masking=args.masking,
-        holdout=args.holdout,
-        seed=args.seed,
-        top=args.top,
+        settings=settings,
         target=args.target,
         contrast=args.contrast,
         template=args.template,
         device=args.device,
-        per_token=getattr(args, "per_token", False),
-        all_labels=getattr(args, "all_labels", False),
-        batch_size=batch,
-        on_error=getattr(args, "on_error", "raise"),
-        backend=backend,
-        workers=getattr(args, "workers", None),
         ray_address=getattr(args, "ray_address", None),
         progress=False if getattr(args, "no_progress", False) else None,
     )

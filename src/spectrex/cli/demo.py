@@ -10,6 +10,7 @@ from rich.console import Console
 from .checks import int_at_least
 from .engine_args import add_engine_args, engine_from_args
 from .output import print_result
+from .settings_args import add_settings_args
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -53,9 +54,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("demo", help="recover a planted sparse function (no model needed)")
     p.add_argument("--n", type=int_at_least(1), default=10, help="number of parts (default 10)")
     p.add_argument("--k", type=int_at_least(1), default=8, help="number of planted interactions (default 8)")
-    p.add_argument("--method", default="auto", help="exact, spex, proxyspex, … (default auto)")
-    p.add_argument("--budget", type=int, default=None, help="most queries to spend")
-    p.add_argument("--seed", type=int, default=0)
+    add_settings_args(p, "method", "budget", "seed")
     p.add_argument("--index", default=None, help="also show the full table in this index (Moebius, FSII, …)")
     add_engine_args(p)
     p.set_defaults(run=run)

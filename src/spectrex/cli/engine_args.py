@@ -17,18 +17,7 @@ from __future__ import annotations
 
 import argparse
 
-
-def batch_size(text: str) -> int | str:
-    """``--batch-size``: ``auto`` or a positive integer (refused while parsing, before any model loads)."""
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer or 'auto', got {text!r}")
-    return value
+from .settings_args import add_settings_args
 
 
 def add_engine_args(parser: argparse.ArgumentParser) -> None:
@@ -46,15 +35,7 @@ def add_engine_args(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep no model answers on disk (a rerun asks the model everything again)",
     )
-    g.add_argument("--batch-size", type=batch_size, default="auto", help="masks per model call, or 'auto' (default)")
-    g.add_argument("--backend", default="local", choices=["local", "threads", "async", "ray"], help="where batches run")
-    g.add_argument("--workers", type=int, default=None, help="threads / concurrent requests / Ray actors")
-    g.add_argument(
-        "--on-error",
-        default="raise",
-        choices=["raise", "drop"],
-        help="masks on which the model fails twice: stop with an error (default) or leave them out",
-    )
+    add_settings_args(g, "batch_size", "backend", "workers", "on_error")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bars, spinners or notes (results only)")
 
@@ -73,7 +54,7 @@ def engine_from_args(args: argparse.Namespace, cache_key=None, keep_answers: boo
     folder ``$SPECTREX_CACHE/answers``, one bounded file per value function, so that an interrupted
     run resumes. ``hint`` is shown with the time estimate after the first batch (the flag that costs less).
     """
-    from ..engine import QueryEngine
+    from ..settings import RunSettings
 
     check_engine_args(args)
     folder = None
@@ -81,14 +62,10 @@ def engine_from_args(args: argparse.Namespace, cache_key=None, keep_answers: boo
         from ..models._cache import cache_root
 
         folder = cache_root() / "answers"
-    return QueryEngine(
-        batch_size=args.batch_size,
+    return RunSettings.from_args(args).engine(
         cache=args.cache,
         cache_folder=folder,
         hint=hint,
         cache_key=cache_key,
-        backend=args.backend,
-        workers=args.workers,
         progress=False if args.no_progress or getattr(args, "quiet", False) else None,
-        on_error=args.on_error,
     )

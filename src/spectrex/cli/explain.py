@@ -7,9 +7,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .checks import check_output, int_at_least, seconds_or_auto
+from .checks import check_output, seconds_or_auto
 from .engine_args import check_engine_args
 from .output import print_outputs, print_result
+from .plan import plan_text
+from .settings_args import add_settings_args, dataset_options
 
 #: the built-in example: a question whose answer needs two of three documents
 EXAMPLE = {
@@ -83,10 +85,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
         return run_dataset(args, console)
     from ..models import load_model
+    from ..settings import RunSettings
     from ..workflows import explain_text
 
     check_output(args.json, "--json")  # before any model is loaded or queried
     check_engine_args(args)
+    run_settings = RunSettings.from_args(args)  # checked before any model loads
     settings: dict = {}
     text = _input_text(args)
     if text is None and not args.doc:
@@ -98,13 +102,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.print("[bold]Built-in example[/]: Gemma 3 270M answers a question over three documents")
         console.print("  " + "\n  ".join(f"[{i}] {d}" for i, d in enumerate(text)))
         console.print(f"  prompt ends: …{settings['template'].split(chr(10))[-1]!r}  target: {target!r}")
-        parts = "documents"
+        run_settings = run_settings.replace(parts="documents")
     else:
         if args.doc and text is not None:
             raise ValueError("give the text either as the TEXT argument (or --file) or as --doc documents, not both")
         text = args.doc if args.doc else text
         target = unescape(args.target)
-        parts = "documents" if args.doc else args.parts
+        if args.doc:
+            run_settings = run_settings.replace(parts="documents")
         if args.template:
             settings["template"] = unescape(args.template)
     if args.contrast:
@@ -121,8 +126,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     settings.update(_served_settings(args))
     # before any model loads: the arguments, and what the run will cost
     planned = None
-    if parts != "tokens":  # tokens need the model's tokenizer: planned once it is loaded
-        planned = _plan(args, text, parts, settings.get("template"))
+    if run_settings.parts != "tokens":  # tokens need the model's tokenizer: planned once it is loaded
+        planned = plan_text(text, run_settings, template=settings.get("template"))
         _say_plan(console, planned)
     elif settings.get("template") is not None:
         from ..models.base import check_template
@@ -132,22 +137,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
     scorer = load_model(args.model, target=target, **settings)  # its own spinner
     load_s = time.perf_counter() - t0
     if planned is None:
-        planned = _plan(args, text, parts, None, tokenizer=getattr(scorer, "tokenizer", None))
+        planned = plan_text(text, run_settings, tokenizer=getattr(scorer, "tokenizer", None))
         _say_plan(console, planned)
     engine = _engine(args, _cheaper(planned))
     try:
-        result = explain_text(
-            text,
-            scorer,
-            parts=parts,
-            method=args.method,
-            budget=args.budget,
-            masking=args.masking,
-            holdout=args.holdout,
-            random_state=args.seed,
-            engine=engine,
-            **({"max_order": args.max_order} if args.max_order is not None else {}),
-        )
+        result = explain_text(text, scorer, settings=run_settings, engine=engine)
     except KeyboardInterrupt:
         console.print(f"[yellow]{interrupted_line(engine, args)}[/]", soft_wrap=True, highlight=False)
         return 130  # said it all: no second "interrupted" line
@@ -189,22 +183,6 @@ def _output_settings(args) -> dict:
     if args.all_labels and args.target is not None:
         raise ValueError("--all-labels explains every label at once; leave out --target")
     return {**({"per_token": True} if args.per_token else {}), **({"all_labels": True} if args.all_labels else {})}
-
-
-def _plan(args, text, parts: str, template, tokenizer=None):
-    from .plan import plan_text
-
-    return plan_text(
-        text,
-        parts,
-        template=template,
-        method=args.method,
-        budget=args.budget,
-        max_order=args.max_order,
-        holdout=args.holdout,
-        seed=args.seed,
-        tokenizer=tokenizer,
-    )
 
 
 def _say_plan(console: Console, planned) -> None:
@@ -278,51 +256,21 @@ def add_parser(sub) -> None:
         "the template's own tokens are never masked)",
     )
     p.add_argument("--system", default=None, help="with --chat: the system prompt (\\n = new line)")
-    p.add_argument(
-        "--per-token",
-        action="store_true",
-        help="LMs: explain each token of the target (given or generated) and the whole sequence, from the same "
-        "queries: a parts × tokens table",
-    )
-    p.add_argument(
-        "--all-labels",
-        action="store_true",
-        help="classifiers: explain every label at once (the toxicity model's six), from the same queries",
-    )
-    p.add_argument(
-        "--parts",
-        default="words",
-        choices=["words", "sentences", "paragraphs", "tokens"],
-        help="what a part is (default words)",
-    )
-    p.add_argument(
-        "--masking",
-        default="remove",
-        choices=["remove", "mask", "replace"],
-        help="how a hidden part is hidden: removed (default; natural text for LMs), the tokenizer's mask token, or '_'",
-    )
-    p.add_argument(
-        "--method",
-        default="auto",
-        help="proxyspex, spex, exact, … (default auto: exact up to 10 parts, else proxyspex)",
-    )
-    p.add_argument("--budget", type=int, default=None, help="most model queries to spend (default: the method's)")
-    p.add_argument("--max-order", type=int, default=None, help="highest interaction order to recover")
-    p.add_argument("--holdout", type=int, default=64, help="extra random queries to measure faithfulness R² (64)")
+    add_settings_args(p, "per_token", "all_labels", "parts", "masking", "method", "budget", "max_order", "holdout")
     p.add_argument(
         "--index",
         default=None,
         help="also show the full table in this index: Moebius, Fourier, FSII, STII, … (default: Shapley values "
         "and pairs only)",
     )
-    p.add_argument("--top", type=int_at_least(1), default=10, help="rows in the table (10)")
+    add_settings_args(p, "top", help={"top": "rows in the table, or interactions kept per record with --inputs (10)"})
     p.add_argument(
         "--errors",
         action="store_true",
         help="show each value's standard error and 90 %% interval (values corrected beyond the surrogate have one)",
     )
     p.add_argument("--json", default=None, metavar="PATH", help="save the full result as JSON")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the masks (0)")
+    add_settings_args(p, "seed")
     p.add_argument("--device", default=None, help="cuda, cpu, … (default: a GPU when there is one)")
     served = p.add_argument_group("served models (openai:URL)")
     served.add_argument(
@@ -349,4 +297,5 @@ def add_parser(sub) -> None:
     d.add_argument("--inputs", default=None, metavar="PATH", help="JSONL/CSV of records (text, or documents)")
     d.add_argument("--out", default=None, metavar="DIR", help="folder of the results (default results)")
     d.add_argument("--ray-address", metavar="ADDR", help="--backend ray: join this cluster (default: a new one)")
+    add_settings_args(d, *dataset_options())
     p.set_defaults(run=run)

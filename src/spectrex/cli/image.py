@@ -8,18 +8,10 @@ from pathlib import Path
 from rich.console import Console
 
 from ..parts.image import BUNDLED, read_image  # noqa: F401 - re-exported for the CLI's help
+from ..settings import DEFAULT_GRID
 from .checks import check_output, int_at_least
 from .output import print_result
-
-
-def parse_grid(text: str) -> tuple[int, int]:
-    try:
-        rows, cols = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--grid takes ROWSxCOLS, e.g. 3x3; got {text!r}") from None
-    if rows < 1 or cols < 1:
-        raise argparse.ArgumentTypeError(f"--grid needs at least 1 row and 1 column, e.g. 3x3; got {text!r}")
-    return rows, cols
+from .settings_args import add_settings_args
 
 
 def parse_fill(text: str):
@@ -60,7 +52,7 @@ def run_question(args: argparse.Namespace, console: Console) -> int:
             "alternatives), e.g. --answer ' coffee'"
         )
     words = split_text(args.question, "words")
-    image = ImageParts(read_image(args.path), grid=args.grid, fill=args.fill)
+    image = ImageParts(read_image(args.path), grid=args.grid or DEFAULT_GRID, fill=args.fill)
     _say_plan(console, args, image.n + words.n)
     if served:
         from ..models.openai_chat import ChatVisionScorer, ChatVisionValue
@@ -103,9 +95,10 @@ def run_question(args: argparse.Namespace, console: Console) -> int:
 def _say_plan(console: Console, args, n: int) -> None:
     """The planned queries, said (and the budget checked) before any model loads."""
     from .. import console as talk
+    from ..settings import RunSettings
     from .plan import plan_parts
 
-    planned = plan_parts(n, method=args.method, budget=args.budget, seed=args.seed)
+    planned = plan_parts(n, RunSettings.from_args(args).replace(holdout=0))  # no held-out check here
     if not talk.is_quiet():
         console.print(f"[bold]planned:[/] {planned.line()}", highlight=False)
 
@@ -130,7 +123,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from .engine_args import engine_from_args
 
     image = read_image(args.path)
-    grid = None if args.superpixels else args.grid
+    grid = None if args.superpixels else args.grid or DEFAULT_GRID
     parts = ImageParts(image, grid=grid, superpixels=args.superpixels, fill=args.fill)
     _say_plan(console, args, parts.n)
     with console.status("loading EfficientNet-Lite0"):
@@ -170,19 +163,18 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--class", dest="class_", default=None, help="ImageNet class: index or name, e.g. 281 or 'tabby' (default: top)"
     )
-    p.add_argument("--grid", type=parse_grid, default=(3, 3), help="patch grid ROWSxCOLS (default 3x3)")
+    add_settings_args(p, "grid", help={"grid": "patch grid ROWSxCOLS (default 3x3)"})
     p.add_argument(
         "--superpixels", type=int_at_least(2), default=None, help="use about N SLIC superpixels instead of a grid"
     )
     p.add_argument("--fill", type=parse_fill, default="blur", help="blur (default), mean, or a grey level in [0, 1]")
-    p.add_argument("--method", default="auto", help="exact, spex, proxyspex, … (default auto: exact for ≤ 10 parts)")
-    p.add_argument("--budget", type=int, default=None, help="most model queries to spend")
+    add_settings_args(p, "method", "budget")
     p.add_argument("--index", default="FSII", help="interaction index to show and draw (default FSII, order ≤ 2)")
     p.add_argument(  # -o/--output names the one file a command writes, as in `report` and `summarize`
         "-o", "--output", "--out", dest="out", default=None, help="PNG to write (default: <image name>-class<N>.png)"
     )
     p.add_argument("--json", default=None, help="also write the full result as JSON here")
-    p.add_argument("--seed", type=int, default=0)
+    add_settings_args(p, "seed")
     q = p.add_argument_group("image and question together")
     q.add_argument("--question", default=None, help="explain patches and the question's words jointly")
     p.add_argument("--report", default=None, metavar="PATH", help="also write the HTML report (the image, tinted)")

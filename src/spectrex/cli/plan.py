@@ -7,6 +7,10 @@ in a fraction of a second, instead of after a language model has loaded for half
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..settings import RunSettings
 
 
 @dataclass
@@ -31,12 +35,10 @@ class Planned:
         return head + (f" + {self.holdout:,} held out to check the fit" if self.holdout else "")
 
 
-def plan_text(
-    text, parts: str, *, template=None, method="auto", budget=None, max_order=None, holdout=64, seed=0, tokenizer=None
-) -> Planned:
+def plan_text(text, settings: RunSettings, *, template=None, tokenizer=None) -> Planned:
     """Check a text explanation's arguments and plan its queries, without the model.
 
-    ``parts="tokens"`` needs the model's ``tokenizer``; every other unit is cut without it.
+    ``settings.parts == "tokens"`` needs the model's ``tokenizer``; every other unit is cut without it.
     Raises ``ValueError`` (a template without ``{text}``, an empty text) or
     :class:`~spectrex.BudgetError` naming the method chosen and a budget that works.
     """
@@ -45,18 +47,19 @@ def plan_text(
 
     if template is not None:
         check_template(template)
-    n = make_parts(text, parts, tokenizer).n
-    return plan_parts(n, method=method, budget=budget, max_order=max_order, holdout=holdout, seed=seed)
+    n = make_parts(text, settings.parts, tokenizer).n
+    return plan_parts(n, settings)
 
 
-def plan_parts(n: int, *, method="auto", budget=None, max_order=None, holdout=0, seed=0) -> Planned:
-    """The queries of an explanation over ``n`` parts (``holdout`` more unless the method is exact).
+def plan_parts(n: int, settings: RunSettings) -> Planned:
+    """The queries of an explanation over ``n`` parts (``settings.holdout`` more unless the method is exact).
 
     Raises :class:`~spectrex.BudgetError` naming the method chosen and a budget that works.
     """
     from ..api import choose_method, get_method
     from ..errors import BudgetError
 
+    method, budget, max_order, seed = settings.method, settings.budget, settings.max_order, settings.seed
     chosen, used_budget, notes = choose_method(n, method, budget)
     est = get_method(chosen)(max_order=max_order, random_state=seed)
     try:
@@ -79,5 +82,5 @@ def plan_parts(n: int, *, method="auto", budget=None, max_order=None, holdout=0,
             f"{default:,} queries) or give --budget {minimum:,} or more; fewer parts cost less",
             minimum,
         ) from None
-    held = 0 if chosen == "exact" else int(holdout)
+    held = 0 if chosen == "exact" else settings.holdout
     return Planned(chosen, n, queries, held, notes, est.minimum_budget(n))

@@ -41,6 +41,9 @@ GROW_BELOW = 1.0
 SHRINK_ABOVE = 4.0
 
 ON_ERROR = ("raise", "drop")
+#: the engine's defaults, stated once (the run settings and the CLI refer to these)
+DEFAULT_ON_ERROR = "raise"
+DEFAULT_BATCH_SIZE = "auto"
 
 
 @dataclass
@@ -595,6 +598,22 @@ def _cuda_in_use() -> bool:
         return False
 
 
+def check_batch_size(batch_size) -> int | str:
+    """``"auto"`` or a positive integer (as an int); else ``ValueError``."""
+    if batch_size == "auto":
+        return batch_size
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer or 'auto', got {batch_size!r}")
+    return int(batch_size)
+
+
+def check_on_error(on_error) -> str:
+    """One of :data:`ON_ERROR`; else ``ValueError``."""
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be 'raise' or 'drop', got {on_error!r}")
+    return on_error
+
+
 class QueryEngine:
     """Settings for running masks through a value function.
 
@@ -634,7 +653,7 @@ class QueryEngine:
 
     def __init__(
         self,
-        batch_size: int | str = "auto",
+        batch_size: int | str = DEFAULT_BATCH_SIZE,
         *,
         cache=None,
         cache_folder=None,
@@ -643,15 +662,11 @@ class QueryEngine:
         workers: int | None = None,
         progress=None,
         hint: str | None = None,
-        on_error: str = "raise",
+        on_error: str = DEFAULT_ON_ERROR,
         max_batch_size: int = AUTO_GPU_START,
     ) -> None:
-        if batch_size != "auto":
-            if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-                raise ValueError(f"batch_size must be a positive integer or 'auto', got {batch_size!r}")
-            batch_size = int(batch_size)
-        if on_error not in ON_ERROR:
-            raise ValueError(f"on_error must be 'raise' or 'drop', got {on_error!r}")
+        batch_size = check_batch_size(batch_size)
+        check_on_error(on_error)
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be at least 1, got {max_batch_size}")
         self.batch_size = batch_size

@@ -10,6 +10,7 @@ other function's.
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -54,6 +55,9 @@ class TextScorer(ABC):
     outputs: list[str] | None = None
     #: name of the outputs' sum when it means something (the whole target sequence), else None
     total: str | None = None
+    #: the scoring settings a copy may change per input (:meth:`with_settings`), e.g. a dataset record's own
+    #: ``target``; each model kind names its own
+    adjustable: tuple[str, ...] = ()
 
     @abstractmethod
     def score(self, texts: list[str]) -> np.ndarray:
@@ -92,6 +96,36 @@ class TextScorer(ABC):
 
     def prepare(self, text: str) -> None:  # noqa: B027 - optional hook
         """Called once with the full text before any masked text is scored."""
+
+    def with_settings(self, **changes) -> TextScorer:
+        """A copy of this scorer (sharing its weights and tokenizer) that scores with ``changes``.
+
+        ``changes`` name settings of :attr:`adjustable` (``target``, ``contrast``, ``template``); a value of
+        None keeps the current one. Raises ``ValueError`` for a setting this model does not take, or a
+        value it refuses (an unknown class or label). The copy's :meth:`prepare` leaves this one as it is.
+        """
+        changes = {k: v for k, v in changes.items() if v is not None}
+        for key in changes:
+            if key not in self.adjustable:
+                takes = ", ".join(self.adjustable) or "none of target, contrast, template"
+                raise ValueError(f"{self.model_id} takes no {key!r} (it takes {takes})")
+        twin = copy.copy(self)
+        twin._adjust(changes)
+        return twin
+
+    def for_target(self, target) -> TextScorer:
+        """:meth:`with_settings` for the target alone (a continuation, class or label, by model kind)."""
+        return self.with_settings(target=target)
+
+    def _adjust(self, changes: dict[str, Any]) -> None:
+        """Apply checked ``changes`` to this copy; model kinds that convert or check a value override this."""
+        for key, value in changes.items():
+            setattr(self, key, str(value) if key in ("target", "contrast") else value)
+
+    def input_length(self, texts: list[str]) -> tuple[int, int | None, str]:
+        """``(length, limit, unit)`` of ``texts`` (one input) as the model reads it: a length beyond ``limit``
+        means parts there have no effect. ``limit`` None: no known limit (the default)."""
+        return 0, None, "tokens"
 
     @property
     def mask_token(self) -> str | None:
@@ -223,6 +257,8 @@ class FunctionScorer(TextScorer):
     function changes it; a lambda or closure whose captured state changes keeps it, so pass a
     ``cache_key`` of your own when caching the answers of such a function.
     """
+
+    adjustable = ("template",)
 
     def __init__(self, fn, template: str | None = None) -> None:
         if not callable(fn):

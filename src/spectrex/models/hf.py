@@ -111,6 +111,9 @@ class CausalLMScorer(TextScorer):
     vocabulary times the prompt length.
     """
 
+    #: a record may bring its own continuation, contrast and prompt
+    adjustable = ("target", "contrast", "template")
+
     def __init__(
         self,
         model,
@@ -174,6 +177,21 @@ class CausalLMScorer(TextScorer):
         if self.chat:
             settings.update(chat=self.tokenizer.chat_template, system=self.system)
         return settings
+
+    def input_length(self, texts: list[str]) -> tuple[int, int | None, str]:
+        """Tokens of the prompt plus the longest continuation scored (or the generation's limit), against the
+        model's positions."""
+        limit = _positions(self.model)
+        if limit is None:
+            return 0, None, "tokens"
+        tok = self.tokenizer
+        prompt = self.template.format(text="\n\n".join(texts))
+        ends = [c for c in (self.target, self.contrast) if isinstance(c, str) and c]
+        if ends:  # the longest continuation scored after the prompt
+            extra = max(len(tok(c, add_special_tokens=False)["input_ids"]) for c in ends)
+        else:  # a continuation still to be generated
+            extra = self.max_new_tokens
+        return len(tok(prompt)["input_ids"]) + extra, limit, "tokens"
 
     def prompt(self, text: str) -> str:
         """The prompt the model reads for ``text`` (a masked text): the template filled in, and with ``chat``
@@ -347,6 +365,8 @@ class ClassifierScorer(TextScorer):
         pass, instead of ``target``'s alone.
     """
 
+    #: a record may name its own class
+    adjustable = ("target",)
     OUTPUTS = ("logit", "probability", "log-odds")
 
     def __init__(
@@ -390,6 +410,17 @@ class ClassifierScorer(TextScorer):
                 f"class index {idx} is out of range: the model has {n_classes} classes; pass 0 to {n_classes - 1}"
             )
         return idx
+
+    def _adjust(self, changes: dict[str, Any]) -> None:
+        if "target" in changes:
+            self.target = self._class_index(changes["target"])
+
+    def input_length(self, texts: list[str]) -> tuple[int, int | None, str]:
+        """Tokens of the texts against the model's positions (longer inputs are truncated)."""
+        limit = _positions(self.model)
+        if limit is None:
+            return 0, None, "tokens"
+        return len(self.tokenizer("\n\n".join(texts))["input_ids"]), limit, "tokens"
 
     def settings(self) -> dict[str, Any]:
         settings = {"kind": "classifier", "target": self.target, "output": self.output, "max_length": self.max_length}
@@ -471,6 +502,12 @@ def load_hf(path: str | Path, device: str | None = None, dtype=None, **settings)
         return ClassifierScorer(model.to(device), tok, model_id=str(path), weights_id=weights, **settings)
     model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=dtype)
     return CausalLMScorer(model.to(device), tok, model_id=str(path), weights_id=weights, **settings)
+
+
+def _positions(model) -> int | None:
+    """The positions a transformers model reads (``config.max_position_embeddings``), if it says."""
+    limit = getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    return limit if isinstance(limit, int) else None
 
 
 def _takes_cache(model) -> bool:

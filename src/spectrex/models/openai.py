@@ -114,6 +114,9 @@ class OpenAICompletionsScorer(TextScorer):
         sum (``total``, "sequence") is the whole target's log-probability.
     """
 
+    #: a record may bring its own continuation, contrast and prompt
+    adjustable = ("target", "contrast", "template")
+
     def __init__(
         self,
         url: str,

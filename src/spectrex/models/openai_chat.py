@@ -16,6 +16,7 @@ total deadline.
 
 from __future__ import annotations
 
+import copy
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -179,6 +180,9 @@ class ChatTextScorer(TextScorer):
         The user's message; ``{text}`` is replaced by the masked text.
     """
 
+    #: a record may bring its own answer token, contrast and message
+    adjustable = ("target", "contrast", "template")
+
     def __init__(self, url: str, target: str | None = None, template: str = "{text}", **settings) -> None:
         check_template(template)
         if not target:
@@ -190,6 +194,12 @@ class ChatTextScorer(TextScorer):
         self.template, self.target = template, target
         self.contrast, self.system = self.chat.contrast, self.chat.system
         self.model_id = self.chat.model_id
+
+    def _adjust(self, changes) -> None:
+        super()._adjust(changes)
+        if {"target", "contrast"} & set(changes):  # the chat client scores them: its own copy (the connection shared)
+            self.chat = copy.copy(self.chat)
+            self.chat.target, self.chat.contrast = self.target, self.contrast
 
     def settings(self) -> dict:
         return {**self.chat.settings(), "kind": "openai-chat", "template": self.template}

@@ -73,6 +73,8 @@ class ToxicityScorer(TextScorer):
     """
 
     model_id = "toxic-comment-classifier-0.3.0"
+    #: a record's target is one of the six labels
+    adjustable = ("target",)
 
     def __init__(
         self, label: str = "toxic", output: str = "logit", batch_size: int = 1024, all_labels: bool = False
@@ -107,6 +109,20 @@ class ToxicityScorer(TextScorer):
     def outputs(self) -> list[str] | None:
         """The six labels when ``all_labels``, else None (one output: ``label``)."""
         return list(LABELS) if self.all_labels else None
+
+    def _adjust(self, changes: dict[str, Any]) -> None:
+        if "target" in changes:
+            label = changes["target"]
+            if label not in LABELS:
+                raise ValueError(f"unknown toxicity label {label!r}; choose one of: {', '.join(LABELS)}")
+            self.label = self.target = label
+
+    def input_length(self, texts: list[str]) -> tuple[int, int | None, str]:
+        """Known words against the 100 the model reads (words split at white space and punctuation, so the
+        pieces' counts add up to the text's)."""
+        pieces = [w for t in texts for w in t.split()]
+        ids = self.encode(pieces) if pieces else np.zeros((0, MAXLEN))
+        return int(np.count_nonzero(ids)), MAXLEN, "known words"
 
     def _known_words(self, text: str) -> list[tuple[str, int]]:
         """(word, id) of each word the model knows, in order, as the package's Keras pipeline reads them."""

@@ -112,8 +112,7 @@ class Overview:
         )
         parts = [
             f"<div class='spectrex-result'><div>{head}</div>",
-            f"<div>{e(self.values())} · {self.n} parts · "
-            f"{e(self.method)} · {e(self.fit)} · {e(self.cost)}</div>",
+            f"<div>{e(self.values())} · {self.n} parts · {e(self.method)} · {e(self.fit)} · {e(self.cost)}</div>",
             f"<table><tr><th style='text-align:left'>part</th><th>{e(self.first_index)}</th><th></th></tr>"
             f"{rows(self.first, self.first_se)}</table>",
         ]

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..settings import RunSettings
 from .progress import RunProgress
 from .records import Record, read_records
 from .store import RunStore
 from .worker import RecordWorker, entry_from_result, model_name
-
-BACKENDS = ("local", "threads", "async", "ray")
 
 
 @dataclass
@@ -46,28 +45,29 @@ def explain_dataset(
     model="gemma-3-270m",
     *,
     out="results",
-    method: str = "auto",
-    budget: int | None = None,
-    max_order: int | None = None,
-    parts: str = "words",
-    masking: str = "remove",
-    holdout: int = 64,
-    seed: int = 0,
-    top: int = 10,
+    method: str = RunSettings.method,
+    budget: int | None = RunSettings.budget,
+    max_order: int | None = RunSettings.max_order,
+    parts: str = RunSettings.parts,
+    masking: str = RunSettings.masking,
+    holdout: int = RunSettings.holdout,
+    seed: int = RunSettings.seed,
+    top: int = RunSettings.top,
     target=None,
     contrast: str | None = None,
     template: str | None = None,
     device: str | None = None,
-    per_token: bool = False,
-    all_labels: bool = False,
-    grid: tuple[int, int] | None = None,
-    batch_size: int | str = "auto",
-    on_error: str = "raise",
-    backend: str = "local",
-    workers: int | None = None,
+    per_token: bool = RunSettings.per_token,
+    all_labels: bool = RunSettings.all_labels,
+    grid: tuple[int, int] | None = RunSettings.grid,
+    batch_size: int | str = RunSettings.batch_size,
+    on_error: str = RunSettings.on_error,
+    backend: str = RunSettings.backend,
+    workers: int | None = RunSettings.workers,
     ray_address: str | None = None,
     actor_options: dict | None = None,
     progress=None,
+    settings: RunSettings | None = None,
 ) -> DatasetRun:
     """Explain every record of a dataset; one result file per record plus ``index.jsonl`` in ``out``.
 
@@ -120,51 +120,36 @@ def explain_dataset(
         Passed to each actor's ``.options()`` (default ``{"num_cpus": 1}``, plus a GPU when present).
     progress : None, bool or callable(event dict)
         A bar on a terminal (None), always (True), never (False), or a callback.
+    settings : RunSettings, optional
+        The run's settings in one object, instead of the keywords ``method`` … ``workers`` (not both).
 
     Returns
     -------
     DatasetRun
         Counts and the folder; ``.results()`` loads the index as a table.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
-    if workers is not None and workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
+    run = RunSettings.given(
+        settings, method=method, budget=budget, max_order=max_order, parts=parts, masking=masking, holdout=holdout,
+        seed=seed, top=top, per_token=per_token, all_labels=all_labels, grid=grid, batch_size=batch_size,
+        on_error=on_error, backend=backend, workers=workers,
+    )  # fmt: skip
     t0 = time.perf_counter()
-    recs = read_records(records)
+    recs = read_records(records)[: run.limit]
     store = RunStore(out, clean=True)
     model_settings = {
         k: v for k, v in {"target": target, "contrast": contrast, "template": template}.items() if v is not None
     }
     # only when asked for: the settings (and so the reruns' check) of one-output runs stay as they were
-    model_settings.update({k: True for k, v in {"per_token": per_token, "all_labels": all_labels}.items() if v})
+    model_settings.update(run.model_flags())
     # what decides each record's result: a rerun with other values is refused
-    shared = {
-        "method": method,
-        "budget": budget,
-        "max_order": max_order,
-        "parts": parts,
-        "masking": masking,
-        "holdout": int(holdout),
-        "seed": seed,
-    }
-    grid_setting = {"grid": list(grid)} if grid is not None else {}
     store.check_settings(
-        _jsonable({"model": model_name(model), "model_settings": model_settings, **shared, **grid_setting})
+        _jsonable({"model": model_name(model), "model_settings": model_settings, **run.result_settings()})
     )
     if device is not None:
         model_settings["device"] = device
-    settings = {
-        **shared,
-        "top": int(top),
-        "batch_size": batch_size,
-        "on_error": on_error,
-        "query_backend": backend if backend in ("threads", "async") else "local",
-        "query_workers": workers if backend in ("threads", "async") else None,
-        "grid": grid,
-        "records_dir": str(Path(records).expanduser().resolve().parent) if isinstance(records, (str, Path)) else None,
-    }
-    todo, skipped = _resume(store, recs, int(top))
+    if isinstance(records, (str, Path)):  # image paths are read relative to the records file
+        run = run.replace(records_dir=str(Path(records).expanduser().resolve().parent))
+    todo, skipped = _resume(store, recs, run.top)
     bar = RunProgress(progress, total=len(recs), skipped=skipped)
     explained = 0
     try:
@@ -175,18 +160,18 @@ def explain_dataset(
             )
             bar.record_done(False)
         todo = [r for r in todo if r.problem is None]
-        if todo and backend == "ray":
+        if todo and run.backend == "ray":
             from .distributed import run_on_ray
 
             for entry in run_on_ray(
-                todo, model, out=store.root, settings=settings, model_settings=model_settings,
-                workers=workers or 2, address=ray_address, actor_options=actor_options,
+                todo, model, out=store.root, settings=run, model_settings=model_settings,
+                workers=run.workers or 2, address=ray_address, actor_options=actor_options,
             ):  # fmt: skip
                 store.append(entry)
                 explained += 1
                 bar.record_done(entry["status"] == "ok")
         elif todo:
-            worker = RecordWorker(model, store.root, settings, model_settings)
+            worker = RecordWorker(model, store.root, run, model_settings)
             live = bar.live or callable(progress)
             for rec in todo:
                 entry = worker.explain(rec, progress=bar.queries(rec.id) if live else False)

@@ -15,10 +15,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..engine.backends import import_ray, ray_init_local, ray_release
 from ..errors import SpectrexError
 from .records import Record
+
+if TYPE_CHECKING:
+    from ..settings import RunSettings
 
 #: replacement actors per worker slot before the records still in flight are reported as failed
 MAX_RESTARTS_PER_WORKER = 3
@@ -27,7 +31,7 @@ MAX_RESTARTS_PER_WORKER = 3
 class _RecordActor:
     """Body of a Ray actor: one :class:`~spectrex.runs.worker.RecordWorker` (the model, loaded once)."""
 
-    def __init__(self, model, out: str, settings: dict, model_settings: dict) -> None:
+    def __init__(self, model, out: str, settings: RunSettings, model_settings: dict) -> None:
         from .worker import RecordWorker
 
         self.worker = RecordWorker(model, out, settings, model_settings)
@@ -73,7 +77,7 @@ def run_on_ray(
     model,
     *,
     out,
-    settings: dict,
+    settings: RunSettings,
     model_settings: dict,
     workers: int = 2,
     address: str | None = None,

@@ -3,7 +3,8 @@
 The model is loaded once per worker. Each record's image is read from its path (relative paths
 are taken from the records file's folder, then the working directory), cut into a grid of patches
 (``grid``, default 3×3; removed patches blurred), and explained like a text; its answers are
-cached under a key made of the model, the class, the image's bytes and the grid.
+cached under the value function's own fingerprint (model, class, pixels, patches, fill) and the
+image file's bytes.
 """
 
 from __future__ import annotations
@@ -13,16 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..settings import DEFAULT_GRID, RunSettings
 from .records import Record
 from .worker import stamp
-
-DEFAULT_GRID = (3, 3)
 
 
 class ImageExplainer:
     """Explains image records with one loaded EfficientNet-Lite0."""
 
-    def __init__(self, model_settings: dict | None, settings: dict) -> None:
+    def __init__(self, model_settings: dict | None, settings: RunSettings) -> None:
         from ..models.vision import load_efficientnet_lite0
 
         extra = sorted(set(model_settings or {}) - {"target", "device"})
@@ -36,7 +36,7 @@ class ImageExplainer:
     def _read(self, record: Record) -> tuple[np.ndarray, bytes, str]:
         raw = record.data["image"]
         path = Path(raw).expanduser()
-        base = self.settings.get("records_dir")
+        base = self.settings.records_dir
         if not path.is_absolute() and base and (Path(base) / path).exists():
             path = Path(base) / path
         if not path.is_file():
@@ -60,7 +60,7 @@ class ImageExplainer:
 
     def explain(self, record: Record, cache_path: Path, progress):
         from ..api import explain
-        from ..engine import QueryEngine, fingerprint
+        from ..engine import fingerprint
         from ..models.vision import ImageClassifierValue
         from ..parts.image import ImageParts
         from ..workflows import holdout_faithfulness
@@ -69,21 +69,19 @@ class ImageExplainer:
         if record.kind != "image":
             raise ValueError(f"this record is {record.kind}, and efficientnet-lite0 explains images")
         image, data, where = self._read(record)
-        grid = tuple(s.get("grid") or DEFAULT_GRID)
+        grid = s.grid or DEFAULT_GRID
         parts = ImageParts(image, grid=grid)
         target = record.data.get("target", self.target)
         f = ImageClassifierValue(parts, model=self.model, target=None if target is None else int(target),
                                  device=self.device)  # fmt: skip
-        key = (fingerprint("efficientnet-lite0", "logit", f.target, "blur", grid), fingerprint(data))
-        engine = QueryEngine(batch_size=s.get("batch_size", "auto"), cache=cache_path, cache_key=key,
-                             progress=progress, on_error=s.get("on_error", "raise"))  # fmt: skip
-        extra = {"max_order": s["max_order"]} if s.get("max_order") is not None else {}
+        # the value function names the model, class, pixels, patches and fill; the file's bytes name the input
+        engine = s.record_engine(cache=cache_path, cache_key=(f.fingerprint, fingerprint(data)), progress=progress)
         t0 = time.perf_counter()
         try:
-            result = explain(f, parts.n, method=s.get("method", "auto"), budget=s.get("budget"),
-                             random_state=s.get("seed", 0), labels=parts.labels, engine=engine, **extra)  # fmt: skip
+            result = explain(f, parts.n, method=s.method, budget=s.budget, max_order=s.max_order,
+                             random_state=s.seed, labels=parts.labels, engine=engine)  # fmt: skip
             # as explain_text: fresh masks, same cache
-            holdout_faithfulness(result, f, engine, int(s.get("holdout", 64)), s.get("seed", 0))
+            holdout_faithfulness(result, f, engine, s.holdout, s.seed)
         finally:
             engine.close()
         result.provenance.timings.wall_s = time.perf_counter() - t0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from .. import console
+
 
 class RunProgress:
     """Reports a run's progress.
@@ -12,7 +14,8 @@ class RunProgress:
     Parameters
     ----------
     mode : None, bool or callable
-        ``None``: a rich bar when stderr is a terminal; ``True``: a bar always; ``False``: silent;
+        ``None``: a rich bar when one would reach a person (stderr is a terminal or a notebook, and not
+        ``--quiet``: :func:`spectrex.console.can_draw`); ``True``: a bar always; ``False``: silent;
         ``callable(event)``: called with a dict (``done``, ``failed``, ``skipped``, ``total``, and
         ``record``/``queries``/``of`` for the record being explained).
     total : int
@@ -27,7 +30,7 @@ class RunProgress:
         self.mode, self.total, self.skipped = mode, int(total), int(skipped)
         self.done, self.failed = int(skipped), 0
         self._bar = self._task = None
-        if mode is True or (mode is None and sys.stderr.isatty()):
+        if mode is True or (mode is None and console.can_draw()):
             self._start()
 
     def _start(self) -> None:

@@ -2,8 +2,8 @@
 
 The same class runs in-process and inside each Ray actor. For a record it
 
-1. derives the record's scorer from the loaded model (a shallow copy with the record's
-   ``target`` / ``contrast`` / ``question``; the weights are shared, never reloaded),
+1. derives the record's scorer from the loaded model (:meth:`~spectrex.models.base.TextScorer.with_settings`:
+   a copy with the record's ``target`` / ``contrast`` / ``question``; the weights are shared, never reloaded),
 2. checks what only the model can check (too long for it, fewer than two parts),
 3. explains it with :func:`spectrex.explain_text` through a :class:`~spectrex.engine.QueryEngine`
    whose answer cache is the record's own SQLite file (``OUT/cache/NAME.sqlite``) — so a record
@@ -13,11 +13,10 @@ The same class runs in-process and inside each Ray actor. For a record it
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,8 +25,9 @@ from ..redact import redact_text
 from .records import Record
 from .store import RunStore, write_atomic
 
-#: settings of a run that change its results (recorded in run.json; a rerun must match them)
-RESULT_SETTINGS = ("model", "model_settings", "method", "budget", "max_order", "parts", "masking", "holdout", "seed")
+if TYPE_CHECKING:
+    from ..settings import RunSettings
+
 #: documents + question: the prompt when the run's template has no {question} slot
 QUESTION_TEMPLATE = "{text}\n\nQuestion: {question}\nAnswer:"
 #: model names that explain image records (patches as parts) instead of text
@@ -72,29 +72,23 @@ class RecordWorker:
         The model (loaded here, once).
     out : str or Path
         The run folder.
-    settings : dict
-        ``method``, ``budget``, ``max_order``, ``parts``, ``masking``, ``holdout``, ``seed``, ``top``
-        and the query engine's ``batch_size``, ``backend``, ``workers``, ``on_error``.
+    settings : RunSettings
+        The run's settings (picklable: Ray actors get them as they are).
     model_settings : dict, optional
         Passed to :func:`~spectrex.models.load_model` (``target``, ``contrast``, ``template``, ``device``…).
     """
 
-    def __init__(self, model, out, settings: dict[str, Any], model_settings: dict | None = None) -> None:
-        self.settings = dict(settings)
+    def __init__(self, model, out, settings: RunSettings, model_settings: dict | None = None) -> None:
+        self.settings = settings
         self.store = RunStore(out)
         if isinstance(model, str) and model.lower() in IMAGE_MODELS:
             from .images import ImageExplainer
 
             self.images = ImageExplainer(model_settings, settings)
             self.scorer = None
-            self._defaults = {}
             return
         self.images = None
         self.scorer = load_scorer(model, model_settings)
-        # prepare() may fill a missing target from the first text it sees: each record starts from these
-        self._defaults = {
-            k: getattr(self.scorer, k) for k in ("target", "label", "contrast", "template") if hasattr(self.scorer, k)
-        }
 
     # -- one record ------------------------------------------------------------------------
     def explain(self, record: Record, progress: Callable[[int, int], object] | bool = False) -> dict:
@@ -135,51 +129,38 @@ class RecordWorker:
             each.provenance.record.digest = record.digest  # what a rerun checks before trusting the file
         path = self.store.result_path(record.id)
         write_atomic(path, result.to_json())
-        return entry_from_result(result, self.store.relative(path), base, top=int(self.settings.get("top", 10)))
+        return entry_from_result(result, self.store.relative(path), base, top=self.settings.top)
 
     def _scorer_for(self, record: Record):
-        scorer = copy.copy(self.scorer)  # shares the weights and tokenizer
-        for key, value in self._defaults.items():
-            setattr(scorer, key, value)
+        """The loaded model with the record's own target, contrast and question (a copy: each record starts
+        from the model as loaded, whatever an earlier record's :meth:`prepare` generated)."""
         data = record.data
-        if data.get("target") is not None:
-            target = data["target"]
-            if hasattr(scorer, "label"):  # the toxicity classifier: the target is one of its labels
-                from ..models.toxicity import LABELS
+        template = self._question_template(data.get("question"))
+        return self.scorer.with_settings(target=data.get("target"), contrast=data.get("contrast"), template=template)
 
-                if target not in LABELS:
-                    raise ValueError(f"unknown toxicity label {target!r}; choose one of: {', '.join(LABELS)}")
-                scorer.label = target
-                scorer.target = target
-            elif hasattr(scorer, "_class_index"):  # a Hugging Face classifier: a class name or index
-                scorer.target = scorer._class_index(target)
-            else:
-                scorer.target = str(target)
-        if data.get("contrast") is not None:
-            if not hasattr(scorer, "contrast"):
-                raise ValueError(f"'contrast' is for language models; {scorer.model_id} takes none")
-            scorer.contrast = str(data["contrast"])
-        if data.get("question") is not None:
-            if not hasattr(scorer, "template"):
-                raise ValueError(
-                    f"'question' needs a language model with a prompt template; {scorer.model_id} has none"
-                )
-            template = scorer.template if "{question}" in scorer.template else QUESTION_TEMPLATE
-            question = str(data["question"]).replace("{", "{{").replace("}", "}}")
-            scorer.template = template.replace("{question}", question)
-        elif hasattr(scorer, "template") and "{question}" in scorer.template:
-            raise ValueError("the prompt template has a {question} slot but this record has no 'question'")
-        return scorer
+    def _question_template(self, question) -> str | None:
+        """The prompt with the record's question in it (None: the model's own prompt stays)."""
+        takes = "template" in self.scorer.adjustable
+        current = (self.scorer.template or "{text}") if takes else None
+        if question is None:
+            if current is not None and "{question}" in current:
+                raise ValueError("the prompt template has a {question} slot but this record has no 'question'")
+            return None
+        if current is None:
+            model = self.scorer.model_id
+            raise ValueError(f"'question' needs a language model with a prompt template; {model} has none")
+        template = current if "{question}" in current else QUESTION_TEMPLATE
+        return template.replace("{question}", str(question).replace("{", "{{").replace("}", "}}"))
 
     def _content(self, record: Record):
         if record.kind == "documents":
             return [d for d in record.data["documents"] if d.strip()], "documents"
         if record.kind == "image":
             raise ValueError(f"this record is an image, and {self.scorer.model_id} reads text")
-        return record.data["text"], self.settings.get("parts", "words")
+        return record.data["text"], self.settings.parts
 
     def _too_long(self, scorer, content) -> str | None:
-        count, limit, unit = input_length(scorer, content)
+        count, limit, unit = scorer.input_length([content] if isinstance(content, str) else list(content))
         if limit is not None and count > limit:
             return (
                 f"too long for the model: {count} {unit} and {scorer.model_id} reads {limit} "
@@ -188,40 +169,19 @@ class RecordWorker:
         return None
 
     def _explain(self, record: Record, scorer, content, parts: str, progress):
-        from ..engine import QueryCache, QueryEngine
+        from ..engine import QueryCache
         from ..workflows import explain_text
 
-        s = self.settings
         cache_path = self.store.cache_path(record.id)
         stored = 0
         if cache_path.exists():
             with QueryCache(cache_path) as cache:
                 stored = cache.count()
-        engine = QueryEngine(
-            batch_size=s.get("batch_size", "auto"),
-            cache=cache_path,
-            backend=s.get("query_backend", "local"),
-            workers=s.get("query_workers"),
-            progress=progress,
-            on_error=s.get("on_error", "raise"),
-        )
-        extra = {"max_order": s["max_order"]} if s.get("max_order") is not None else {}
+        engine = self.settings.record_engine(cache=cache_path, progress=progress)
         try:
-            result = explain_text(
-                content,
-                scorer,
-                parts=parts,
-                method=s.get("method", "auto"),
-                budget=s.get("budget"),
-                masking=s.get("masking", "remove"),
-                holdout=int(s.get("holdout", 64)),
-                random_state=s.get("seed", 0),
-                engine=engine,
-                **extra,
-            )
+            result = explain_text(content, scorer, settings=self.settings.replace(parts=parts), engine=engine)
         finally:
             engine.close()
-
         stamp(result, record, title=f"record {record.id}", stored_answers_at_start=stored)
         return result
 
@@ -240,31 +200,6 @@ def stamp(result, record: Record, title: str, **info) -> None:
         )  # fmt: skip
         if prov.source is not None:
             prov.source.title = title
-
-
-def input_length(scorer, content) -> tuple[int, int | None, str]:
-    """``(length, limit, unit)`` of the full input as the model reads it (``limit`` None: no known limit)."""
-    texts = [content] if isinstance(content, str) else list(content)
-    if hasattr(scorer, "word_index") and hasattr(scorer, "encode"):  # the toxicity BiLSTM: 100 word ids
-        from ..models.toxicity import MAXLEN
-
-        # words are split at white space (and punctuation), so the pieces' counts add up to the text's
-        pieces = [w for t in texts for w in t.split()]
-        ids = scorer.encode(pieces) if pieces else np.zeros((0, MAXLEN))
-        return int(np.count_nonzero(ids)), MAXLEN, "known words"
-    tok = getattr(scorer, "tokenizer", None)
-    model = getattr(scorer, "model", None)
-    limit = getattr(getattr(model, "config", None), "max_position_embeddings", None)
-    if tok is None or not isinstance(limit, int):
-        return 0, None, "tokens"
-    template = getattr(scorer, "template", "{text}")
-    prompt = template.format(text="\n\n".join(texts))
-    ends = [c for c in (getattr(scorer, "target", None), getattr(scorer, "contrast", None)) if isinstance(c, str) and c]
-    if ends:  # the longest continuation scored after the prompt
-        extra = max(len(tok(c, add_special_tokens=False)["input_ids"]) for c in ends)
-    else:  # a continuation still to be generated
-        extra = int(getattr(scorer, "max_new_tokens", 0))
-    return len(tok(prompt)["input_ids"]) + extra, limit, "tokens"
 
 
 def order_shares(result) -> dict[str, float] | None:
