@@ -123,7 +123,6 @@ def tokens(out: Path) -> None:
         pass
 
 
-
 def prefix_cache(out: Path, quick: bool = False) -> None:
     """Part 2: model seconds per query with the shared prefix's key/value cache and without."""
     from spectrex.design.uniform import uniform_masks

@@ -110,9 +110,9 @@ def print_outputs(result: Explanations, console: Console, index: str | None = No
             pairs.add_column(name, justify=justify)
         fits = dict(zip(ov.outputs, result.all()))
         for name, pair, value in ov.pairs:
-            meta = fits[name].metadata
-            r2 = meta.get("faithfulness")
-            fit = "exact" if meta.get("method") == "exact" else f"{r2:.3f}" if isinstance(r2, float) else "—"
+            prov = fits[name].provenance
+            r2 = prov.faithfulness
+            fit = "exact" if prov.every_mask else f"{r2:.3f}" if isinstance(r2, float) else "—"
             pairs.add_row(escape(name), escape(pair), f"{value:+.4f}", fit)
         console.print(pairs)
     console.print("[dim]· red raises the output, blue lowers it; one output: result[NAME] (JSON: --json)[/]")

@@ -11,6 +11,7 @@ other function's.
 from __future__ import annotations
 
 import copy
+import json
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -127,6 +128,10 @@ class TextScorer(ABC):
         means parts there have no effect. ``limit`` None: no known limit (the default)."""
         return 0, None, "tokens"
 
+    def quantity(self) -> str | None:
+        """What the score is, in words (``"log P(' positive' | text)"``, ``"logit of 'toxic'"``); None: unknown."""
+        return None
+
     @property
     def mask_token(self) -> str | None:
         """The tokenizer's mask token, else its pad token, else its unknown token."""
@@ -206,6 +211,11 @@ class TextValueFunction(ValueFunction):
         return self.scorer.total
 
     @property
+    def quantity(self) -> str | None:
+        """The scorer's :meth:`~TextScorer.quantity` (one output; several outputs are named one by one)."""
+        return None if self.scorer.outputs else self.scorer.quantity()
+
+    @property
     def labels(self) -> list[str]:
         return list(self.parts.labels)
 
@@ -230,6 +240,14 @@ class TextValueFunction(ValueFunction):
 
     def __repr__(self) -> str:
         return f"TextValueFunction({self.scorer.model_id}, {self.n} {self.parts.unit}, masking={self.masking!r})"
+
+
+def log_probability(target, contrast=None) -> str | None:
+    """The quantity of a language model scoring ``target`` after the text (minus ``contrast``)."""
+    if not isinstance(target, str):
+        return None
+    text = f"log P({json.dumps(target, ensure_ascii=False)} | text)"
+    return text + (f" − log P({json.dumps(contrast, ensure_ascii=False)} | text)" if contrast else "")
 
 
 def first_line(continuation: str) -> str:

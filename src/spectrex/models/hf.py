@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import SpectrexError
 from ._identity import folder_identity
-from .base import TextScorer, check_template, first_line
+from .base import TextScorer, check_template, first_line, log_probability
 
 
 def auto_device(device: str | None = None) -> str:
@@ -164,6 +164,9 @@ class CausalLMScorer(TextScorer):
         model.eval()
 
     # -- settings ---------------------------------------------------------------------------
+    def quantity(self) -> str | None:
+        return log_probability(self.target, self.contrast)
+
     def settings(self) -> dict[str, Any]:
         settings = {
             "kind": "causal-lm",
@@ -421,6 +424,9 @@ class ClassifierScorer(TextScorer):
         if limit is None:
             return 0, None, "tokens"
         return len(self.tokenizer("\n\n".join(texts))["input_ids"]), limit, "tokens"
+
+    def quantity(self) -> str | None:
+        return f"logit of {self.target!r}" if self.target is not None else None
 
     def settings(self) -> dict[str, Any]:
         settings = {"kind": "classifier", "target": self.target, "output": self.output, "max_length": self.max_length}

@@ -42,7 +42,7 @@ import numpy as np
 from ..errors import PartialResultError, ServerDownError, SpectrexError
 from ..redact import redact_url, secret_tag
 from ._http import JSONClient, RequestPolicy, RetryableError, ServerError, server_root
-from .base import TextScorer, check_template, first_line
+from .base import TextScorer, check_template, first_line, log_probability
 
 __all__ = ["OpenAICompletionsScorer", "RetryableError", "ServerError", "TargetNotRankedError"]
 
@@ -189,6 +189,9 @@ class OpenAICompletionsScorer(TextScorer):
         self._pool_lock = threading.Lock()
 
     # -- identity -----------------------------------------------------------------------------------
+    def quantity(self) -> str | None:
+        return log_probability(self.target, self.contrast)
+
     def settings(self) -> dict[str, Any]:
         return {
             "kind": "openai-completions",

@@ -27,7 +27,7 @@ from ..errors import SpectrexError, ValueFunctionError
 from ..parts.image import png_base64
 from ..parts.text import RENDER_VERSION
 from ..provenance import Source
-from .base import TextScorer, check_template
+from .base import TextScorer, check_template, log_probability
 
 
 class ChatVisionScorer:
@@ -200,6 +200,9 @@ class ChatTextScorer(TextScorer):
         if {"target", "contrast"} & set(changes):  # the chat client scores them: its own copy (the connection shared)
             self.chat = copy.copy(self.chat)
             self.chat.target, self.chat.contrast = self.target, self.contrast
+
+    def quantity(self) -> str | None:
+        return log_probability(self.target, self.contrast)
 
     def settings(self) -> dict:
         return {**self.chat.settings(), "kind": "openai-chat", "template": self.template}

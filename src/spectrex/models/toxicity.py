@@ -99,6 +99,9 @@ class ToxicityScorer(TextScorer):
         self.net.eval()
         self._torch = torch
 
+    def quantity(self) -> str | None:
+        return f"logit of {self.target!r}" if self.target is not None else None
+
     def settings(self) -> dict[str, Any]:
         settings = {"kind": "toxicity", "label": self.label, "output": self.output}
         if self.all_labels:  # only when set: one-label fingerprints (and caches) stay as they were

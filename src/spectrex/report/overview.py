@@ -152,7 +152,10 @@ def display_labels(labels: list[str]) -> list[str]:
 
 
 def quantity(meta: dict) -> str:
-    """What the explained number is, in words, from a result's metadata."""
+    """What the explained number is, in words, from a result's metadata.
+
+    Results state it (``quantity``, from the value function); files of 0.2.0 and several-output items do
+    not always, and then it is told from the target and the model."""
     if meta.get("quantity"):
         return str(meta["quantity"])
     target, contrast = meta.get("target"), meta.get("contrast")
@@ -168,7 +171,7 @@ def quantity(meta: dict) -> str:
 
 def fit_summary(meta: dict) -> str:
     """How well the explanation reproduces the model: exact, or the held-out R²."""
-    if meta.get("method") == "exact":
+    if meta.get("exhaustive", meta.get("method") == "exact"):  # 0.2.0 files do not say: then exact
         return "every mask queried: exact, no fit to check"
     r2 = meta.get("faithfulness")
     if isinstance(r2, (int, float)) and np.isfinite(r2):

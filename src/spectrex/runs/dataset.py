@@ -210,7 +210,8 @@ def _resume(store: RunStore, recs: list[Record], top: int) -> tuple[list[Record]
             # foreign one is explained again (its answers are in the record's cache), never skipped
             try:
                 result = read_result(path)
-                same = result.metadata.get("record", {}).get("digest") == rec.digest
+                record = result.provenance.record
+                same = record is not None and record.digest == rec.digest
             except (OSError, ValueError, KeyError, AttributeError, TypeError, RecursionError):
                 same = False
             if same and fresh and entry.get("status") == "ok":

@@ -235,6 +235,7 @@ def entry_from_result(result, file: str, base: dict, top: int = 10) -> dict:
     output; ``outputs`` adds each output's value, held-out R² and strongest interaction.
     """
     from ..explanations import Explanations
+    from ..provenance import Counts
 
     if isinstance(result, Explanations):
         lead = result.total if result.total is not None else result.items[0]
@@ -242,37 +243,40 @@ def entry_from_result(result, file: str, base: dict, top: int = 10) -> dict:
         entry["outputs"] = [
             {
                 "name": name,
-                "value": _finite(each.metadata.get("full_value")),
-                "faithfulness": _finite(each.metadata.get("faithfulness")),
+                "value": _finite(_full(each.provenance)),
+                "faithfulness": _finite(each.provenance.faithfulness),
                 "top": [{"parts": list(t.labels), "at": list(t.parts), "value": _finite(t.value)} for t in each.top(1)],
             }
             for name, each in zip(result.names, result.items)
         ]
         return entry
-    meta = result.metadata
-    timings = meta.get("timings") or {}
-    sent, cached = int(meta.get("queries", 0)), int(meta.get("queries_cached", 0))
-    holdout = int(meta.get("holdout_queries", 0))
+    prov = result.provenance
+    counts, timings = prov.counts or Counts(), prov.timings
     return {
         **base,
         "status": "ok",
         "file": file,
         "n": result.n,
-        "method": meta.get("method"),
-        "target": meta.get("target"),
-        "value": _finite(meta.get("full_value")),
-        "faithfulness": _finite(meta.get("faithfulness")),
+        "method": prov.method,
+        "target": prov.source.target if prov.source is not None else None,
+        "value": _finite(_full(prov)),
+        "faithfulness": _finite(prov.faithfulness),
         # answers the explanation used, however many were served from the record's cache after a restart
-        "queries": sent + cached + holdout,
-        "queries_sent": sent,
-        "queries_cached": cached,
-        "seconds": _finite(timings.get("wall_s")),
-        "model_seconds": _finite(timings.get("model_s")),
-        "algorithm_seconds": _finite(timings.get("algorithm_s")),
+        "queries": counts.sent + counts.cached + (prov.holdout.queries if prov.holdout is not None else 0),
+        "queries_sent": counts.sent,
+        "queries_cached": counts.cached,
+        "seconds": _finite(timings.wall_s),
+        "model_seconds": _finite(timings.model_s),
+        "algorithm_seconds": _finite(timings.algorithm_s),
         "order_share": order_shares(result),
         "index": result.index,
         "top": [{"parts": list(t.labels), "at": list(t.parts), "value": _finite(t.value)} for t in result.top(top)],
     }
+
+
+def _full(prov) -> float | None:
+    """The model's own value on the full input, when the result says it."""
+    return prov.source.full_value if prov.source is not None else None
 
 
 def _reason(exc: BaseException) -> str:
