@@ -427,7 +427,7 @@ class RayBackend(Backend):
         """Actors replaced after dying, over this back-end's life (their budget spans it too)."""
         return self._pool.restarts if self._pool is not None else self._restarts_before
 
-    def _ensure_pool(self, fn) -> ActorPool:
+    def _ensure_actors(self, fn) -> ActorPool:
         ray = import_ray()
         if not ray.is_initialized():
             kwargs = dict(self.init_kwargs or {})
@@ -468,7 +468,7 @@ class RayBackend(Backend):
         return self._pool
 
     def run(self, fn, batches: Iterable[Batch]) -> Iterator[Outcome]:
-        pool = self._ensure_pool(fn)
+        pool = self._ensure_actors(fn)
         self._kept = []
         results = pool.run("call", ((bid, (masks, self.retry)) for bid, masks in batches), grace=RAY_STOP_GRACE)
         try:
