@@ -57,3 +57,34 @@ class ServerDownError(SpectrexError):
     further request would fail the same way), whatever ``on_error`` says, and says how many answers
     are stored so that a rerun resumes from them.
     """
+
+
+class RetryableError(SpectrexError):
+    """Raise from a value function for a failure worth retrying (rate limit, overloaded server, timeout).
+
+    Parameters
+    ----------
+    message : str
+        What happened.
+    retry_after : float, optional
+        Seconds the server asked us to wait (e.g. from a ``Retry-After`` header).
+    exhausted : bool, default False
+        The value function already retried this itself (e.g. per HTTP request, up to its deadline):
+        back-ends do not retry it again; the engine retries the batch whole once, then reports it.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None, exhausted: bool = False):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.exhausted = bool(exhausted)
+
+
+class WorkerLostError(SpectrexError):
+    """Ray workers kept dying; the work they held was not done.
+
+    ``restarts`` is how many replacement workers the run had started when it gave up.
+    """
+
+    def __init__(self, message: str, restarts: int = 0):
+        super().__init__(message)
+        self.restarts = int(restarts)

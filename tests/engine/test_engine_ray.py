@@ -110,3 +110,36 @@ def test_ray_value_function_errors_are_named(cluster):
     with QueryEngine(batch_size=4, backend=RayBackend(num_workers=1), on_error="drop") as engine:
         v = engine.bind(broken, 5)(m)
     assert np.isnan(v[m[:, 0]]).all() and np.array_equal(v[~m[:, 0]], m[~m[:, 0]].sum(1))
+
+
+class Slow:
+    """Each batch takes a while (the actors are busy when the engine stops)."""
+
+    fingerprint = "slow"
+
+    def __call__(self, masks):
+        import time
+
+        time.sleep(0.3)
+        return masks.sum(1) * 1.5
+
+
+def test_ctrl_c_during_a_ray_query_keeps_the_batches_that_finished(cluster, tmp_path):
+    m = masks(q=64, seed=4)[:64]
+    told = []
+
+    def interrupt(done, total):  # Ctrl-C right after the first batch is stored, once
+        if not told:
+            told.append(done)
+            raise KeyboardInterrupt
+
+    backend = RayBackend(num_workers=2, in_flight=1)
+    with QueryEngine(batch_size=8, backend=backend, cache=tmp_path / "c.db", progress=interrupt) as engine:
+        q = engine.bind(Slow(), m.shape[1])
+        with pytest.raises(KeyboardInterrupt):
+            q(m)
+        # the other actor's batch, under way when the engine stopped, is kept (drain), not cancelled
+        assert told == [8] and q.stats.sent == 16 and engine.open_cache().count() == 16
+        known = q.known(m)
+        kept = ~np.isnan(known)
+        assert kept.sum() == 16 and np.array_equal(known[kept], m[kept].sum(1) * 1.5)

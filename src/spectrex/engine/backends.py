@@ -1,6 +1,6 @@
 """Back-ends: where batches of masks are evaluated.
 
-Every back-end has one method, ``run(fn, batches)``: it takes an iterable of ``(batch_id, masks)``
+Every back-end has two methods. ``run(fn, batches)`` takes an iterable of ``(batch_id, masks)``
 and yields ``(batch_id, output)`` as batches finish, where ``output`` is what the value function
 returned or the exception it raised (never raised here: the query engine decides what a failure
 means, names the rows and retries them). Batches may finish out of order.
@@ -11,9 +11,13 @@ means, names the rows and retries them). Batches may finish out of order.
 - :class:`AsyncBackend`: ``async def`` value functions on an event loop, bounded by a semaphore.
 - :class:`RayBackend`: Ray actors that each load the model once (``pip install spectrex[ray]``).
 
-The remote back-ends retry a batch with exponential backoff when the value function raises
-:class:`RetryableError`, a timeout, or an HTTP 429 / 5xx error (httpx or requests); a batch that
-keeps failing comes back as its exception, so it is reported, never silently lost.
+Every back-end retries a batch under its :class:`~spectrex.retry.RetryPolicy` when the value
+function raises :class:`RetryableError`, a timeout, or an HTTP 429 / 5xx error (httpx or requests); a
+batch that keeps failing comes back as its exception, so it is reported, never silently lost.
+
+The other, :meth:`Backend.drain`, is the interrupt protocol: when the engine stops reading early
+(Ctrl-C, an error) it closes ``run``'s generator and takes from ``drain()`` the outcomes that
+finished meanwhile, so that no received answer is lost.
 """
 
 from __future__ import annotations
@@ -21,118 +25,35 @@ from __future__ import annotations
 import inspect
 import os
 import queue
-import random
 import sys
 import threading
-import time
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import PartialResultError, SpectrexError
+from .. import retry as _retry
+from ..errors import PartialResultError, RetryableError, WorkerLostError
+from ..retry import RetryPolicy, is_retryable
+from .actors import ActorPool, import_ray, ray_init_local, spectrex_path
+
+__all__ = [
+    "AsyncBackend",
+    "Backend",
+    "LocalBackend",
+    "RayBackend",
+    "RetryPolicy",
+    "RetryableError",
+    "ThreadBackend",
+    "WorkerLostError",
+    "is_retryable",
+    "make_backend",
+]
 
 Batch = tuple[int, np.ndarray]
 Outcome = tuple[int, object]
-
-
-class RetryableError(SpectrexError):
-    """Raise from a value function for a failure worth retrying (rate limit, overloaded server, timeout).
-
-    Parameters
-    ----------
-    message : str
-        What happened.
-    retry_after : float, optional
-        Seconds the server asked us to wait (e.g. from a ``Retry-After`` header).
-    exhausted : bool, default False
-        The value function already retried this itself (e.g. per HTTP request, up to its deadline):
-        back-ends do not retry it again; the engine retries the batch whole once, then reports it.
-    """
-
-    def __init__(self, message: str, retry_after: float | None = None, exhausted: bool = False):
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.exhausted = bool(exhausted)
-
-
-class WorkerLostError(SpectrexError):
-    """Ray workers kept dying; the batches they held were not answered."""
-
-
-def _status_code(exc: BaseException) -> int | None:
-    resp = getattr(exc, "response", None)
-    code = getattr(resp, "status_code", None)
-    return int(code) if isinstance(code, int) else None
-
-
-def is_retryable(exc: BaseException) -> bool:
-    """Whether a failure is transient: :class:`RetryableError`, a timeout, a connection error, HTTP 429 or 5xx.
-
-    A :class:`RetryableError` marked ``exhausted`` (retried by the value function itself) is not.
-    """
-    if getattr(exc, "exhausted", False):
-        return False
-    if isinstance(exc, (RetryableError, TimeoutError, ConnectionError)):
-        return True
-    httpx = sys.modules.get("httpx")
-    if httpx is not None and isinstance(exc, (httpx.TimeoutException, httpx.TransportError)):
-        return True
-    code = _status_code(exc)
-    return code is not None and (code == 429 or 500 <= code < 600)
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    if isinstance(exc, RetryableError) and exc.retry_after is not None:
-        return float(exc.retry_after)
-    headers = getattr(getattr(exc, "response", None), "headers", None)
-    if headers is not None:
-        try:
-            return float(headers.get("retry-after"))
-        except (TypeError, ValueError):
-            return None
-    return None
-
-
-@dataclass
-class RetryPolicy:
-    """Exponential backoff for transient failures.
-
-    Attempt ``k`` (0-based) waits ``min(max_delay, base_delay * 2**k)``, times a random factor in
-    [0.5, 1] when ``jitter`` is on, or the server's ``Retry-After`` if that is longer (capped at
-    ``max_delay``). After ``max_retries`` retries the last exception is returned as the batch's result.
-    """
-
-    max_retries: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    jitter: bool = True
-
-    def delay(self, attempt: int, exc: BaseException | None = None) -> float:
-        d = min(self.max_delay, self.base_delay * 2**attempt)
-        if self.jitter:
-            d *= 0.5 + 0.5 * random.random()
-        asked = _retry_after(exc) if exc is not None else None
-        if asked is not None:
-            d = max(d, min(asked, self.max_delay))
-        return d
-
-
-def call_with_retry(fn, masks: np.ndarray, policy: RetryPolicy | None, counter: list | None = None, sleep=time.sleep):
-    """Call ``fn(masks)``, retrying transient failures; returns the output or the final exception."""
-    attempt = 0
-    while True:
-        try:
-            return fn(masks)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes the batch's outcome
-            if policy is None or attempt >= policy.max_retries or not is_retryable(exc):
-                return exc
-            if counter is not None:
-                counter.append(1)
-            sleep(policy.delay(attempt, exc))
-            attempt += 1
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -152,7 +73,7 @@ def _free_gpu_memory() -> None:
             pass
 
 
-class Backend:
+class Backend(ABC):
     """Interface of a back-end (see the module docstring)."""
 
     name = "backend"
@@ -161,33 +82,58 @@ class Backend:
 
     def __init__(self, retry: RetryPolicy | None = None) -> None:
         self.retry = RetryPolicy() if retry is None else retry
-        self._retries: list = []
-        self._leftover: list[Outcome] = []
+        self._retried = 0
+        self._lock = threading.Lock()
+        self._kept: list[Outcome] = []
 
+    @abstractmethod
+    def run(self, fn, batches: Iterable[Batch]) -> Iterator[Outcome]:
+        """Evaluate ``fn`` on each ``(batch_id, masks)``; yield ``(batch_id, output or exception)`` as each finishes."""
+
+    @abstractmethod
     def drain(self) -> list[Outcome]:
-        """Outcomes that finished after the engine stopped reading (an interrupt): kept, not lost."""
-        out, self._leftover = self._leftover, []
+        """The outcomes the engine did not read because it stopped early: what it keeps after an interrupt.
+
+        The engine stops reading :meth:`run` (KeyboardInterrupt, an error, a server that is down),
+        closes its generator, then calls ``drain()`` once. A back-end returns (and forgets) the
+        outcomes of the batches that finished while it stopped — work under way is let finish (or
+        given a grace period), work not started is dropped — and the outcome the engine took last,
+        which it may not have stored (:meth:`_hand_over`; the engine skips batches it stored). A
+        value function interrupted mid-batch may leave a :class:`PartialResultError` of the rows it
+        answered.
+        """
+
+    def _take_kept(self) -> list[Outcome]:
+        out, self._kept = self._kept, []
         return out
 
     def _hand_over(self, items: Iterable[Outcome]) -> Iterator[Outcome]:
         """Yield each outcome; one the engine took but may not have stored (it stopped before asking for the
-        next) is also kept for :meth:`drain` — the engine skips the batches it did store."""
+        next) is also kept for :meth:`drain`."""
         for item in items:
             try:
                 yield item
             except GeneratorExit:
-                self._leftover.append(item)
+                self._kept.append(item)
                 raise
+
+    def _count_retry(self) -> None:
+        with self._lock:
+            self._retried += 1
+
+    def _attempt(self, fn, masks: np.ndarray):
+        """``fn(masks)`` retried under the policy: its output, or its final exception (never raised)."""
+        try:
+            return _retry.call(lambda _: fn(masks), self.retry, on_retry=self._count_retry)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes the batch's outcome
+            return exc
 
     @property
     def retries(self) -> int:
         """Transient failures retried so far."""
-        return len(self._retries)
+        return self._retried
 
-    def run(self, fn, batches: Iterable[Batch]) -> Iterator[Outcome]:
-        raise NotImplementedError
-
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: only back-ends with workers release them
         """Release workers (no-op for in-process back-ends)."""
 
     def describe(self) -> dict:
@@ -210,7 +156,7 @@ class LocalBackend(Backend):
         self.oom_events = 0
 
     def run(self, fn, batches: Iterable[Batch]) -> Iterator[Outcome]:
-        self._leftover = []
+        self._kept = []
         for bid, masks in batches:
             try:
                 out = self._call(fn, masks)
@@ -219,14 +165,18 @@ class LocalBackend(Backend):
                 # requests, attached as ``partial_values``) are kept for the engine's drain, not lost
                 partial = getattr(exc, "partial_values", None)
                 if partial is not None:
-                    self._leftover.append((bid, PartialResultError("interrupted", partial, {})))
+                    self._kept.append((bid, PartialResultError("interrupted", partial, {})))
                 raise
             yield from self._hand_over([(bid, out)])
+
+    def drain(self) -> list[Outcome]:
+        """The batch the engine took last, and the answered rows of one interrupted mid-call."""
+        return self._take_kept()
 
     def _call(self, fn, masks: np.ndarray):
         q = masks.shape[0]
         if self.chunk is None or self.chunk >= q:
-            out = call_with_retry(fn, masks, self.retry, self._retries)
+            out = self._attempt(fn, masks)
             if not (isinstance(out, BaseException) and is_oom(out)):
                 return out
             if q == 1:
@@ -236,7 +186,7 @@ class LocalBackend(Backend):
         lo = 0
         while lo < q:
             size = self.chunk
-            out = call_with_retry(fn, masks[lo : lo + size], self.retry, self._retries)
+            out = self._attempt(fn, masks[lo : lo + size])
             if isinstance(out, BaseException):
                 if is_oom(out) and size > 1:
                     self._shrink(size)
@@ -278,11 +228,11 @@ class ThreadBackend(Backend):
         it = iter(batches)
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="spectrex-query")
         pending: dict = {}
-        self._leftover = []
+        self._kept = []
         try:
             # keep at most 2x workers batches submitted: bounded memory, workers never idle
             for bid, masks in it:
-                pending[pool.submit(call_with_retry, fn, masks, self.retry, self._retries)] = bid
+                pending[pool.submit(self._attempt, fn, masks)] = bid
                 if len(pending) >= 2 * self.concurrency:
                     break
             while pending:
@@ -292,14 +242,18 @@ class ThreadBackend(Backend):
                     yield from self._hand_over([(bid, fut.result())])
                     nxt = next(it, None)
                     if nxt is not None:
-                        pending[pool.submit(call_with_retry, fn, nxt[1], self.retry, self._retries)] = nxt[0]
+                        pending[pool.submit(self._attempt, fn, nxt[1])] = nxt[0]
         finally:
             # the engine stopped early (error, interrupt): drop what has not started, wait for the rest
             # and keep what they answered (drain) so that an interrupt loses no received answer
             pool.shutdown(wait=True, cancel_futures=True)
             for fut, bid in pending.items():
                 if fut.done() and not fut.cancelled():
-                    self._leftover.append((bid, fut.result()))
+                    self._kept.append((bid, fut.result()))
+
+    def drain(self) -> list[Outcome]:
+        """The batch the engine took last, and those that were running when it stopped (waited for)."""
+        return self._take_kept()
 
     def describe(self) -> dict:
         return {"backend": self.name, "max_workers": self.concurrency, "retries": self.retries}
@@ -327,21 +281,18 @@ class AsyncBackend(Backend):
     async def _one(self, fn, masks, sem, stop: threading.Event):
         import asyncio
 
-        attempt = 0
+        async def attempt(_):
+            if _is_async(fn):
+                return await fn(masks)
+            return await asyncio.to_thread(fn, masks)
+
         async with sem:
             if stop.is_set():  # the engine stopped reading results: start nothing new
                 return None
-            while True:
-                try:
-                    if _is_async(fn):
-                        return await fn(masks)
-                    return await asyncio.to_thread(fn, masks)
-                except Exception as exc:  # noqa: BLE001 - every failure becomes the batch's outcome
-                    if attempt >= self.retry.max_retries or not is_retryable(exc):
-                        return exc
-                    self._retries.append(1)
-                    await asyncio.sleep(self.retry.delay(attempt, exc))
-                    attempt += 1
+            try:
+                return await _retry.acall(attempt, self.retry, on_retry=self._count_retry)
+            except Exception as exc:  # noqa: BLE001 - every failure becomes the batch's outcome
+                return exc
 
     def run(self, fn, batches: Iterable[Batch]) -> Iterator[Outcome]:
         import asyncio  # on use: with ssl it costs ~0.07 s of CPU in a fresh process
@@ -349,7 +300,7 @@ class AsyncBackend(Backend):
         batches = list(batches)
         results: queue.Queue = queue.Queue()
         stop = threading.Event()
-        self._leftover = []
+        self._kept = []
 
         async def main():
             sem = asyncio.Semaphore(self.concurrency)
@@ -388,7 +339,11 @@ class AsyncBackend(Backend):
                 except queue.Empty:
                     break
                 if item is not None and item[0] is not None:
-                    self._leftover.append(item)
+                    self._kept.append(item)
+
+    def drain(self) -> list[Outcome]:
+        """The batch the engine took last, and the calls that were in flight when it stopped (waited for)."""
+        return self._take_kept()
 
     def describe(self) -> dict:
         return {"backend": self.name, "concurrency": self.concurrency, "retries": self.retries}
@@ -396,55 +351,8 @@ class AsyncBackend(Backend):
 
 # -- Ray ------------------------------------------------------------------------------------------
 
-
-def import_ray():
-    """Ray, or an ImportError that says how to install it."""
-    try:
-        import ray
-    except ImportError as exc:
-        raise ImportError(
-            "the Ray back-end needs Ray; install it with `pip install spectrex[ray]` (or `pip install ray`)"
-        ) from exc
-    return ray
-
-
-def ray_init_local(ray, **kwargs) -> None:
-    """``ray.init`` that, for a fresh local instance (no cluster address), listens on 127.0.0.1 only.
-
-    Ray resolves ``127.0.0.1`` to this machine's network address on Linux (for clusters), and then
-    its servers accept connections from the whole network — where the model and its inputs travel.
-    A local instance needs no network: its node address is pinned to loopback. A cluster address
-    (``"auto"``, ``"ray://…"``, ``"HOST:PORT"``) is joined as it is.
-    """
-    if kwargs.get("address") not in (None, "local"):
-        ray.init(**kwargs)
-        return
-    kwargs.setdefault("_node_ip_address", "127.0.0.1")
-    try:
-        from ray._private import ray_constants
-    except ImportError:  # pragma: no cover - another Ray layout: its own default
-        ray.init(**kwargs)
-        return
-    before = getattr(ray_constants, "ENABLE_RAY_CLUSTER", True)
-    ray_constants.ENABLE_RAY_CLUSTER = False  # "127.0.0.1" stays loopback (Ray's own single-machine mode)
-    try:
-        ray.init(**kwargs)
-    finally:
-        ray_constants.ENABLE_RAY_CLUSTER = before
-
-
-def ray_release(ray, refs=(), actors=()) -> None:
-    """Cancel outstanding tasks and kill actors, best effort (either may already be gone)."""
-    for r in list(refs):
-        try:
-            ray.cancel(r)
-        except Exception:  # noqa: BLE001 - best effort
-            pass
-    for a in list(actors):
-        try:
-            ray.kill(a)
-        except Exception:  # noqa: BLE001 - already gone
-            pass
+#: seconds the batches on Ray actors get to finish once the engine stops (Ctrl-C): kept for drain()
+RAY_STOP_GRACE = 10.0
 
 
 class _Worker:
@@ -453,15 +361,18 @@ class _Worker:
     def __init__(self, fn_or_factory, is_factory: bool) -> None:
         self.fn = fn_or_factory() if is_factory else fn_or_factory
 
-    def call(self, masks):
-        return self.fn(masks)
+    def call(self, masks, policy: RetryPolicy):
+        """``(output, retries)``: the batch's answers after retrying transient failures here, next to the model."""
+        retried = []
+        out = _retry.call(lambda _: self.fn(masks), policy, on_retry=lambda: retried.append(1))
+        return out, len(retried)
 
     def pid(self) -> int:
         return os.getpid()
 
 
 class RayBackend(Backend):
-    """Send batches to Ray actors; each actor loads the model once.
+    """Send batches to Ray actors (an :class:`~spectrex.engine.actors.ActorPool`); each actor loads the model once.
 
     Parameters
     ----------
@@ -507,34 +418,34 @@ class RayBackend(Backend):
         self.in_flight = max(1, int(in_flight))
         self.max_restarts = int(max_restarts)
         self.init_kwargs = init_kwargs
-        self.restarts = 0
-        self._actors: list = []
+        self._pool: ActorPool | None = None
         self._fn_id: int | None = None
-        self._payload = None
+        self._restarts_before = 0  # of the pools closed before this one
 
-    def _ensure_actors(self, fn) -> None:
+    @property
+    def restarts(self) -> int:
+        """Actors replaced after dying, over this back-end's life (their budget spans it too)."""
+        return self._pool.restarts if self._pool is not None else self._restarts_before
+
+    def _ensure_actors(self, fn) -> ActorPool:
         ray = import_ray()
         if not ray.is_initialized():
             kwargs = dict(self.init_kwargs or {})
             kwargs.setdefault("address", "local")  # a fresh local instance unless told where the cluster is
-            # workers must import this very spectrex (a source checkout may not be installed)
-            src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
             env = kwargs.setdefault("runtime_env", {}).setdefault("env_vars", {})
-            env.setdefault("PYTHONPATH", os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])))
+            env.setdefault("PYTHONPATH", spectrex_path())  # workers import this very spectrex
             ray_init_local(ray, **kwargs)
         target = self.factory if self.factory is not None else fn
-        if self._actors and self._fn_id == id(target):
-            return
+        if self._pool is not None and self._fn_id == id(target):
+            return self._pool
         self.close()
-        self._fn_id = id(target)
         try:
-            self._payload = ray.put(target)  # shipped once; each actor fetches it once
+            payload = ray.put(target)  # shipped once; each actor fetches it once
         except Exception as exc:  # noqa: BLE001 - pickling failures come in many types
             raise TypeError(
                 f"the value function could not be pickled to send to Ray workers ({type(exc).__name__}: {exc}); "
                 "pass RayBackend(factory=...) with a function that builds the model inside each worker"
             ) from exc
-        self._actor_cls = ray.remote(_Worker)
         need = self.num_workers * float(self.actor_options.get("num_cpus", 1) or 0)
         have = float(ray.cluster_resources().get("CPU", 0))
         if need > have:
@@ -544,105 +455,55 @@ class RayBackend(Backend):
                 f"CPUs but the cluster has {have:g} (minus other running actors); some may never start. Use fewer "
                 "workers or actor_options={'num_cpus': ...}",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        self._actors = [self._new_actor() for _ in range(self.num_workers)]
-
-    def _new_actor(self):
-        return self._actor_cls.options(**self.actor_options).remote(self._payload, self.factory is not None)
+        actor = ray.remote(_Worker).options(**self.actor_options)
+        is_factory = self.factory is not None
+        self._pool = ActorPool(
+            ray, lambda: actor.remote(payload, is_factory), self.num_workers,
+            in_flight=self.in_flight, max_restarts=self.max_restarts,
+        )  # fmt: skip
+        self._pool.restarts = self._restarts_before
+        self._fn_id = id(target)
+        return self._pool
 
     def run(self, fn, batches: Iterable[Batch]) -> Iterator[Outcome]:
-        ray = import_ray()
-        from ray.exceptions import RayActorError, RayTaskError, WorkerCrashedError
-
-        lost_types = (RayActorError, WorkerCrashedError)
-        self._ensure_actors(fn)
-        todo = list(batches)
-        todo.reverse()  # pop() from the end = submission order
-        masks_of = {bid: m for bid, m in todo}
-        attempts: dict[int, int] = {}
-        refs: dict = {}  # ObjectRef -> (slot, batch id)
-        load = [0] * self.num_workers
-        budget = self.max_restarts * self.num_workers
-
-        def submit(slot: int, bid: int) -> None:
-            ref = self._actors[slot].call.remote(masks_of[bid])
-            refs[ref] = (slot, bid)
-            load[slot] += 1
-
-        def fill() -> None:
-            for slot in range(self.num_workers):
-                while todo and load[slot] < self.in_flight:
-                    submit(slot, todo.pop()[0])
-
+        pool = self._ensure_actors(fn)
+        self._kept = []
+        results = pool.run("call", ((bid, (masks, self.retry)) for bid, masks in batches), grace=RAY_STOP_GRACE)
         try:
-            fill()
-            while refs:
-                ready, _ = ray.wait(list(refs), num_returns=1)
-                ref = ready[0]
-                slot, bid = refs.pop(ref)
-                load[slot] -= 1
-                try:
-                    out = ray.get(ref)
-                except lost_types:
-                    # the actor died (killed, OOM, node lost): replace it once, re-run its batches
-                    if self.restarts >= budget:
-                        yield (
-                            bid,
-                            WorkerLostError(
-                                f"Ray workers died {self.restarts} times; giving up on this batch. "
-                                "Check the workers' memory and logs (ray status), or use fewer workers"
-                            ),
-                        )
-                        continue
-                    lost = [bid] + [b for r, (s, b) in list(refs.items()) if s == slot]
-                    for r in [r for r, (s, _) in refs.items() if s == slot]:
-                        refs.pop(r)
-                    load[slot] = 0
-                    try:
-                        ray.kill(self._actors[slot])
-                    except Exception:  # noqa: BLE001 - it is already gone
-                        pass
-                    self._actors[slot] = self._new_actor()
-                    self.restarts += 1
-                    for b in lost:
-                        attempts[b] = attempts.get(b, 0) + 1
-                        todo.append((b, masks_of[b]))
-                    fill()
-                    continue
-                except RayTaskError as exc:
-                    out = exc.cause if getattr(exc, "cause", None) is not None else exc
-                except Exception as exc:  # noqa: BLE001 - reported as the batch's failure
-                    out = exc
-                if (
-                    isinstance(out, BaseException)
-                    and is_retryable(out)
-                    and attempts.get(bid, 0) < self.retry.max_retries
-                ):
-                    self._retries.append(1)
-                    time.sleep(self.retry.delay(attempts.get(bid, 0), out))
-                    attempts[bid] = attempts.get(bid, 0) + 1
-                    submit(slot, bid)
-                    continue
-                masks_of.pop(bid, None)
-                yield bid, out
-                fill()
+            for bid, out in results:
+                if isinstance(out, WorkerLostError):
+                    lost = out
+                    out = WorkerLostError(
+                        f"Ray workers died {lost.restarts} times; giving up on this batch. "
+                        "Check the workers' memory and logs (ray status), or use fewer workers",
+                        restarts=lost.restarts,
+                    )
+                    out.__cause__ = lost.__cause__
+                elif isinstance(out, tuple):
+                    out, retried = out
+                    with self._lock:
+                        self._retried += retried
+                yield from self._hand_over([(bid, out)])
         finally:
-            ray_release(ray, refs)
+            results.close()  # the actors' batches under way finish (within the grace) or are cancelled
+            self._kept.extend((bid, out[0]) for bid, out in pool.stopped if isinstance(out, tuple))
+
+    def drain(self) -> list[Outcome]:
+        """The batch the engine took last, and those the actors finished within the grace after it stopped."""
+        return self._take_kept()
 
     def worker_pids(self) -> list[int]:
         """Process ids of the current actors (for tests and diagnostics)."""
-        ray = import_ray()
-        return ray.get([a.pid.remote() for a in self._actors])
+        return self._pool.each("pid") if self._pool is not None else []
 
     def close(self) -> None:
-        if self._actors:
-            ray = sys.modules.get("ray")
-            if ray is not None:
-                ray_release(ray, actors=self._actors)
-        self._actors = []
+        if self._pool is not None:
+            self._restarts_before = self._pool.restarts
+            self._pool.close()
+        self._pool = None
         self._fn_id = None
-        self._payload = None
 
     def describe(self) -> dict:
         return {"backend": self.name, "num_workers": self.num_workers, "restarts": self.restarts}

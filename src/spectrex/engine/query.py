@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -170,8 +170,9 @@ class _Answers:
             self.array = np.full((self.rows, vals.shape[1]), np.nan)
         self.array[idx] = vals
 
-    def answered(self, lo: int, hi: int) -> bool:
-        return self.array is not None and bool(np.isfinite(self.array[lo:hi]).all(axis=1).any())
+    def answered(self, rows: np.ndarray) -> bool:
+        """Whether any of ``rows`` has its answers (its batch was stored)."""
+        return self.array is not None and bool(np.isfinite(self.array[rows]).all(axis=1).any())
 
     def missing(self) -> np.ndarray:
         if self.array is None:
@@ -180,6 +181,28 @@ class _Answers:
 
     def result(self, width: int | None) -> np.ndarray:
         return self.array if self.array is not None else np.full((self.rows, width or 1), np.nan)
+
+
+@dataclass
+class _Round:
+    """What one round of the failure path gathers (:meth:`Query._evaluate`): a first pass over rows of
+    ``masks``, then one retry pass of the groups that failed.
+
+    ``out`` holds the answers of every round; ``keys``/``vals``, the answers new to the memo (added
+    after each pass); ``suspect``, the groups of rows to retry once; ``errors``, what each failed row
+    raised; ``bad``, the rows that failed also when retried (why, in words); ``stopped``, whether a
+    failure stopped the first pass before every row was sent.
+    """
+
+    masks: np.ndarray
+    bits: np.ndarray
+    out: _Answers
+    keys: list = field(default_factory=list)
+    vals: list = field(default_factory=list)
+    suspect: list = field(default_factory=list)
+    errors: dict = field(default_factory=dict)
+    bad: dict = field(default_factory=dict)
+    stopped: bool = False
 
 
 def _fn_name(fn) -> str:
@@ -341,85 +364,184 @@ class Query:
 
     # -- the model -------------------------------------------------------------------------------
     def _evaluate(self, masks: np.ndarray, bits: np.ndarray, origin: np.ndarray) -> np.ndarray:
-        """Answer unique, unknown masks; store good answers batch by batch; handle failures."""
-        m = masks.shape[0]
-        out = _Answers(m, self.width)
-        self.progress.expect(m)
-        suspect: list[np.ndarray] = []
-        errors: dict[int, BaseException] = {}
-        stop = False
-        spans: dict[int, tuple[int, int]] = {}
+        """Answer unique, unknown masks; store good answers batch by batch; handle failures.
 
-        def batches():
-            # cut lazily: under batch_size="auto" each batch's size follows how long the last one took
-            lo, bid = 0, 0
-            while lo < m:
-                hi = min(m, lo + self.batch_size)
-                spans[bid] = (lo, hi)
-                yield bid, masks[lo:hi]
-                lo, bid = hi, bid + 1
+        Each round is a first pass over the rows, then one retry pass of the groups that failed:
+        what fails again is dropped or reported. When a failure stopped the first pass early
+        (``on_error="raise"``) and the retry answered it, the next round carries on with the rows
+        not sent.
+        """
+        out = _Answers(masks.shape[0], self.width)
+        todo = np.arange(masks.shape[0])
+        while todo.size:
+            r = _Round(masks, bits, out)
+            self.progress.expect(todo.size)
+            self._pass(r, self._cut(todo), final=False)
+            retried = np.concatenate(r.suspect) if r.suspect else todo[:0]
+            if r.suspect:
+                self.stats.retried_rows += retried.size
+                self._pass(r, enumerate(r.suspect), final=True)
+            self._settle(r, origin)
+            # a stopped round whose failure proved transient: the rows it did not send are next
+            todo = np.flatnonzero(out.missing() & ~np.isin(np.arange(out.rows), retried)) if r.stopped else todo[:0]
+        return out.result(self.width)
 
-        gen = self.backend.run(self.value_fn, batches())
+    def _cut(self, rows: np.ndarray):
+        """The first pass's batches ``(id, rows)``, cut lazily: under ``batch_size="auto"`` each batch's
+        size follows how long the last one took."""
+        lo, bid = 0, 0
+        while lo < rows.size:
+            hi = min(rows.size, lo + self.batch_size)
+            yield bid, rows[lo:hi]
+            lo, bid = hi, bid + 1
+
+    def _pass(self, r: _Round, batches, final: bool) -> None:
+        """Send ``batches`` (``(id, rows)``) through the back-end and file each outcome in ``r``.
+
+        The first pass (``final=False``) queues what failed for a retry; the retry pass records it as
+        bad. A server that is down ends the run; an interrupt keeps every answer that reached us.
+        """
+        spans: dict[int, np.ndarray] = {}
+
+        def send():
+            for bid, rows in batches:
+                spans[bid] = rows
+                yield bid, r.masks[rows]
+
+        gen = self.backend.run(self.value_fn, send())
         t0 = last = time.perf_counter()
-        new_keys, new_vals = [], []
         down = None
         try:
             for bid, result in gen:
-                now = time.perf_counter()
-                lo, hi = spans[bid]
-                idx = np.arange(lo, hi)
-                self.stats.batches += 1
-                self.largest_batch = max(self.largest_batch, idx.size)
+                now, rows = time.perf_counter(), spans[bid]
+                if not final:
+                    self.stats.batches += 1
+                    self.largest_batch = max(self.largest_batch, rows.size)
                 down = _server_down(result)
                 if down is not None:
                     # every further request would fail the same way: keep what was answered, stop now
                     if isinstance(result, PartialResultError):
-                        self._partial(result, idx, bits, out, new_keys, new_vals, [], {})
+                        self._partial(r, rows, result, final)
                     gen.close()
-                    self._keep_drained(spans, bits, out, new_keys, new_vals)
+                    self._keep_drained(r, spans)
                     break
-                if isinstance(result, BaseException):
-                    if isinstance(result, (KeyboardInterrupt, SystemExit)):
-                        raise result
-                    if isinstance(result, PartialResultError) and self._partial(
-                        result, idx, bits, out, new_keys, new_vals, suspect, errors
-                    ):
-                        continue
-                    for i in idx:
-                        errors[int(i)] = result
-                    # a server that kept failing is not the rows' fault: retry the batch whole, once;
-                    # anything else may be one bad row: retry each row alone, once, to name it
-                    whole = (
-                        is_retryable(result)
-                        or isinstance(result, WorkerLostError)
-                        or getattr(result, "exhausted", False)
-                    )
-                    suspect.extend([idx] if whole else np.split(idx, idx.size))
-                    if self.engine.on_error == "raise":
-                        stop = True  # retry and report what failed; send nothing new
-                        break
-                    continue
-                vals = self._checked(result, idx.size)
-                ok = np.isfinite(vals).all(axis=1)
-                self._accept(idx[ok], vals[ok], bits, out, new_keys, new_vals)
-                if not ok.all():
-                    suspect.extend(np.split(idx[~ok], (~ok).sum()))
-                self._resize(now - last, idx.size)
-                last = now
+                if self._take(r, rows, result, final) and not final:
+                    self._resize(now - last, rows.size)
+                    last = now
+                if r.stopped:
+                    break
         except KeyboardInterrupt:
-            # keep every answer that reached us, also those of batches finished while stopping
-            gen.close()
-            self._keep_drained(spans, bits, out, new_keys, new_vals)
+            gen.close()  # then keep the batches that finished while stopping
+            self._keep_drained(r, spans)
             raise
         finally:
             gen.close()
             self.stats.model_seconds += time.perf_counter() - t0
-            self._memo.add(*_flush(new_keys, new_vals))
+            self._memo.add(*_flush(r.keys, r.vals))
+            r.keys, r.vals = [], []
         if down is not None:
             self._stop_server_down(down)
-        if suspect:
-            self._retry(suspect, masks, bits, out, errors, origin, stopped_early=stop)
-        return out.result(self.width)
+
+    def _take(self, r: _Round, rows: np.ndarray, result, final: bool) -> bool:
+        """File one batch's outcome in ``r``; True when it was an answer to every row (not a failure)."""
+        if isinstance(result, BaseException):
+            if isinstance(result, (KeyboardInterrupt, SystemExit)):
+                raise result
+            if not (isinstance(result, PartialResultError) and self._partial(r, rows, result, final)):
+                self._failed(r, rows, result, final)
+            return False
+        vals = self._checked(result, rows.size)
+        ok = np.isfinite(vals).all(axis=1)
+        self._accept(r, rows[ok], vals[ok])
+        for i, x in zip(rows[~ok], vals[~ok]):
+            if final:
+                r.bad[int(i)] = f"returned {x[0] if x.size == 1 else x.tolist()} (NaN or inf, also when retried)"
+            else:
+                r.suspect.append(np.array([i]))
+        return True
+
+    def _failed(self, r: _Round, rows: np.ndarray, exc: BaseException, final: bool) -> None:
+        """A batch that raised: its rows are retried (first pass) or bad (retry pass)."""
+        for i in rows:
+            r.errors[int(i)] = exc
+            if final:
+                r.bad[int(i)] = f"raised {type(exc).__name__}: {exc}"
+        if final:
+            return
+        # a server that kept failing is not the rows' fault: retry the batch whole, once;
+        # anything else may be one bad row: retry each row alone, once, to name it
+        whole = is_retryable(exc) or isinstance(exc, WorkerLostError) or getattr(exc, "exhausted", False)
+        r.suspect.extend([rows] if whole else list(rows[:, None]))
+        if self.engine.on_error == "raise":
+            r.stopped = True  # retry and report what failed; send nothing new
+
+    def _partial(self, r: _Round, rows: np.ndarray, result: PartialResultError, final: bool) -> bool:
+        """A batch that was partly answered: keep the answers; each failed row is retried alone (first
+        pass) or bad (retry pass). False when its answers are malformed (then it counts as a failure)."""
+        try:
+            vals = self._checked(result.values, rows.size)
+        except ValueFunctionError:
+            return False
+        ok = np.isfinite(vals).all(axis=1)
+        self._accept(r, rows[ok], vals[ok])
+        for j in np.flatnonzero(~ok):
+            err = result.errors.get(int(j), result)
+            r.errors[int(rows[j])] = err
+            if final:
+                r.bad[int(rows[j])] = f"raised {type(err).__name__}: {err}"
+            else:
+                r.suspect.append(rows[j : j + 1])
+        return True
+
+    def _keep_drained(self, r: _Round, spans: dict[int, np.ndarray]) -> None:
+        """Keep the answers the back-end hands over after the engine stopped reading (:meth:`Backend.drain`)."""
+        for bid, result in self.backend.drain():
+            if bid not in spans or isinstance(result, BaseException) and not isinstance(result, PartialResultError):
+                continue
+            rows = spans[bid]
+            if r.out.answered(rows):
+                continue  # the engine took this batch and stored it before the interrupt
+            try:
+                vals = result.values if isinstance(result, PartialResultError) else result
+                vals = self._checked(vals, rows.size)
+            except Exception:  # noqa: BLE001 - a malformed late answer is simply not kept
+                continue
+            ok = np.isfinite(vals).all(axis=1)
+            self._accept(r, rows[ok], vals[ok])
+
+    def _accept(self, r: _Round, idx: np.ndarray, vals: np.ndarray) -> None:
+        if idx.size == 0:
+            return
+        with _sigint_deferred():  # stored and counted together: Ctrl-C lands before or after, never between
+            r.out.set(idx, vals)
+            if self.cache is not None:
+                self.cache.store(self._ns, r.bits[idx], vals)  # committed now: a kill loses only the batch in flight
+                self.engine.stored_answers += int(idx.size)
+        r.keys.append(_as_keys(r.bits[idx]))
+        r.vals.append(vals)
+        self.stats.sent += idx.size
+        self.progress.advance(idx.size)
+
+    def _settle(self, r: _Round, origin: np.ndarray) -> None:
+        """The rows that failed also when retried: left out (``on_error="drop"``) or reported."""
+        if not r.bad:
+            return
+        rows = np.array(sorted(r.bad))
+        if self.engine.on_error == "drop":
+            self.stats.dropped += rows.size
+            return
+        lines = [f"  mask row {int(origin[i])} ({_describe_mask(r.masks[i])}): {r.bad[int(i)]}" for i in rows[:8]] + (
+            [f"  … and {rows.size - 8} more"] if rows.size > 8 else []
+        )
+        stored = f"; the {self.stats.sent:,} answers received so far are stored in the cache" if self.cache else ""
+        cause = next((r.errors[int(i)] for i in rows if int(i) in r.errors), None)
+        raise ValueFunctionError(
+            f"the value function ({_fn_name(self.value_fn)}) failed on {rows.size} mask(s), also when retried once:\n"
+            + "\n".join(lines)
+            + f"\nThe run stopped{stored}. Fix the model (or its input) and run again, "
+            "or pass on_error='drop' to leave these masks out",
+            rows=origin[rows],
+        ) from cause
 
     def _stop_server_down(self, down: ServerDownError):
         """Stop the run: the server is gone; say how many answers are stored for a rerun to resume from."""
@@ -437,126 +559,6 @@ class Query:
             self.batch_size = min(self._cap, 2 * self.batch_size)
         elif seconds > SHRINK_ABOVE and self.batch_size > 1:
             self.batch_size = max(1, self.batch_size // 2)
-
-    def _partial(self, result, idx, bits, out, new_keys, new_vals, suspect, errors) -> bool:
-        """A batch that was partly answered: keep the answers, queue each failed row for one retry alone."""
-        try:
-            vals = self._checked(result.values, idx.size)
-        except ValueFunctionError:
-            return False
-        ok = np.isfinite(vals).all(axis=1)
-        self._accept(idx[ok], vals[ok], bits, out, new_keys, new_vals)
-        for j in np.flatnonzero(~ok):
-            errors[int(idx[j])] = result.errors.get(int(j), result)
-            suspect.append(idx[j : j + 1])
-        return True
-
-    def _keep_drained(self, spans, bits, out, new_keys, new_vals) -> None:
-        for bid, result in self.backend.drain():
-            if bid not in spans or isinstance(result, BaseException) and not isinstance(result, PartialResultError):
-                continue
-            lo, hi = spans[bid]
-            if out.answered(lo, hi):
-                continue  # the engine took this batch and stored it before the interrupt
-            idx = np.arange(lo, hi)
-            try:
-                vals = result.values if isinstance(result, PartialResultError) else result
-                vals = self._checked(vals, idx.size)
-            except Exception:  # noqa: BLE001 - a malformed late answer is simply not kept
-                continue
-            ok = np.isfinite(vals).all(axis=1)
-            self._accept(idx[ok], vals[ok], bits, out, new_keys, new_vals)
-
-    def _accept(self, idx, vals, bits, out, new_keys, new_vals) -> None:
-        if idx.size == 0:
-            return
-        with _sigint_deferred():  # stored and counted together: Ctrl-C lands before or after, never between
-            out.set(idx, vals)
-            if self.cache is not None:
-                self.cache.store(self._ns, bits[idx], vals)  # committed now: a kill loses only the batch in flight
-                self.engine.stored_answers += int(idx.size)
-        new_keys.append(_as_keys(bits[idx]))
-        new_vals.append(vals)
-        self.stats.sent += idx.size
-        self.progress.advance(idx.size)
-
-    def _retry(self, groups, masks, bits, out, errors, origin, stopped_early: bool) -> None:
-        """Re-send each failed group of rows once; rows that fail again are dropped or reported."""
-        idx = np.concatenate(groups)
-        self.stats.retried_rows += idx.size
-        t0 = time.perf_counter()
-        new_keys, new_vals = [], []
-        bad: dict[int, str] = {}
-        gen = self.backend.run(self.value_fn, ((g, masks[rows]) for g, rows in enumerate(groups)))
-        down = None
-        try:
-            for g, result in gen:
-                rows = groups[g]
-                down = _server_down(result)
-                if down is not None:
-                    if isinstance(result, PartialResultError):
-                        with contextlib.suppress(ValueFunctionError):  # a malformed partial answer is not kept
-                            v = self._checked(result.values, rows.size)
-                            ok = np.isfinite(v).all(axis=1)
-                            self._accept(rows[ok], v[ok], bits, out, new_keys, new_vals)
-                    break
-                if isinstance(result, PartialResultError):
-                    try:
-                        v = self._checked(result.values, rows.size)
-                    except ValueFunctionError:
-                        v = None
-                    if v is not None:
-                        ok = np.isfinite(v).all(axis=1)
-                        self._accept(rows[ok], v[ok], bits, out, new_keys, new_vals)
-                        for j in np.flatnonzero(~ok):
-                            err = result.errors.get(int(j), result)
-                            bad[int(rows[j])] = f"raised {type(err).__name__}: {err}"
-                            errors[int(rows[j])] = err
-                        continue
-                if isinstance(result, BaseException):
-                    if isinstance(result, (KeyboardInterrupt, SystemExit)):
-                        raise result
-                    for i in rows:
-                        bad[int(i)] = f"raised {type(result).__name__}: {result}"
-                        errors[int(i)] = result
-                    continue
-                v = self._checked(result, rows.size)
-                ok = np.isfinite(v).all(axis=1)
-                self._accept(rows[ok], v[ok], bits, out, new_keys, new_vals)
-                for i, x in zip(rows[~ok], v[~ok]):
-                    shown = x[0] if x.size == 1 else x.tolist()
-                    bad[int(i)] = f"returned {shown} (NaN or inf, also when retried)"
-        finally:
-            gen.close()
-            self.stats.model_seconds += time.perf_counter() - t0
-            self._memo.add(*_flush(new_keys, new_vals))
-        if down is not None:
-            self._stop_server_down(down)
-        if not bad:
-            if stopped_early:
-                # the failure was transient; carry on with the batches that were not sent
-                rest = np.flatnonzero(out.missing() & ~np.isin(np.arange(out.rows), idx))
-                if rest.size:
-                    out.set(rest, self._evaluate(masks[rest], bits[rest], origin[rest]))
-            return
-        rows = np.array(sorted(bad))
-        if self.engine.on_error == "drop":
-            self.stats.dropped += rows.size
-            if stopped_early:  # cannot happen with "drop", kept for safety
-                raise AssertionError("on_error='drop' never stops early")
-            return
-        lines = [f"  mask row {int(origin[r])} ({_describe_mask(masks[r])}): {bad[int(r)]}" for r in rows[:8]] + (
-            [f"  … and {rows.size - 8} more"] if rows.size > 8 else []
-        )
-        stored = f"; the {self.stats.sent:,} answers received so far are stored in the cache" if self.cache else ""
-        cause = next((errors[int(r)] for r in rows if int(r) in errors), None)
-        raise ValueFunctionError(
-            f"the value function ({_fn_name(self.value_fn)}) failed on {rows.size} mask(s), also when retried once:\n"
-            + "\n".join(lines)
-            + f"\nThe run stopped{stored}. Fix the model (or its input) and run again, "
-            "or pass on_error='drop' to leave these masks out",
-            rows=origin[rows],
-        ) from cause
 
     def close(self) -> None:
         """Stop the progress bar (the engine keeps its cache and back-end for the next bind)."""

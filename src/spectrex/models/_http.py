@@ -19,24 +19,13 @@ own retries and deadline.
 from __future__ import annotations
 
 import os
-import random
 import threading
 import time
 from dataclasses import dataclass
 
-from ..errors import ServerDownError, SpectrexError
+from .. import retry
+from ..errors import RetryableError, ServerDownError, SpectrexError
 from ..redact import redact_text, redact_url, split_url
-
-try:  # the query engine's retryable error, so that its policy recognises ours
-    from ..engine.backends import RetryableError
-except ImportError:  # pragma: no cover - engine without one
-
-    class RetryableError(SpectrexError):
-        """A failure worth retrying (server down or overloaded, timeout)."""
-
-        def __init__(self, message: str, retry_after: float | None = None, exhausted: bool = False):
-            super().__init__(message)
-            self.retry_after, self.exhausted = retry_after, exhausted
 
 
 class ServerError(SpectrexError):
@@ -52,16 +41,17 @@ AUTO_FLOOR = 10.0
 AUTO_FACTOR = 10.0
 
 
-@dataclass(frozen=True)
-class RequestPolicy:
-    """How one HTTP request is retried.
+@dataclass
+class RequestPolicy(retry.RetryPolicy):
+    """How one HTTP request is retried: a :class:`~spectrex.retry.RetryPolicy` with a deadline, timeouts
+    and the circuit breaker's settings.
 
     Attempt ``k`` (0-based) that failed waits ``min(max_delay, base_delay * 2**k)`` times a random
-    factor in [0.5, 1], or the server's ``Retry-After`` when longer (capped at ``max_delay``);
-    after ``max_retries`` retries, or when the next wait would pass ``deadline`` seconds since the
-    first attempt, the last failure is raised. The server's ``Retry-After`` is honoured whole: when
-    it asks for a wait past the deadline the request fails at once, saying so. Each attempt's
-    timeout is :meth:`attempt_timeout` (or what is left of the deadline, when less).
+    factor in [0.5, 1], or the server's ``Retry-After`` when longer; after ``max_retries`` retries,
+    or when the next wait would pass ``deadline`` seconds since the first attempt, the last failure
+    is raised. The server's ``Retry-After`` is honoured whole (there is a deadline): when it asks for
+    a wait past the deadline the request fails at once, saying so. Each attempt's timeout is
+    :meth:`attempt_timeout` (or what is left of the deadline, when less).
 
     ``timeout=None`` ("auto", the default) adapts the read timeout to the server: 60 s until its
     first answer, then ``max(10 s, 10 × the slowest answer so far)`` capped at 60 s, doubled for
@@ -74,25 +64,21 @@ class RequestPolicy:
     (answers that never come) after its read timeouts, within 90 s once it has answered once.
     """
 
-    timeout: float | None = None
     max_retries: int = 8
     base_delay: float = 0.25
     max_delay: float = 10.0
     deadline: float = 300.0
+    timeout: float | None = None
     breaker_failures: int = 4
     breaker_seconds: float = 20.0
 
     def __post_init__(self) -> None:
-        for name in ("timeout", "deadline"):
-            v = getattr(self, name)
-            if name == "timeout" and v is None:
-                continue
-            if not (isinstance(v, (int, float)) and v > 0 and v == v and v != float("inf")):
-                raise ValueError(f"{name} must be a positive number of seconds, got {v!r}")
-        if not isinstance(self.max_retries, int) or self.max_retries < 0:
-            raise ValueError(f"max_retries must be a non-negative integer, got {self.max_retries!r}")
-        if self.base_delay < 0 or self.max_delay < 0:
-            raise ValueError("base_delay and max_delay must be at least 0 seconds")
+        v = self.timeout
+        if v is not None and not (isinstance(v, (int, float)) and v > 0 and v == v and v != float("inf")):
+            raise ValueError(f"timeout must be a positive number of seconds, got {v!r}")
+        if self.deadline is None:
+            raise ValueError("deadline must be a positive number of seconds, got None")
+        super().__post_init__()
         if (
             isinstance(self.breaker_failures, bool)
             or not isinstance(self.breaker_failures, int)
@@ -101,13 +87,6 @@ class RequestPolicy:
             raise ValueError(f"breaker_failures must be a positive integer, got {self.breaker_failures!r}")
         if not (isinstance(self.breaker_seconds, (int, float)) and 0 <= self.breaker_seconds < float("inf")):
             raise ValueError(f"breaker_seconds must be a non-negative number of seconds, got {self.breaker_seconds!r}")
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds before retry ``attempt``: the backoff, or the server's ``Retry-After`` when longer (not capped)."""
-        d = min(self.max_delay, self.base_delay * 2**attempt) * (0.5 + 0.5 * random.random())
-        if retry_after is not None:
-            d = max(d, float(retry_after))
-        return d
 
     def attempt_timeout(self, slowest: float | None, timed_out: int = 0) -> float:
         """Read timeout of one attempt, in seconds.
@@ -135,14 +114,12 @@ def server_root(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
 
 
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        v = float(value)
-    except ValueError:
-        return None  # an HTTP date: fall back to our own backoff
-    return v if 0 <= v < float("inf") else None
+class _Transient(RetryableError):
+    """One attempt's transient failure (what went wrong, in words): retried under the policy."""
+
+    def __init__(self, failure: str, retry_after: float | None = None, timed_out: bool = False):
+        super().__init__(failure, retry_after=retry_after)
+        self.timed_out = timed_out
 
 
 class JSONClient:
@@ -206,89 +183,95 @@ class JSONClient:
 
     def request(self, method: str, path: str, payload: dict | None = None, what: str = "request", policy=None) -> dict:
         """The JSON answer of ``method path``, after retrying transient failures (see :class:`RequestPolicy`)."""
-        import httpx
-
         url, shown = self.base + path, self.shown + path
         policy = policy or self.policy
-        t0 = time.monotonic()
-        attempt = timed_out = 0
-        while True:
-            self._check_breaker(policy)
-            left = max(0.05, policy.deadline - (time.monotonic() - t0))
-            read = min(policy.attempt_timeout(self.slowest, timed_out), left)
-            # connecting and sending are not the model's work: the first-answer (or fixed) timeout
-            other = min(policy.timeout if policy.timeout is not None else AUTO_FIRST, left)
-            timeout = httpx.Timeout(other, read=max(0.05, read))
-            retry_after = None
-            with self._lock:
-                self.attempts += 1
-            t_attempt = time.monotonic()
+        timed_out = 0  # earlier attempts of this request that ran out of time (each doubles the next timeout)
+        last: retry.Attempts | None = None
+
+        def attempt(tries: retry.Attempts) -> dict:
+            nonlocal timed_out, last
+            last = tries
             try:
-                resp = self._http().request(
-                    method, url, json=payload, headers=self._headers(), timeout=timeout,
-                    auth=self._auth, params=self._params or None,
-                )  # fmt: skip
-                body = resp.content  # read it all here: a truncated body raises now, inside the retry
-            except httpx.TimeoutException as exc:
-                failure = f"no answer within {read:.3g} s ({type(exc).__name__})"
-                timed_out += 1
-                with self._lock:
-                    self.timeouts += 1
-                self._unreachable(failure, t_attempt, policy)
-            except httpx.TransportError as exc:
-                failure = f"cannot reach it, connection failed ({type(exc).__name__})"
-                self._unreachable(failure, t_attempt, policy)
-            else:
-                code = resp.status_code
-                if code in (502, 504):  # a gateway whose server behind it is gone
-                    failure = f"HTTP {code}"
-                    self._unreachable(failure, t_attempt, policy)
-                else:
-                    self._reached()
-                if code == 429 or (code >= 500 and code not in (501, 505)):
-                    failure = f"HTTP {code}"
-                    retry_after = _retry_after(resp.headers.get("retry-after"))
-                elif code in (401, 403):
-                    raise ServerError(
-                        f"the model server at {shown} refused the {what} (HTTP {code}); "
-                        f"set the API key in the environment variable {self.api_key_env}"
-                    )
-                elif code >= 400:
-                    said = redact_text(resp.text[:300].strip())
-                    raise ServerError(
-                        f"the model server at {shown} rejected the {what} (HTTP {code}): {said}; "
-                        "check the URL, the model name and the server's options"
-                    )
-                else:
-                    try:
-                        data = _json(body)
-                    except ValueError:
-                        failure = "a malformed or truncated JSON body"
-                    else:
-                        if method == "POST":
-                            took = time.monotonic() - t_attempt
-                            with self._lock:
-                                self.slowest = took if self.slowest is None else max(self.slowest, took)
-                        return data
-            elapsed = time.monotonic() - t0
-            wait = policy.delay(attempt, retry_after)
-            if attempt >= policy.max_retries or elapsed + wait >= policy.deadline:
-                asked = (
-                    f" (the server asked to wait {retry_after:g} s, past the deadline)"
-                    if retry_after is not None and elapsed + retry_after >= policy.deadline
-                    else ""
-                )
-                raise RetryableError(
-                    f"the model server at {shown} failed the {what}: {failure}{asked}, after {attempt + 1} attempt(s) "
-                    f"over {elapsed:.1f} s (deadline {policy.deadline:g} s). Check that the server is running and the "
-                    "URL is right, or raise --timeout; answers already received are kept in the cache",
-                    retry_after=retry_after,
-                    exhausted=True,
-                )
+                return self._attempt(method, url, shown, payload, what, policy, tries, timed_out)
+            except _Transient as exc:
+                timed_out += bool(exc.timed_out)
+                raise
+
+        try:
+            return retry.call(attempt, policy, on_retry=self._count_retry)
+        except _Transient as exc:
+            elapsed, asked = last.elapsed, last.asked
+            past = asked is not None and elapsed + asked >= policy.deadline
+            raise RetryableError(
+                f"the model server at {shown} failed the {what}: {exc}"
+                + (f" (the server asked to wait {asked:g} s, past the deadline)" if past else "")
+                + f", after {last.retries + 1} attempt(s) over {elapsed:.1f} s (deadline {policy.deadline:g} s). "
+                "Check that the server is running and the URL is right, or raise --timeout; answers already "
+                "received are kept in the cache",
+                retry_after=asked,
+                exhausted=True,
+            ) from None
+
+    def _attempt(self, method, url, shown, payload, what, policy, tries, timed_out) -> dict:
+        """One HTTP attempt: the answer, or :class:`_Transient` for a failure worth retrying (or a final error)."""
+        import httpx
+
+        self._check_breaker(policy)
+        left = max(0.05, tries.left())
+        read = min(policy.attempt_timeout(self.slowest, timed_out), left)
+        # connecting and sending are not the model's work: the first-answer (or fixed) timeout
+        other = min(policy.timeout if policy.timeout is not None else AUTO_FIRST, left)
+        timeout = httpx.Timeout(other, read=max(0.05, read))
+        with self._lock:
+            self.attempts += 1
+        t_attempt = time.monotonic()
+        try:
+            resp = self._http().request(
+                method, url, json=payload, headers=self._headers(), timeout=timeout,
+                auth=self._auth, params=self._params or None,
+            )  # fmt: skip
+            body = resp.content  # read it all here: a truncated body raises now, inside the retry
+        except httpx.TimeoutException as exc:
+            failure = f"no answer within {read:.3g} s ({type(exc).__name__})"
             with self._lock:
-                self.retries += 1
-            time.sleep(wait)
-            attempt += 1
+                self.timeouts += 1
+            self._unreachable(failure, t_attempt, policy)
+            raise _Transient(failure, timed_out=True) from exc
+        except httpx.TransportError as exc:
+            failure = f"cannot reach it, connection failed ({type(exc).__name__})"
+            self._unreachable(failure, t_attempt, policy)
+            raise _Transient(failure) from exc
+        code = resp.status_code
+        if code in (502, 504):  # a gateway whose server behind it is gone
+            self._unreachable(f"HTTP {code}", t_attempt, policy)
+        else:
+            self._reached()
+        if code == 429 or (code >= 500 and code not in (501, 505)):
+            raise _Transient(f"HTTP {code}", retry_after=retry.retry_after(resp.headers.get("retry-after")))
+        if code in (401, 403):
+            raise ServerError(
+                f"the model server at {shown} refused the {what} (HTTP {code}); "
+                f"set the API key in the environment variable {self.api_key_env}"
+            )
+        if code >= 400:
+            said = redact_text(resp.text[:300].strip())
+            raise ServerError(
+                f"the model server at {shown} rejected the {what} (HTTP {code}): {said}; "
+                "check the URL, the model name and the server's options"
+            )
+        try:
+            data = _json(body)
+        except ValueError:
+            raise _Transient("a malformed or truncated JSON body") from None
+        if method == "POST":
+            took = time.monotonic() - t_attempt
+            with self._lock:
+                self.slowest = took if self.slowest is None else max(self.slowest, took)
+        return data
+
+    def _count_retry(self) -> None:
+        with self._lock:
+            self.retries += 1
 
     # -- the circuit breaker ------------------------------------------------------------------------
     def _reached(self) -> None:

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..engine.backends import import_ray, ray_init_local, ray_release
-from ..errors import SpectrexError
+from ..engine.actors import ActorPool, import_ray, ray_init_local, spectrex_path
+from ..errors import SpectrexError, WorkerLostError
 from .records import Record
 
 if TYPE_CHECKING:
@@ -47,14 +46,12 @@ def _init(ray, address: str | None, workers: int) -> bool:
     """Start (or join) a cluster unless this process has one; True when this call started it."""
     if ray.is_initialized():
         return False
-    src = str(Path(__file__).resolve().parents[2])  # actors import this very spectrex, installed or not
-    path = os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))
     kwargs: dict = {
         "address": address or "local",
         "include_dashboard": False,
         "log_to_driver": False,
         "configure_logging": False,
-        "runtime_env": {"env_vars": {"PYTHONPATH": path}},
+        "runtime_env": {"env_vars": {"PYTHONPATH": spectrex_path()}},  # actors import this very spectrex
     }
     if address is None:
         kwargs["num_cpus"] = max(int(workers), os.cpu_count() or 1)  # one CPU per actor, even on a small machine
@@ -85,67 +82,38 @@ def run_on_ray(
 ) -> Iterator[dict]:
     """Explain ``records`` on ``workers`` actors; yields each record's index line as it finishes."""
     ray = import_ray()
-    from ray.exceptions import RayActorError, RayTaskError, WorkerCrashedError
+    from ray.exceptions import RayActorError, WorkerCrashedError
 
-    lost_types = (RayActorError, WorkerCrashedError)
     started = _init(ray, address, workers)
-    actors: list = []
-    refs: dict = {}
+    pool = None
     try:
-        opts = _options(ray, workers, actor_options)
-        actor_cls = ray.remote(_RecordActor)
-
-        def new_actor():
-            return actor_cls.options(**opts).remote(model, str(out), settings, model_settings)
-
-        actors = [new_actor() for _ in range(workers)]
+        actor = ray.remote(_RecordActor).options(**_options(ray, workers, actor_options))
+        pool = ActorPool(
+            ray, lambda: actor.remote(model, str(out), settings, model_settings), workers,
+            max_restarts=MAX_RESTARTS_PER_WORKER,
+        )  # fmt: skip
         try:
-            ray.get([a.ready.remote() for a in actors])
-        except lost_types as exc:  # the model could not be loaded: the same would happen on every restart
+            pool.each("ready")
+        except (RayActorError, WorkerCrashedError) as exc:  # the model could not load: so would it on every restart
             raise SpectrexError(f"the Ray workers could not load the model: {exc}") from exc
-        queue = list(reversed(records))  # pop() from the end = input order
-        restarts, budget = 0, MAX_RESTARTS_PER_WORKER * workers
-
-        def submit(slot: int) -> None:
-            rec = queue.pop()
-            refs[actors[slot].explain.remote(rec)] = (slot, rec)
-
-        for slot in range(workers):
-            if queue:
-                submit(slot)
-        while refs:
-            (ref,), _ = ray.wait(list(refs), num_returns=1)
-            slot, rec = refs.pop(ref)
-            try:
-                entry = ray.get(ref)
-            except lost_types as exc:
-                if restarts < budget:
-                    # the actor died: a new one takes its place and the record again (resuming from its cache)
-                    try:
-                        ray.kill(actors[slot])
-                    except Exception:  # noqa: BLE001 - it is already gone
-                        pass
-                    actors[slot] = new_actor()
-                    restarts += 1
-                    queue.append(rec)
-                    submit(slot)
-                    continue
-                entry = {
-                    "id": rec.id,
-                    "position": rec.position,
-                    "status": "error",
-                    "reason": f"the Ray worker explaining it died {restarts} times in this run ({type(exc).__name__}); "
-                    "check the workers' memory and logs (ray status), then run again to resume",
-                    "seconds": None,
-                }
-            except RayTaskError as exc:  # an error the worker did not turn into an index line
-                cause = getattr(exc, "cause", None) or exc
-                entry = {"id": rec.id, "position": rec.position, "status": "error",
-                         "reason": f"{type(cause).__name__}: {cause}"[:500], "seconds": None}  # fmt: skip
-            yield entry
-            if queue:
-                submit(slot)
+        # a dead actor's record goes to its replacement, which resumes it from the record's answer cache
+        for rec, entry in pool.run("explain", ((rec, (rec,)) for rec in records)):
+            yield entry if isinstance(entry, dict) else _failed(rec, entry)
     finally:
-        ray_release(ray, refs, actors)
+        if pool is not None:
+            pool.close()
         if started:
             ray.shutdown()
+
+
+def _failed(rec: Record, exc: BaseException) -> dict:
+    """The index line of a record whose explanation failed outside the worker's own error handling."""
+    if isinstance(exc, WorkerLostError):
+        why = type(exc.__cause__ or exc).__name__
+        reason = (
+            f"the Ray worker explaining it died {exc.restarts} times in this run ({why}); "
+            "check the workers' memory and logs (ray status), then run again to resume"
+        )
+    else:  # an error the worker did not turn into an index line
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+    return {"id": rec.id, "position": rec.position, "status": "error", "reason": reason, "seconds": None}
