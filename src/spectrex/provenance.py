@@ -70,7 +70,7 @@ class Timings:
 class Source:
     """What the value function says about itself (:meth:`describe`), and the full input's value.
 
-    ``quantity`` is what the number means (``"log P(' positive' | prompt)"``); ``full_value`` the
+    ``quantity`` is what the number means (``'log P(" positive" | text)'``); ``full_value`` the
     model's value on the whole input (not the surrogate's); the text fields say how the input was
     cut and hidden. Fields that are None are not shown or written.
     """

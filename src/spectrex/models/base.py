@@ -129,7 +129,7 @@ class TextScorer(ABC):
         return 0, None, "tokens"
 
     def quantity(self) -> str | None:
-        """What the score is, in words (``"log P(' positive' | text)"``, ``"logit of 'toxic'"``); None: unknown."""
+        """What the score is, in words (``'log P(" positive" | text)'``, ``"logit of 'toxic'"``); None: unknown."""
         return None
 
     @property
