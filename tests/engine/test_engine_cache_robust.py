@@ -44,6 +44,36 @@ def test_eight_processes_open_one_new_file_at_once(tmp_path):
         assert cache.count() == 80 and cache.count(cache.namespace("fn", "input", 8)) == 80
 
 
+class _Conn:
+    """A connection whose first ``locked`` WAL switches fail the way SQLite does, then one error of ``then``."""
+
+    def __init__(self, locked: int, then: str | None = None) -> None:
+        self.locked, self.then, self.calls = locked, then, 0
+
+    def execute(self, sql):
+        self.calls += 1
+        if self.calls <= self.locked:
+            raise sqlite3.OperationalError("database is locked")
+        if self.then is not None:
+            raise sqlite3.OperationalError(self.then)
+        return type("Cursor", (), {"fetchone": lambda _: ("wal",)})()
+
+
+def test_the_wal_switch_waits_out_a_lock_and_nothing_else(tmp_path):
+    with QueryCache(tmp_path / "c.db", timeout=5) as cache:
+        conn = _Conn(locked=3)
+        assert cache._switch_to_wal(conn) == "wal" and conn.calls == 4  # retried past the lock
+        conn = _Conn(locked=1, then="disk I/O error")
+        with pytest.raises(sqlite3.OperationalError, match="disk I/O"):  # any other failure is final at once
+            cache._switch_to_wal(conn)
+        assert conn.calls == 2
+    with QueryCache(tmp_path / "d.db", timeout=0.2) as cache:  # a lock that outlasts the timeout is final
+        t0 = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            cache._switch_to_wal(_Conn(locked=10**9))
+        assert time.monotonic() - t0 < 2
+
+
 def test_wal_and_shm_are_private_even_when_the_file_was_not(tmp_path):
     path = tmp_path / "loose.db"
     QueryCache(path).close()

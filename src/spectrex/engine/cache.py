@@ -18,13 +18,13 @@ another run may be writing.
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
-import time
+import sys
 from pathlib import Path
 
 import numpy as np
 
+from .. import retry
 from ..errors import CacheError
 
 #: bump when the layout changes; a file with another version is refused, never misread
@@ -78,6 +78,13 @@ def _private(path: Path) -> None:
             os.chmod(path, 0o600)
     except (OSError, AttributeError):
         pass
+
+
+class _WhileLocked(retry.RetryPolicy):
+    """Retry only SQLite's "database is locked" (another process is switching the file to WAL)."""
+
+    def retryable(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower()
 
 
 class QueryCache:
@@ -167,14 +174,8 @@ class QueryCache:
         locked" at once, without its busy handler, when two openers both hold a shared lock and
         both ask for it (to avoid a deadlock) — so the wait is done here, up to ``timeout``.
         """
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise
-                time.sleep(random.uniform(0.005, 0.05))
+        policy = _WhileLocked(max_retries=sys.maxsize, base_delay=0.005, max_delay=0.05, deadline=self.timeout or 1e-3)
+        return retry.call(lambda _: conn.execute("PRAGMA journal_mode = WAL").fetchone()[0], policy)
 
     def _tables(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
