@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..models.base import log_probability
+from ..provenance import Provenance
 from .colours import sign_colour
 
 #: the index of the pairwise table for each first-order index
@@ -160,10 +162,7 @@ def quantity(meta: dict) -> str:
         return str(meta["quantity"])
     target, contrast = meta.get("target"), meta.get("contrast")
     if isinstance(target, str) and meta.get("kind") != "classifier" and "toxic" not in str(meta.get("model", "")):
-        text = f"log P({json.dumps(target, ensure_ascii=False)} | text)"
-        if contrast:
-            text += f" − log P({json.dumps(contrast, ensure_ascii=False)} | text)"
-        return text
+        return log_probability(target, contrast)
     if target is not None:
         return f"logit of {target!r}"
     return "the value function's output"
@@ -171,7 +170,7 @@ def quantity(meta: dict) -> str:
 
 def fit_summary(meta: dict) -> str:
     """How well the explanation reproduces the model: exact, or the held-out R²."""
-    if meta.get("exhaustive", meta.get("method") == "exact"):  # 0.2.0 files do not say: then exact
+    if Provenance.from_dict(dict(meta)).every_mask:
         return "every mask queried: exact, no fit to check"
     r2 = meta.get("faithfulness")
     if isinstance(r2, (int, float)) and np.isfinite(r2):
