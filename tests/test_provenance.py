@@ -83,3 +83,20 @@ def test_a_text_result_says_what_the_value_function_knows():
 def test_unknown_keys_round_trip():
     p = Provenance.from_dict({"method": "x", "my_note": {"a": 1}})
     assert p.extra == {"my_note": {"a": 1}} and Provenance.from_dict(p.to_dict()).to_dict() == p.to_dict()
+
+
+def test_a_records_own_fields_are_stamped_as_the_record_has_them_and_round_trip():
+    from spectrex.runs.records import Record
+    from spectrex.runs.worker import stamp
+
+    result = explain(planted(6, 3, 2, 0), 6, method="exact")
+    rec = Record(position=4, id="r4", kind="text", data={"text": "a b", "label": None, "question": "why?"})
+    stamp(result, rec, stored_answers_at_start=7)
+    meta = result.metadata["record"]
+    # a label that is None in the record is kept (0.2.0 did so); the record's digest, for a rerun's check
+    assert meta == {"id": "r4", "position": 4, "kind": "text", "label": None, "question": "why?",
+                    "stored_answers_at_start": 7, "digest": rec.digest}  # fmt: skip
+    assert list(meta) == ["id", "position", "kind", "label", "question", "stored_answers_at_start", "digest"]
+    again = Provenance.from_dict({**result.metadata, "record": {**meta, "from_a_newer_version": 1}}).to_dict()
+    assert again["record"] == {**meta, "from_a_newer_version": 1}  # unknown keys are written back too
+    assert "label" not in Provenance.from_dict({"record": {"id": "x"}}).to_dict()["record"]  # absent stays absent

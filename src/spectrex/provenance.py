@@ -44,8 +44,17 @@ class Counts:
     planned: int | None = None
 
 
+class _Open:
+    """A part of the record that keeps the keys it does not type in ``extra``, written back as they were."""
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        return cls(**{k: v for k, v in d.items() if k in known}, extra={k: v for k, v in d.items() if k not in known})
+
+
 @dataclass
-class Timings:
+class Timings(_Open):
     """Seconds: the driver's ``total_s`` (its ``model_s`` waiting on the model, the rest ``algorithm_s``),
     the held-out check's ``holdout_s``, the whole explanation's ``wall_s`` and the model's ``load_s``."""
 
@@ -59,11 +68,6 @@ class Timings:
 
     def to_dict(self) -> dict[str, Any]:
         return {**_kept(self, ("extra",)), **self.extra}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Timings:
-        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
-        return cls(**{k: v for k, v in d.items() if k in known}, extra={k: v for k, v in d.items() if k not in known})
 
 
 @dataclass
@@ -99,20 +103,24 @@ class Holdout:
 
 
 @dataclass
-class RecordInfo:
-    """The dataset record a result explains (:mod:`spectrex.runs`)."""
+class RecordInfo(_Open):
+    """The dataset record a result explains (:mod:`spectrex.runs`).
+
+    ``extra`` holds the record's own fields shown with it (``label``, ``question``) exactly as the record
+    had them — a ``label`` of None included — and any key this version does not know.
+    """
 
     id: str | None = None
     position: int | None = None
     kind: str | None = None
-    label: Any = None
-    question: str | None = None
     stored_answers_at_start: int | None = None
     digest: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        # a label may be None on purpose (it was in the record); the other fields only when known
-        return _kept(self)
+        # the order of 0.2.0's files: who the record is, its own fields, then what the run knew of it
+        head = _kept(self, ("stored_answers_at_start", "digest", "extra"))
+        return {**head, **self.extra, **_kept(self, ("id", "position", "kind", "extra"))}
 
 
 #: the flat keys of :meth:`Provenance.to_dict` that belong to each typed part
@@ -226,8 +234,7 @@ class Provenance:
             p.source = Source(**source)
         record = d.pop("record", None)
         if isinstance(record, dict):
-            known = {f.name for f in dataclasses.fields(RecordInfo)}
-            p.record = RecordInfo(**{k: v for k, v in record.items() if k in known})
+            p.record = RecordInfo.from_dict(record)
         p.exhaustive = d.pop("exhaustive", None)
         p.extra = d
         return p

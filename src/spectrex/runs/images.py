@@ -86,5 +86,5 @@ class ImageExplainer:
             engine.close()
         result.provenance.timings.wall_s = time.perf_counter() - t0
         result.provenance.source.input = where
-        stamp(result, record, title=f"record {record.id}")
+        stamp(result, record)
         return result

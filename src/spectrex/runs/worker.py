@@ -123,10 +123,6 @@ class RecordWorker:
         return self._finish(record, result, base)
 
     def _finish(self, record: Record, result, base: dict) -> dict:
-        from ..explanations import every
-
-        for each in every(result):
-            each.provenance.record.digest = record.digest  # what a rerun checks before trusting the file
         path = self.store.result_path(record.id)
         write_atomic(path, result.to_json())
         return entry_from_result(result, self.store.relative(path), base, top=self.settings.top)
@@ -182,24 +178,25 @@ class RecordWorker:
             result = explain_text(content, scorer, settings=self.settings.replace(parts=parts), engine=engine)
         finally:
             engine.close()
-        stamp(result, record, title=f"record {record.id}", stored_answers_at_start=stored)
+        stamp(result, record, stored_answers_at_start=stored)
         return result
 
 
-def stamp(result, record: Record, title: str, **info) -> None:
-    """Stamp a record's result with the record it explains (the one thing only the run knows)."""
+def stamp(result, record: Record, **info) -> None:
+    """Stamp a record's result with the record it explains (the one thing only the run knows): its id,
+    position, kind, its own ``label`` / ``question`` as it has them, ``info``, and its digest, which a
+    rerun checks before trusting the file."""
     from ..explanations import every
     from ..provenance import RecordInfo
 
-    data = record.data
+    shown = {k: record.data[k] for k in ("label", "question") if k in record.data}
     for each in every(result):
         prov = each.provenance
         prov.record = RecordInfo(
-            id=record.id, position=record.position, kind=record.kind, label=data.get("label"),
-            question=data.get("question"), **info,
-        )  # fmt: skip
+            id=record.id, position=record.position, kind=record.kind, **info, digest=record.digest, extra=dict(shown)
+        )
         if prov.source is not None:
-            prov.source.title = title
+            prov.source.title = f"record {record.id}"
 
 
 def order_shares(result) -> dict[str, float] | None:
