@@ -114,7 +114,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
             settings["template"] = unescape(args.template)
     if args.contrast:
         settings["contrast"] = unescape(args.contrast)
-    settings.update(_output_settings(args))
+    _check_outputs(args)
+    settings.update(run_settings.model_flags())
     if args.chat:
         settings["chat"] = True
     if args.system is not None:
@@ -161,8 +162,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _output_settings(args) -> dict:
-    """--per-token (language models) and --all-labels (classifiers): several outputs from one set of queries."""
+def _check_outputs(args) -> None:
+    """--per-token (language models) and --all-labels (classifiers): several outputs from one set of queries,
+    each for the kind of model that has them."""
     model = args.model.lower()
     classifier = model == "toxicity" or model == "tiny-classifier"
     if args.per_token and classifier:
@@ -182,7 +184,6 @@ def _output_settings(args) -> dict:
         )
     if args.all_labels and args.target is not None:
         raise ValueError("--all-labels explains every label at once; leave out --target")
-    return {**({"per_token": True} if args.per_token else {}), **({"all_labels": True} if args.all_labels else {})}
 
 
 def _say_plan(console: Console, planned) -> None:

@@ -250,6 +250,11 @@ def log_probability(target, contrast=None) -> str | None:
     return text + (f" − log P({json.dumps(contrast, ensure_ascii=False)} | text)" if contrast else "")
 
 
+def logit_of(target) -> str | None:
+    """The quantity of a classifier scoring the class or label ``target`` (None: no target)."""
+    return f"logit of {target!r}" if target is not None else None
+
+
 def first_line(continuation: str) -> str:
     """The continuation up to the end of its first non-blank line, leading new lines kept.
 

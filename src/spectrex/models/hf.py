@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import SpectrexError
 from ._identity import folder_identity
-from .base import TextScorer, check_template, first_line, log_probability
+from .base import TextScorer, check_template, first_line, log_probability, logit_of
 
 
 def auto_device(device: str | None = None) -> str:
@@ -426,7 +426,7 @@ class ClassifierScorer(TextScorer):
         return len(self.tokenizer("\n\n".join(texts))["input_ids"]), limit, "tokens"
 
     def quantity(self) -> str | None:
-        return f"logit of {self.target!r}" if self.target is not None else None
+        return logit_of(self.target)
 
     def settings(self) -> dict[str, Any]:
         settings = {"kind": "classifier", "target": self.target, "output": self.output, "max_length": self.max_length}

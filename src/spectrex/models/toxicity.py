@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SpectrexError
-from .base import TextScorer
+from .base import TextScorer, logit_of
 
 PACKAGE = "toxic-comment-classifier"
 LABELS = ("toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate")
@@ -100,7 +100,7 @@ class ToxicityScorer(TextScorer):
         self._torch = torch
 
     def quantity(self) -> str | None:
-        return f"logit of {self.target!r}" if self.target is not None else None
+        return logit_of(self.target)
 
     def settings(self) -> dict[str, Any]:
         settings = {"kind": "toxicity", "label": self.label, "output": self.output}

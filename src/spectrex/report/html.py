@@ -156,7 +156,7 @@ def report_data(
         "full input · model": _finite(float(model_full)) if isinstance(model_full, (int, float)) else None,
         "full input · explanation": _finite(float(result.predict(ones)[0])),
         "empty input · explanation": _finite(float(result.predict(~ones)[0])),
-        "fit": fit_summary(meta),  # the one R² row: held out, on fresh masks (or exact)
+        "fit": fit_summary(result.provenance),  # the one R² row: held out, on fresh masks (or exact)
         "method": meta.get("method"),
         "budget": _budget(meta),
         "queries": cost_summary({k: meta[k] for k in ("queries", "queries_cached") if k in meta}) or None,

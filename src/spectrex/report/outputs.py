@@ -89,7 +89,7 @@ def outputs_overview(result, index: str = "SV") -> OutputsOverview:
     model = f" · model {meta['model']}" if meta.get("model") else ""
     r2 = [each.metadata.get("faithfulness") for each in result.all()]
     r2 = [x for x in r2 if isinstance(x, float) and np.isfinite(x)]
-    fit = fit_summary(meta)
+    fit = fit_summary(result.provenance)
     if len(r2) > 1:
         fresh = meta.get("holdout_queries", "?")
         fit = f"held-out R² {min(r2):.3f}–{max(r2):.3f} over the outputs on {fresh} fresh masks"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..models.base import log_probability
+from ..models.base import log_probability, logit_of
 from ..provenance import Provenance
 from .colours import sign_colour
 
@@ -163,18 +163,16 @@ def quantity(meta: dict) -> str:
     target, contrast = meta.get("target"), meta.get("contrast")
     if isinstance(target, str) and meta.get("kind") != "classifier" and "toxic" not in str(meta.get("model", "")):
         return log_probability(target, contrast)
-    if target is not None:
-        return f"logit of {target!r}"
-    return "the value function's output"
+    return logit_of(target) or "the value function's output"
 
 
-def fit_summary(meta: dict) -> str:
+def fit_summary(prov: Provenance) -> str:
     """How well the explanation reproduces the model: exact, or the held-out R²."""
-    if Provenance.from_dict(dict(meta)).every_mask:
+    if prov.every_mask:
         return "every mask queried: exact, no fit to check"
-    r2 = meta.get("faithfulness")
+    r2 = prov.faithfulness
     if isinstance(r2, (int, float)) and np.isfinite(r2):
-        return f"held-out R² {r2:.3f} on {meta.get('holdout_queries', '?')} fresh masks"
+        return f"held-out R² {r2:.3f} on {prov.holdout.queries} fresh masks"
     return "no held-out check"
 
 
@@ -225,7 +223,7 @@ def overview(result, k: int = 8, index: str = "SV", max_order: int | None = None
         full_model=float(full) if isinstance(full, (int, float)) and not isinstance(full, bool) else None,
         full_fit=float(result.predict(ones)[0]),
         empty_fit=float(result.predict(~ones)[0]),
-        fit=fit_summary(meta),
+        fit=fit_summary(result.provenance),
         cost=cost_summary(meta),
         first_index=index,
         first=[(labels[i], float(first[i])) for i in order],
