@@ -83,9 +83,10 @@ MEASURES = {
     "k-SII-2": ("k-SII", 2, (1, 2)),
     "FBII-2": ("FBII", 2, (2,)),
 }
-#: order-2 regressions over every pair (n(n-1)/2 columns) are left out above this many parts
+#: order-2 regressions over every pair (n(n-1)/2 columns) are left out above this many parts, and so is
+#: SVARM-IQ (40–80 s of CPU per run at n = 64 and growing with n²; 10–30× the best error there)
 MAX_PAIR_REGRESSION_N = 64
-PAIR_REGRESSIONS = {"KernelSHAPIQ", "PolySHAP", "RegressionFBII"}
+PAIR_REGRESSIONS = {"KernelSHAPIQ", "PolySHAP", "RegressionFBII", "SVARMIQ"}
 
 
 class Table:
@@ -150,8 +151,17 @@ def _score(est, exact, orders) -> float:
     return float(np.concatenate(parts).mean())
 
 
-def _inner(quick: bool, real: bool, planted_too: bool, n_seeds: int | None = None, only: str | None = None) -> None:
-    """Runs in the shapiq 1.8 venv; prints one JSON row per (case, budget, seed, method, measure)."""
+def _inner(
+    quick: bool,
+    real: bool,
+    planted_too: bool,
+    n_seeds: int | None = None,
+    only: str | None = None,
+    library: str | None = None,
+) -> None:
+    """Runs in the shapiq 1.8 venv; prints one JSON row per (case, budget, seed, method, measure).
+
+    ``library``: "spectrex" or "shapiq" runs only that library's rows (a rerun of one side)."""
     from shapiq import approximator
 
     import spectrex
@@ -169,10 +179,11 @@ def _inner(quick: bool, real: bool, planted_too: bool, n_seeds: int | None = Non
         for budget in budgets:
             for seed in seeds:
                 base = {"group": group, "case": case, "n": n, "budget": budget, "seed": seed}
-                t0 = time.process_time()
-                res = spectrex.explain(make(), n, budget=budget, random_state=seed)
-                cpu = time.process_time() - t0
-                for measure, (index, k, orders) in MEASURES.items():
+                if library != "shapiq":
+                    t0 = time.process_time()
+                    res = spectrex.explain(make(), n, budget=budget, random_state=seed)
+                    cpu = time.process_time() - t0
+                for measure, (index, k, orders) in MEASURES.items() if library != "shapiq" else ():
                     t1 = time.process_time()
                     est, se = _ours(res.to(index, k))
                     o = orders[-1] - 1  # coverage over the measure's top order
@@ -181,7 +192,7 @@ def _inner(quick: bool, real: bool, planted_too: bool, n_seeds: int | None = Non
                     row |= {"mae": _score(est, truth[measure], orders), "cover90": float(np.mean(inside))}
                     row |= {"cpu_s": cpu + time.process_time() - t1}
                     print(json.dumps(row), flush=True)
-                for measure, methods in SHAPIQ.items():
+                for measure, methods in SHAPIQ.items() if library != "spectrex" else ():
                     index, k, orders = MEASURES[measure]
                     for label, cls, kwargs in methods:
                         if cls in PAIR_REGRESSIONS and n > MAX_PAIR_REGRESSION_N:
@@ -246,6 +257,7 @@ def run(
     n_seeds: int | None = None,
     only: str | None = None,
     budgets: list[int] | None = None,
+    library: str | None = None,
 ) -> None:
     from benchmarks.common import write_table
 
@@ -261,6 +273,7 @@ def run(
     flags += [] if n_seeds is None else ["--seeds", str(n_seeds)]
     flags += [] if only is None else ["--only", only]
     flags += [] if budgets is None else ["--budgets", ",".join(map(str, budgets))]
+    flags += [] if library is None else ["--library", library]
     load0, t0 = os.getloadavg(), time.time()
     proc = subprocess.Popen(
         [py, "-m", "benchmarks.index_accuracy", "--inner", *flags], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
@@ -269,6 +282,7 @@ def run(
     suffix = "" if real and planted_too else "_real" if real else "_planted"
     suffix += "" if only is None else "_" + only
     suffix += "" if budgets is None else "_budget" + "_".join(map(str, budgets))
+    suffix += "" if library is None else "_" + library
 
     def note() -> str:
         return (
@@ -298,13 +312,14 @@ def merge(out: Path) -> None:
 
     rows, notes = [], []
     paths = sorted(out.glob("index_accuracy_real*.csv")) + sorted(out.glob("index_accuracy_planted*.csv"))
-    # a rerun of some budgets (``…_budget250``) replaces those rows of the first run
-    paths = sorted((p for p in paths if not p.stem.endswith("_summary")), key=lambda p: "_budget" in p.stem)
+    # a rerun (``…_budget250``, ``…_spectrex``) replaces the rows it has: same case, budget and method
+    paths = sorted(
+        (p for p in paths if not p.stem.endswith("_summary")),
+        key=lambda p: ("_budget" in p.stem, p.stem.endswith(("_spectrex", "_shapiq")), p.stem),
+    )
     for path in paths:
-        if "_budget" in path.stem:
-            redone = {int(b) for b in path.stem.split("_budget")[1].split("_")}
-            group_of = {r["case"] for r in csv.DictReader(path.open())}
-            rows = [r for r in rows if not (r["budget"] in redone and r["case"] in group_of)]
+        redone = {(r["case"], int(r["budget"]), r["method"]) for r in csv.DictReader(path.open())}
+        rows = [r for r in rows if (r["case"], r["budget"], r["method"]) not in redone]
         part = path.stem.removeprefix("index_accuracy_")
         for r in csv.DictReader(path.open()):
             row = {k: v for k, v in r.items() if v != ""}
@@ -332,8 +347,9 @@ if __name__ == "__main__":
     )
     if budgets is not None:
         BUDGETS[:] = budgets
+    library = sys.argv[sys.argv.index("--library") + 1] if "--library" in sys.argv else None
     real, planted_too = "--no-real" not in sys.argv, "--no-planted" not in sys.argv
     if "--inner" in sys.argv:
-        _inner("--quick" in sys.argv, real, planted_too, seeds, only)
+        _inner("--quick" in sys.argv, real, planted_too, seeds, only, library)
     else:
-        run("--quick" in sys.argv, ROOT / "benchmarks" / "results", real, planted_too, seeds, only, budgets)
+        run("--quick" in sys.argv, ROOT / "benchmarks" / "results", real, planted_too, seeds, only, budgets, library)

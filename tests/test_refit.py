@@ -32,7 +32,7 @@ def test_gram_refit_equals_the_svd_refit():
     masks = rng.random((1200, n)) < 0.5
     y = f(masks) + rng.normal(0, 0.5, 1200)
     sup = f.supports[np.any(f.supports != 0, axis=1)]
-    b0, beta, alpha, rss = ridge_gram(gram_stats(masks, sup, n, y, chunk=101))
+    b0, beta, alpha, rss, _ = ridge_gram(gram_stats(masks, sup, n, y, chunk=101))
     X = basis_matrix(masks, np.concatenate([np.zeros((1, sup.shape[1]), np.uint64), sup]), n, "fourier")
     ref, ref_alpha = ridge_gcv(X, y, intercept_col=0)
     assert alpha == pytest.approx(ref_alpha)

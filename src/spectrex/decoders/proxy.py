@@ -407,8 +407,7 @@ def proxy_decode(
         for i, k in enumerate(counts):
             if k not in fits:  # energies that keep the same terms share one fit
                 fits[k] = ridge_gram(st_tr.prefix(k))
-            b0, beta, _, _ = fits[k]
-            sse[i] += st_ho.prefix(k).sse(b0, beta)
+            sse[i] += st_ho.prefix(k).sse(fits[k].b0, fits[k].beta)
         sst += st_ho.sst()
     scores = [r2_from_sums(e, sst) for e in sse]
     pick = int(np.nanargmax(scores)) if np.isfinite(scores).any() else 0
@@ -421,7 +420,7 @@ def proxy_decode(
         cand = spectrum.supports[order[:k]]
         total = gram_stats(masks, cand, n, z)
     stats = total.prefix(k)
-    b0, beta, alpha, rss = ridge_gram(stats)
+    fit = ridge_gram(stats)
     supports = cand[:k]
     meta = {
         "proxy_depth": proxy.depth,
@@ -434,22 +433,54 @@ def proxy_decode(
         "energy": choices[pick][0],
         "energy_scores": scores,
         "holdout_r2": float(np.nanmax(scores)) if np.isfinite(scores).any() else float("nan"),
-        "refit_alpha": float(alpha),
-        "refit_r2": r2_from_sums(rss, stats.sst()),
+        "refit_alpha": fit.alpha,
+        "refit_r2": r2_from_sums(fit.rss, stats.sst()),
     }
     if residual:
-        fitted = _transform(n, supports, b0, beta, 0.0, 1.0)
-        new = residual_candidates(masks, z - _predict(masks, supports, n, b0, beta), n)
+        new = residual_candidates(masks, z - _predict(masks, supports, n, fit.b0, fit.beta), n)
         if max_order < 2:
             new = new[bitset.popcount(new) <= max_order]
-        fresh = new[bitset.lookup(fitted.supports, new) < 0] if len(new) else new
+        fresh = new[bitset.lookup(supports, new) < 0] if len(new) else new
         meta["residual_terms"] = int(fresh.shape[0])
         if fresh.shape[0]:
             supports = np.concatenate([supports, fresh])
             stats = gram_stats(masks, supports, n, z)
-            b0, beta, alpha, rss = ridge_gram(stats)
-            meta.update({"refit_alpha": float(alpha), "refit_r2": r2_from_sums(rss, stats.sst())})
-    return _transform(n, supports, b0, beta, loc, scale), meta
+            fit = ridge_gram(stats)
+            meta.update({"refit_alpha": fit.alpha, "refit_r2": r2_from_sums(fit.rss, stats.sst())})
+    if small:
+        supports, fit, stats = _complete_low_orders(masks, z, n, max_order, supports, fit, stats, meta)
+    return _transform(n, supports, fit.b0, fit.beta, loc, scale), meta
+
+
+#: the low-order completion is tried while its terms are at most this share of the rows
+COMPLETION_SHARE = 0.75
+
+
+def _complete_low_orders(masks, z, n, max_order, supports, fit, stats, meta):
+    """Refit with every part and pair added to the support, kept when its GCV score is lower.
+
+    A tree proxy finds a few strong interactions; a function with many weak low-order ones (planted dense
+    order ≤ 2 at n = 32: 528 terms) keeps a residual whose indices the correction can only estimate. With
+    rows enough for every part and pair (:data:`COMPLETION_SHARE`), the regression over all of them
+    (and the proxy's higher-order terms) recovers such a function exactly; GCV keeps it only where it
+    predicts fresh rows better than the sparse fit. Small problems only (``q · n ≤`` :data:`SMALL_PROBLEM`:
+    the Gram matrix of ``n²/2`` columns costs ``q n⁴ / 4``).
+    """
+    low = bitset.singles_and_pairs(n, pairs=max_order >= 2)
+    extra = low[bitset.lookup(supports, low) < 0]
+    if not len(extra) or len(supports) + len(extra) > COMPLETION_SHARE * masks.shape[0]:
+        return supports, fit, stats
+    wide = np.concatenate([supports, extra])
+    wide_stats = gram_stats(masks, wide, n, z)
+    wide_fit = ridge_gram(wide_stats)
+    meta["completion_gcv"] = [fit.gcv, wide_fit.gcv]
+    if not wide_fit.gcv < fit.gcv:
+        return supports, fit, stats
+    meta.update(
+        {"completed_terms": int(len(extra)), "refit_alpha": wide_fit.alpha,
+         "refit_r2": r2_from_sums(wide_fit.rss, wide_stats.sst())}
+    )
+    return wide, wide_fit, wide_stats
 
 
 class ProxyDecoder:

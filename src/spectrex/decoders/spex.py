@@ -317,11 +317,10 @@ def _subtract(U: np.ndarray, design: SpexDesign, parts: np.ndarray, coefs: np.nd
 
 
 def _refit(design: SpexDesign, parts: np.ndarray, U_orig: np.ndarray, y: np.ndarray):
-    """Ridge refit (GCV; least squares is a candidate so noiseless data are fitted exactly) of ``parts``."""
+    """Ridge refit (GCV over :data:`~.refit.ALPHAS`, least squares among them) of ``parts``."""
     G, Xty, col_sum = design_gram(design, parts, U_orig.reshape(design.groups, 1 << design.b, -1))
     empty_col = int(np.flatnonzero((parts < 0).all(axis=1))[0])
-    alphas = np.concatenate([[0.0], ALPHAS])
-    return ridge_gcv_gram(G, Xty, col_sum, float(y.sum()), float(y @ y), len(y), alphas, intercept_col=empty_col)
+    return ridge_gcv_gram(G, Xty, col_sum, float(y.sum()), float(y @ y), len(y), intercept_col=empty_col)
 
 
 def design_gram(design: SpexDesign, parts: np.ndarray, U0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -364,7 +363,7 @@ def ridge_gcv_gram(
     others = np.delete(np.arange(G.shape[0]), intercept_col)
     stats = GramStats(G[np.ix_(others, others)], Xty[others], col_sum[others], y_sum, yy, q)
     with threadpool_limits(1):  # an s × s problem: BLAS threads only add contention
-        b0, coef, alpha, rss = ridge_gram(stats, alphas)
+        b0, coef, alpha, rss, _ = ridge_gram(stats, alphas)
     beta = np.zeros(G.shape[0])
     beta[others], beta[intercept_col] = coef, b0
     return beta, alpha, rss

@@ -55,6 +55,17 @@ def set_bits(bits: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray
     return bits
 
 
+def singles_and_pairs(n: int, pairs: bool = True) -> np.ndarray:
+    """Every part, then (``pairs``) every pair ``i < j`` in ``np.triu_indices`` order, as bit rows."""
+    words = n_words(n)
+    one = set_bits(np.zeros((n, words), np.uint64), np.arange(n), np.arange(n))
+    if not pairs:
+        return one
+    i, j = np.triu_indices(n, 1)
+    two = set_bits(np.zeros((len(i), words), np.uint64), np.repeat(np.arange(len(i)), 2), np.stack([i, j], 1).ravel())
+    return np.concatenate([one, two])
+
+
 def to_indices(bits: np.ndarray, n: int) -> list[tuple[int, ...]]:
     """Unpack bit rows into sorted index tuples (for display and interop, not for hot paths)."""
     rows, cols = np.nonzero(unpack(bits, n))
