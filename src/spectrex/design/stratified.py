@@ -102,11 +102,18 @@ def _subsets_of_size(n: int, s: int, count: int, rng: np.random.Generator, taken
     return np.concatenate(out)
 
 
-def stratified_masks(n: int, budget: int, rng: np.random.Generator, share: float = KERNEL_SHARE) -> np.ndarray:
+def stratified_masks(
+    n: int, budget: int, rng: np.random.Generator, share: float = KERNEL_SHARE, *, paired: bool = False
+) -> np.ndarray:
     """``budget`` distinct masks: the kernel strata (``share`` of the budget) then uniform masks.
 
-    Every mask when ``budget ≥ 2^n`` (then repeated up to the budget).
+    Every mask when ``budget ≥ 2^n`` (then repeated up to the budget). ``paired``: every mask comes with
+    its complement (sizes below ``n/2`` are drawn and complemented, size ``n/2`` and the uniform masks
+    are drawn as pairs), so the set is closed under complement while each size is still a uniform
+    random subset of its masks (an odd budget leaves one mask unpaired).
     """
+    if paired:
+        return _paired(n, budget, rng, share)
     if n <= 20 and budget >= 2**n:
         # every mask, then repeats up to the budget: a tiny problem (n = 3 has 8 masks) still gives the
         # proxy as many rows as it asked for; the engine queries each distinct mask once
@@ -124,11 +131,56 @@ def stratified_masks(n: int, budget: int, rng: np.random.Generator, share: float
     return np.concatenate(blocks)[:budget] if blocks else np.zeros((0, n), bool)
 
 
+def _paired(n: int, budget: int, rng: np.random.Generator, share: float) -> np.ndarray:
+    if n <= 20 and budget >= 2**n:
+        return stratified_masks(n, budget, rng, share)
+    alloc = kernel_allocation(n, int(round(share * budget)))
+    alloc = np.minimum(alloc, alloc[::-1])  # the allocation is symmetric up to rounding; pairs make it so
+    taken: set = set()
+    blocks = []
+    for s in range(0, (n + 1) // 2):  # sizes below n/2 and their complements
+        if alloc[s]:
+            rows = _subsets_of_size(n, s, int(alloc[s]), rng, taken)
+            taken.update(_keys(~rows))
+            blocks += [rows, ~rows]
+
+    def pairs_of(rows: np.ndarray, limit: int) -> np.ndarray:
+        """Up to ``limit`` pairs (row, complement), neither already taken."""
+        keep = []
+        for row, key, twin in zip(rows, _keys(rows), _keys(~rows)):
+            if len(keep) == limit:
+                break
+            if key not in taken and twin not in taken:
+                taken.update((key, twin))
+                keep.append(row)
+        kept = np.array(keep, bool).reshape(-1, n)
+        return np.stack([kept, ~kept], axis=1).reshape(-1, n)
+
+    if n % 2 == 0 and alloc[n // 2] >= 2:
+        half = n // 2
+        want = int(alloc[half]) // 2
+        rows = _subsets_of_size(n, half, min(comb(n, half), 2 * want), rng, set())
+        blocks.append(pairs_of(rows, want))
+    need = budget - sum(len(b) for b in blocks)
+    stall = 0
+    while need > 1 and stall < 8:
+        got = pairs_of(uniform_masks(n, need, rng), need // 2)
+        stall = stall + 1 if len(got) == 0 else 0
+        blocks.append(got)
+        need -= len(got)
+    if need > 0:  # an odd budget (or too few pairs left): single masks
+        blocks.append(_fresh(uniform_masks(n, 4 * need + 16, rng), taken, need))
+    return np.concatenate(blocks)[:budget]
+
+
 class StratifiedDesign(MaskDesign):
     """:func:`stratified_masks` as a sampling design (dropped rows are left out)."""
 
-    def __init__(self, minimum, default, *, share: float = KERNEL_SHARE, method: str = "this method"):
+    def __init__(
+        self, minimum, default, *, share: float = KERNEL_SHARE, paired: bool = False, method: str = "this method"
+    ):
         self._minimum, self._default, self.share, self.method = minimum, default, float(share), method
+        self.paired = paired
 
     def minimum_budget(self, n: int, max_order: int | None) -> int:
         return int(self._minimum(n, max_order))
@@ -138,4 +190,4 @@ class StratifiedDesign(MaskDesign):
 
     def draw(self, n: int, budget: int, max_order: int | None, rng: np.random.Generator):
         share = self.share if budget >= SMALL_BUDGET_PER_PART * n else max(self.share, SMALL_BUDGET_SHARE)
-        return stratified_masks(n, budget, rng, share), None
+        return stratified_masks(n, budget, rng, share, paired=self.paired), None

@@ -22,11 +22,13 @@ orders, FSII, Möbius and Fourier stay the surrogate's (:attr:`Interactions.sour
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from math import comb, lgamma, log
 
 import numpy as np
 
 from . import bitset
+from .pairs import complement_pairs
 from .sparse import SparseTransform
 
 #: fewest queried masks a bin of incompletely queried sizes pools before it is closed
@@ -59,6 +61,19 @@ class ResidualSample:
     masks: np.ndarray
     residuals: np.ndarray
     inflation: float = 1.0
+
+    @cached_property
+    def odd(self) -> np.ndarray | None:
+        """The residual's odd part ``(r(M) − r(¬M)) / 2`` at each mask when the sample is closed under
+        complement (:mod:`.pairs`; an unpaired mask gets 0), else None."""
+        pairs = complement_pairs(self.masks)
+        if pairs is None:
+            return None
+        a, b = pairs
+        out = np.zeros_like(self.residuals)
+        out[a] = (self.residuals[a] - self.residuals[b]) / 2
+        out[b] = -out[a]
+        return out
 
     @classmethod
     def of(cls, transform: SparseTransform, masks: np.ndarray, y: np.ndarray, inflation: float = 1.0) -> ResidualSample:
@@ -171,10 +186,17 @@ def _pattern_sums(x: np.ndarray, w: np.ndarray, t: int) -> list[np.ndarray]:
 
 
 def estimate(
-    sample: ResidualSample, weights: np.ndarray, t: int, min_bin: int = MIN_BIN
+    sample: ResidualSample, weights: np.ndarray, t: int, min_bin: int = MIN_BIN, *, odd: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The residual's order-``t`` values (scalar, ``(n,)`` or ``(n, n)``) and their standard errors."""
-    n, masks, r = sample.n, sample.masks, sample.residuals
+    """The residual's order-``t`` values (scalar, ``(n,)`` or ``(n, n)``) and their standard errors.
+
+    ``odd``: the values read only the residual's odd part (Shapley and Banzhaf values) and the sample is
+    closed under complement, so the odd part is estimated alone — the even part's spread leaves the
+    variance. A size ``s`` mean then equals minus the ``n − s`` one at the complements, so the two add
+    coherently: the variance is twice the one of independent strata.
+    """
+    n, masks = sample.n, sample.masks
+    r = sample.odd if odd else sample.residuals
     shape = () if t == 0 else (n,) * t
     est, var = np.zeros(shape), np.zeros(shape)
     sizes = masks.sum(axis=1)
@@ -200,7 +222,7 @@ def estimate(
             v = np.where(m > 0, np.maximum(within, 0.0) / safe * fpc, spread)
             est += omega[j] * mean
             var += omega[j] ** 2 * v
-    return est, np.sqrt(var * sample.inflation)
+    return est, np.sqrt(var * sample.inflation * (2.0 if odd else 1.0))
 
 
 # -- the corrected views -----------------------------------------------------------------------
@@ -258,11 +280,13 @@ def _corrections(sample: ResidualSample, index: str, k: int) -> tuple[np.ndarray
     if index == "FSII":
         return _fsii(sample, k) if n <= MAX_FSII_N else None
     top = min(k, 2) if n <= MAX_DENSE_PAIRS_N else min(k, 1)
+    import os
+    paired = sample.odd is not None and os.environ.get("SPX_ODD", "1") == "1"  # first-order Shapley and Banzhaf values then read the odd part alone
     if index == "FBII":
         return _fbii(sample, k, top)
     if index == "k-SII" and k == 2:
         e0, s0 = estimate(sample, pattern_weights("Moebius", 0, n), 0)  # the baseline f(∅)
-        e1, s1 = estimate(sample, pattern_weights("SII", 1, n), 1)
+        e1, s1 = estimate(sample, pattern_weights("SII", 1, n), 1, odd=paired)
         e2, s2 = estimate(sample, pattern_weights("SII", 2, n), 2)
         np.fill_diagonal(e2, 0.0)
         np.fill_diagonal(s2, 0.0)
@@ -276,7 +300,7 @@ def _corrections(sample: ResidualSample, index: str, k: int) -> tuple[np.ndarray
                 kind = "Moebius"  # the efficient indices' empty entry is the baseline f(∅)
             else:
                 kind = _order_terms(index, k if index not in ("SV", "BV") else 1, t)
-            e, s = estimate(sample, pattern_weights(kind, t, n, k), t)
+            e, s = estimate(sample, pattern_weights(kind, t, n, k), t, odd=paired and t == 1 and kind in ("SII", "BII"))
             parts.append((t, e, s))
     sup, val, err = zip(*(_as_terms(n, t, e, s) for t, e, s in parts))
     return np.concatenate(sup), np.concatenate(val), np.concatenate(err)
