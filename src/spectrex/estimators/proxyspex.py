@@ -11,10 +11,6 @@ from ..transforms.residual import ResidualSample
 from .base import Explainer
 
 
-import os
-PAIRED = bool(int(os.environ.get("SPX_PAIRED", "0")))
-
-
 def default_budget(n: int, max_order: int | None = None) -> int:
     """Queries used when no budget is given: 64 per part, between 1,000 and 20,000."""
     return int(min(max(64 * n, 1000), 20_000))
@@ -96,13 +92,13 @@ class ProxySPEX(Explainer):
         self.adaptive, self.tol, self.num_threads, self.proxy = adaptive, tol, num_threads, proxy
 
     def design(self) -> StratifiedDesign | UniformDesign:
-        if self.paired or self.adaptive:  # pairs and nested prefixes are uniform-mask designs
+        if self.adaptive:  # nested prefixes are a uniform-mask design
             return UniformDesign(_minimum, default_budget, paired=self.paired, method="ProxySPEX")
-        return StratifiedDesign(_minimum, default_budget, paired=PAIRED, method="ProxySPEX")
+        return StratifiedDesign(_minimum, default_budget, paired=self.paired, method="ProxySPEX")
 
     def _residual(self, transform, diagnostics: dict, masks: np.ndarray, y: np.ndarray) -> ResidualSample | None:
-        # uniform paired masks are not uniform within a size given the other half; the others are
-        if self.paired:
+        # uniform paired masks (the adaptive design) are not uniform within a size given the other half
+        if self.paired and self.adaptive:
             return None
         # the refit's residuals at its own rows are smaller than at fresh masks: scale the variances by
         # the held-out over the in-sample residual variance (from the decoder's own holdout rows)

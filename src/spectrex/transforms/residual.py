@@ -268,6 +268,32 @@ def corrections(sample: ResidualSample, index: str, k: int) -> tuple[np.ndarray,
     return sup, val, err
 
 
+def first_order_weights(kind: str, n: int, a: float, b: float) -> np.ndarray:
+    """``W[s, j]`` of the first-order value ``a · I_i + b · Σ_{j≠i} I_ij`` (``I`` of :func:`pattern_weights` ``kind``).
+
+    k-SII's (``k = 2``: ``SII_i − ½ Σ_j SII_ij``) and FBII's (``−2 F_i − 2 Σ_j F_ij``) first-order values
+    are such sums. Estimated as one functional, from the masks' patterns with ``i`` alone, the value pools
+    every mask of a size; the sum of ``n − 1`` pair estimates adds each one's sampling noise (planted
+    n = 64, 250 queries: k-SII-2 error 0.156 as the sum, 0.070 as one functional; lower on Gemma 3 270M and
+    the toxicity BiLSTM at every budget too).
+    """
+    w1, w2 = pattern_weights(kind, 1, n), pattern_weights(kind, 2, n)
+
+    def each(w: np.ndarray, t: int, s: int, j: int) -> float:  # the coefficient of one such mask
+        count = comb(t, j) * comb(n - t, s - j) if 0 <= s - j <= n - t else 0
+        return w[s, j] / count if count else 0.0
+
+    out = np.zeros((n + 1, 2))
+    for s in range(n + 1):
+        if s >= 1:  # i kept: the other s − 1 kept parts pair with it in pattern 2, the n − s others in 1
+            inside = a * each(w1, 1, s, 1) + b * ((s - 1) * each(w2, 2, s, 2) + (n - s) * each(w2, 2, s, 1))
+            out[s, 1] = inside * comb(n - 1, s - 1)
+        if s <= n - 1:
+            outside = a * each(w1, 1, s, 0) + b * (s * each(w2, 2, s, 1) + (n - 1 - s) * each(w2, 2, s, 0))
+            out[s, 0] = outside * comb(n - 1, s)
+    return out
+
+
 def _corrections(sample: ResidualSample, index: str, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The residual's values of ``index`` (view order ``k``) at orders ≤ 2, with standard errors.
 
@@ -280,18 +306,14 @@ def _corrections(sample: ResidualSample, index: str, k: int) -> tuple[np.ndarray
     if index == "FSII":
         return _fsii(sample, k) if n <= MAX_FSII_N else None
     top = min(k, 2) if n <= MAX_DENSE_PAIRS_N else min(k, 1)
-    import os
-    paired = sample.odd is not None and os.environ.get("SPX_ODD", "1") == "1"  # first-order Shapley and Banzhaf values then read the odd part alone
+    paired = sample.odd is not None  # first-order Shapley and Banzhaf values then read the odd part alone
     if index == "FBII":
         return _fbii(sample, k, top)
     if index == "k-SII" and k == 2:
         e0, s0 = estimate(sample, pattern_weights("Moebius", 0, n), 0)  # the baseline f(∅)
-        e1, s1 = estimate(sample, pattern_weights("SII", 1, n), 1, odd=paired)
-        e2, s2 = estimate(sample, pattern_weights("SII", 2, n), 2)
-        np.fill_diagonal(e2, 0.0)
-        np.fill_diagonal(s2, 0.0)
-        e1 = e1 - 0.5 * e2.sum(axis=1)  # k-SII_i = SII_i + B_1 Σ_j SII_ij
-        s1 = np.sqrt(s1**2 + 0.25 * (s2**2).sum(axis=1))
+        # k-SII_i = SII_i − ½ Σ_j SII_ij, estimated as one functional (see first_order_weights)
+        e1, s1 = estimate(sample, first_order_weights("SII", n, 1.0, -0.5), 1)
+        e2, s2 = estimate(sample, pattern_weights("SII", 2, n), 2) if top >= 2 else (None, None)
         parts = [(0, e0, s0), (1, e1, s1)] + ([(2, e2, s2)] if top >= 2 else [])
     else:
         parts = []
@@ -300,14 +322,19 @@ def _corrections(sample: ResidualSample, index: str, k: int) -> tuple[np.ndarray
                 kind = "Moebius"  # the efficient indices' empty entry is the baseline f(∅)
             else:
                 kind = _order_terms(index, k if index not in ("SV", "BV") else 1, t)
-            e, s = estimate(sample, pattern_weights(kind, t, n, k), t, odd=paired and t == 1 and kind in ("SII", "BII"))
+            odd = paired and t == 1 and kind in ("SII", "BII")
+            e, s = estimate(sample, pattern_weights(kind, t, n, k), t, odd=odd)
             parts.append((t, e, s))
     sup, val, err = zip(*(_as_terms(n, t, e, s) for t, e, s in parts))
     return np.concatenate(sup), np.concatenate(val), np.concatenate(err)
 
 
 def _fbii(sample: ResidualSample, k: int, top: int):
-    """FBII (k ≤ 2): the residual's Fourier coefficients up to order k, read as FBII via :func:`.indices.convert`."""
+    """FBII (k ≤ 2): the residual's Fourier coefficients up to order k, read as FBII via :func:`.indices.convert`.
+
+    At ``k = 2`` the first-order values ``−2 F_i − 2 Σ_j F_ij`` are estimated as one functional
+    (:func:`first_order_weights`) instead of from the sum of the pair estimates.
+    """
     from .indices import convert
 
     n = sample.n
@@ -316,18 +343,19 @@ def _fbii(sample: ResidualSample, k: int, top: int):
     sup = np.concatenate([x[0] for x in terms])
     val = np.concatenate([x[1] for x in terms])
     fsup, fval, _ = convert(SparseTransform(n, sup, val, "fourier"), "FBII", k)
-    # standard errors: FBII_i = -2 F_i - 2 Σ_j F_ij, FBII_ij = 4 F_ij (k = 2); FBII_i = -2 F_i (k = 1)
+    # standard errors: FBII_ij = 4 F_ij (k = 2); FBII_i = -2 F_i (k = 1)
     se = {0: terms[0][2]}
     if top >= 1:
-        s1 = parts[1][2]
-        if top >= 2:
-            s2 = parts[2][2].copy()
-            np.fill_diagonal(s2, 0.0)
-            s1 = np.sqrt(4 * s1**2 + 4 * (s2**2).sum(axis=1))
-            se[2] = 4 * terms[2][2]
+        if k >= 2:
+            e1, s1 = estimate(sample, first_order_weights("Fourier", n, -2.0, -2.0), 1)
+            pos = bitset.lookup(fsup, terms[1][0])
+            fval = fval.copy()
+            fval[pos[pos >= 0]] = e1[pos >= 0]
+            se[1] = s1
         else:
-            s1 = 2 * s1
-        se[1] = s1
+            se[1] = 2 * parts[1][2]
+        if top >= 2:
+            se[2] = 4 * terms[2][2]
     all_sup = np.concatenate([terms[t][0] for t in sorted(se)])
     all_se = np.concatenate([se[t] for t in sorted(se)])
     pos = bitset.lookup(all_sup, fsup)
