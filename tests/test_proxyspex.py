@@ -164,3 +164,17 @@ def test_numba_and_lightgbm_proxies_agree():
     np.testing.assert_allclose(a.predict(masks), b.predict(masks), atol=1e-6)
     with pytest.raises(ValueError, match="proxy must be"):
         ProxySPEX(proxy="xgboost")
+
+
+def test_the_low_order_completion_recovers_a_dense_order_two_game_exactly():
+    # every pair interacts (91 + 14 weak terms): the tree proxy finds the strong ones; with rows for
+    # every part and pair (≤ 3/4 of them), the completed fit is exact and GCV keeps it
+    n = 14
+    f = planted(n, n * (n + 1) // 2, 2, 3, scale=2.0)
+    res = ProxySPEX(random_state=0).explain(f, n, budget=300)
+    assert res.metadata["diagnostics"].get("completed_terms", 0) > 0
+    masks = np.random.default_rng(5).random((200, n)) < 0.5
+    assert np.max(np.abs(res.predict(masks) - f(masks))) < 1e-9
+    # too few rows for every pair: no completion, and the fit stays the sparse one
+    small = ProxySPEX(random_state=0).explain(f, n, budget=120)
+    assert "completed_terms" not in small.metadata["diagnostics"]

@@ -73,3 +73,17 @@ def test_standardise_refuses_empty_and_non_finite():
         standardise(np.array([1.0, np.nan]))
     z, loc, scale = standardise(np.array([2.0, 2.0]))
     assert scale == 0 and loc == pytest.approx(2.0)
+
+
+def test_least_squares_is_a_candidate_so_an_exactly_sparse_function_is_fitted_to_rounding():
+    # the smallest ridge penalty alone left ~1e-7 errors; GCV picks 0 when the fit is exact
+    from spectrex.decoders.refit import ALPHAS, refit
+
+    assert ALPHAS[0] == 0.0
+    rng = np.random.default_rng(0)
+    n = 20
+    f = planted(n, 12, 3, 1, basis="fourier")
+    masks = rng.random((600, n)) < 0.5
+    fitted, info = refit(masks, f(masks), f.supports[np.any(f.supports != 0, axis=1)], n)
+    assert info["refit_alpha"] == 0.0
+    assert np.max(np.abs(fitted(masks[:50]) - f(masks[:50]))) < 1e-10

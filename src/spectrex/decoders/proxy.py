@@ -12,9 +12,12 @@ Steps (Butler et al., 2025, "ProxySPEX"):
    the fraction picked among a few by holdout R² (a fixed 0.95, as in the reference, caps R² near 0.95
    on planted functions);
 5. refit the kept coefficients on the queried values (ridge with GCV, :mod:`.refit`);
-6. optionally, a residual correction: estimate the residual's Fourier coefficients of order 1 and 2 by
-   sample reuse (``mean(r · χ_T)`` over uniform masks, all pairs at once as one ``n × n`` product),
-   add the ones that stand out of the noise, and refit again.
+6. optionally, a residual screen: estimate the residual's Fourier coefficients of order 1 and 2 by
+   sample reuse (``mean(r · χ_T)`` over uniform masks, all pairs at once as one ``n × n`` product)
+   and add the ones that stand out of the noise;
+7. the final refit (:func:`_refit`): on a sample closed under complement (``paired=True``) the odd and
+   even terms apart; on small problems also the fit over every part and pair (the low-order
+   completion), kept where GCV prefers it.
 
 Why it is fast (measured on planted Möbius functions, one thread; see ``benchmarks/proxyspex_speed``):
 
@@ -54,9 +57,9 @@ import numpy as np
 
 from ..metrics import r2_from_sums, r2_score
 from ..transforms import bitset
+from ..transforms.pairs import complement_pairs
 from ..transforms.sparse import SparseTransform
 from .refit import CHUNK, GramStats, fourier_columns, gram_stats, ridge_gram, standardise
-from ..transforms.pairs import complement_pairs
 from .trees import paths_fourier, tree_fourier
 
 
@@ -447,10 +450,11 @@ def proxy_decode(
             supports = np.concatenate([supports, fresh])
     pairs = complement_pairs(masks)
     rows = masks.shape[0] if pairs is None else len(pairs[0])
-    if pairs is not None and rows >= 2 * n:  # every part's own term: n odd columns, all SV and BV read
+    grow = top_k is None  # a support size the caller chose is kept as chosen
+    if grow and pairs is not None and rows >= 2 * n:  # every part's own term: n odd columns, all SV/BV read
         supports = _with(supports, bitset.singles_and_pairs(n, pairs=False))
     final = _refit(masks, z, n, supports, pairs)
-    if small:  # the low-order completion (see _refit): every part and pair, kept when GCV says so
+    if grow and small:  # the low-order completion (see _refit): every part and pair, kept when GCV says so
         wide = _with(supports, bitset.singles_and_pairs(n, pairs=max_order >= 2))
         if len(wide) > len(supports) and len(wide) <= COMPLETION_SHARE * rows:
             completed = _refit(masks, z, n, wide, pairs)
@@ -460,7 +464,7 @@ def proxy_decode(
                 supports, final = wide, completed
     meta.update({"refit_alpha": final.alpha, "refit_r2": final.r2})
     if pairs is not None:
-        meta["paired_rows"] = 2 * rows
+        meta["pairs"] = rows
     return _transform(n, supports, final.b0, final.beta, loc, scale), meta
 
 
@@ -475,6 +479,8 @@ COMPLETION_SHARE = 0.75
 
 @dataclass(frozen=True)
 class _Final:
+    """The final refit: ``z ≈ b0 + Σ β χ`` (standardised values), its penalty, in-sample R² and GCV score."""
+
     b0: float
     beta: np.ndarray
     alpha: float | dict
