@@ -25,7 +25,12 @@ shapiq 1.8 needs Python ≥ 3.12: the comparison runs in ``SPECTREX_SHAPIQ18_PYT
 ``/work/venv312/bin/python``, with spectrex installed there: ``pip install -e .``); without it the
 benchmark is skipped with a note. ``python -m benchmarks index_accuracy [--quick]``; tables
 ``index_accuracy`` (every run), ``index_accuracy_summary`` (mean over inputs and seeds, spectrex beside
-the best shapiq estimator).
+the best shapiq estimator; errors below :data:`ROUNDING` count as exact, so two exact estimators tie).
+Parts of a run: ``python -m benchmarks.index_accuracy [--no-real | --no-planted] [--only NAME]
+[--budgets 250,500] [--library spectrex | shapiq]`` writes a table named after them, and ``--merge`` joins
+every table under ``benchmarks/results`` (a later part replaces the rows it has: same case, budget and
+method) into ``index_accuracy`` and its summary. Above n = 64 the order-2 regressions over every pair
+(KernelSHAP-IQ, PolySHAP, RegressionFBII) and SVARM-IQ are left out (minutes per run).
 """
 
 from __future__ import annotations
@@ -83,6 +88,8 @@ MEASURES = {
     "k-SII-2": ("k-SII", 2, (1, 2)),
     "FBII-2": ("FBII", 2, (2,)),
 }
+#: errors below this are exact to floating-point rounding (a 1e-13 against a 1e-15 is a tie, not a loss)
+ROUNDING = 1e-12
 #: order-2 regressions over every pair (n(n-1)/2 columns) are left out above this many parts, and so is
 #: SVARM-IQ (40–80 s of CPU per run at n = 64 and growing with n²; 10–30× the best error there)
 MAX_PAIR_REGRESSION_N = 64
@@ -187,7 +194,8 @@ def _inner(
                     t1 = time.process_time()
                     est, se = _ours(res.to(index, k))
                     o = orders[-1] - 1  # coverage over the measure's top order
-                    inside = np.abs(est[o] - truth[measure][o]) <= 1.645 * se[o]
+                    # a value exact to rounding counts as inside (its standard error may be 0)
+                    inside = np.abs(est[o] - truth[measure][o]) <= np.maximum(1.645 * se[o], ROUNDING)
                     row = base | {"method": "spectrex " + res.metadata["method"], "measure": measure}
                     row |= {"mae": _score(est, truth[measure], orders), "cover90": float(np.mean(inside))}
                     row |= {"cpu_s": cpu + time.process_time() - t1}
@@ -242,7 +250,8 @@ def summary(rows: list[dict]) -> list[dict]:
         if ours and theirs:
             best = min(theirs, key=theirs.get)
             row["best shapiq"] = best.removeprefix("shapiq ")
-            row["ratio (spectrex / best shapiq)"] = row[ours[0]] / theirs[best] if theirs[best] > 0 else float("nan")
+            # errors below ROUNDING are both "exact": their ratio is rounding noise, counted as a tie
+            row["ratio (spectrex / best shapiq)"] = max(row[ours[0]], ROUNDING) / max(theirs[best], ROUNDING)
         if cov.get(key):
             row["spectrex cover90"] = float(np.mean(cov[key]))
         out.append(row)
@@ -315,7 +324,7 @@ def merge(out: Path) -> None:
     # a rerun (``…_budget250``, ``…_spectrex``) replaces the rows it has: same case, budget and method
     paths = sorted(
         (p for p in paths if not p.stem.endswith("_summary")),
-        key=lambda p: ("_budget" in p.stem, p.stem.endswith(("_spectrex", "_shapiq")), p.stem),
+        key=lambda p: (p.stem.endswith(("_spectrex", "_shapiq")), "_budget" in p.stem, p.stem),
     )
     for path in paths:
         redone = {(r["case"], int(r["budget"]), r["method"]) for r in csv.DictReader(path.open())}

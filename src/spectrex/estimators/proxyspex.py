@@ -37,7 +37,14 @@ class ProxySPEX(Explainer):
     index, random_state, engine
         See :class:`~spectrex.Explainer`.
     paired : bool, default False
-        Query each random mask together with its complement (uniform masks only).
+        Query every mask together with its complement (the same size-stratified design, closed under
+        complement). Each pair observes the function's odd part ``(f(M) − f(¬M)) / 2`` — all that Shapley
+        and Banzhaf values read — apart from its even part, so the refit fits the two apart and the
+        first-order corrections use the odd residual alone. Choose it for functions with many weak
+        low-order interactions: on a dense order-≤ 2 game (n = 32, all 528 terms) the Shapley values are
+        exact from 250 queries, against errors of 1.35 / 0.64 at 250 / 500 unpaired. Not the default: a pair
+        is one observation of the even part, so interactions cost more queries (Gemma 3 270M sentiment:
+        SII-2 5–10 % less accurate, Shapley values 20 % less at 2,000 queries).
     energy : float, tuple of floats or "auto", default "auto"
         Fraction of the proxy's non-constant Fourier energy kept before the refit; with several
         values the best is picked on the proxy's holdout rows. "auto": (0.95, 0.99, 0.999), plus 0.9999
