@@ -175,7 +175,7 @@ def _inner(
     from spectrex.transforms.indices import convert
 
     budgets = [250, 1000] if quick else BUDGETS
-    seeds = SEEDS[:1] if quick else SEEDS[:n_seeds]
+    seeds = SEEDS[:1] if quick else SEEDS if n_seeds is None else list(range(n_seeds))
     for group, case, n, make, exact in _cases(quick, real, planted_too, only):
         truth = {}
         for measure, (index, k, _) in MEASURES.items():
@@ -291,6 +291,7 @@ def run(
     suffix = "" if real and planted_too else "_real" if real else "_planted"
     suffix += "" if only is None else "_" + only
     suffix += "" if budgets is None else "_budget" + "_".join(map(str, budgets))
+    suffix += "" if n_seeds is None else f"_seeds{n_seeds}"
     suffix += "" if library is None else "_" + library
 
     def note() -> str:
@@ -348,7 +349,7 @@ if __name__ == "__main__":
     if "--merge" in sys.argv:
         merge(ROOT / "benchmarks" / "results")
         sys.exit(0)
-    # python -m benchmarks.index_accuracy [--quick] [--no-real | --no-planted] [--seeds K] (K first seeds)
+    # python -m benchmarks.index_accuracy [--quick] [--no-real | --no-planted] [--seeds K] (seeds 0…K-1)
     seeds = int(sys.argv[sys.argv.index("--seeds") + 1]) if "--seeds" in sys.argv else None
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
     budgets = (

@@ -60,11 +60,12 @@ def test_every_corrected_index_is_consistent(game):
         assert errors[index, k, 2**N // 2] < errors[index, k, 2**N // 8], (index, k)
 
 
-def test_intervals_cover_the_exact_values_of_a_noisy_function(game):
+@pytest.mark.parametrize("paired", [False, True])
+def test_intervals_cover_the_exact_values_of_a_noisy_function(game, paired):
     noisy, exact = game
     inside = []
     for seed in range(4):
-        result = ProxySPEX(random_state=seed).explain(noisy, N, 300)
+        result = ProxySPEX(random_state=seed, paired=paired).explain(noisy, N, 300)
         for index, k in [("SV", 1), ("SII", 2)]:
             view = result.to(index, k)
             sup, val, _ = convert(exact, index, k)
