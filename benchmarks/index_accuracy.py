@@ -28,8 +28,8 @@ benchmark is skipped with a note. ``python -m benchmarks index_accuracy [--quick
 the best shapiq estimator; errors below :data:`ROUNDING` count as exact, so two exact estimators tie).
 Parts of a run: ``python -m benchmarks.index_accuracy [--no-real | --no-planted] [--only NAME]
 [--budgets 250,500] [--library spectrex | shapiq]`` writes a table named after them, and ``--merge`` joins
-every table under ``benchmarks/results`` (a later part replaces the rows it has: same case, budget and
-method) into ``index_accuracy`` and its summary. Above n = 64 the order-2 regressions over every pair
+every table under ``benchmarks/results`` (a later part replaces the runs it has: same case, budget, method
+and seed) into ``index_accuracy`` and its summary. Above n = 64 the order-2 regressions over every pair
 (KernelSHAP-IQ, PolySHAP, RegressionFBII) and SVARM-IQ are left out (minutes per run).
 """
 
@@ -322,14 +322,15 @@ def merge(out: Path) -> None:
 
     rows, notes = [], []
     paths = sorted(out.glob("index_accuracy_real*.csv")) + sorted(out.glob("index_accuracy_planted*.csv"))
-    # a rerun (``…_budget250``, ``…_spectrex``) replaces the rows it has: same case, budget and method
+    # a rerun (``…_budget250``, ``…_seeds10``, ``…_spectrex``) replaces the runs it has: same case, budget,
+    # method and seed
     paths = sorted(
         (p for p in paths if not p.stem.endswith("_summary")),
-        key=lambda p: (p.stem.endswith(("_spectrex", "_shapiq")), "_budget" in p.stem, p.stem),
+        key=lambda p: (p.stem.endswith(("_spectrex", "_shapiq")), "_budget" in p.stem, "_seeds" in p.stem, p.stem),
     )
     for path in paths:
-        redone = {(r["case"], int(r["budget"]), r["method"]) for r in csv.DictReader(path.open())}
-        rows = [r for r in rows if (r["case"], r["budget"], r["method"]) not in redone]
+        redone = {(r["case"], int(r["budget"]), r["method"], int(r["seed"])) for r in csv.DictReader(path.open())}
+        rows = [r for r in rows if (r["case"], r["budget"], r["method"], r["seed"]) not in redone]
         part = path.stem.removeprefix("index_accuracy_")
         for r in csv.DictReader(path.open()):
             row = {k: v for k, v in r.items() if v != ""}
