@@ -22,7 +22,7 @@ from .metrics import r2_score
 from .provenance import Provenance
 from .transforms import bitset
 from .transforms.indices import canonical_index, convert
-from .transforms.residual import ResidualSample, corrections
+from .transforms.residual import ResidualSample, corrections, thin_orders
 from .transforms.sparse import SparseTransform
 
 SCHEMA = "spectrex.interactions/1"
@@ -67,8 +67,10 @@ class Interactions:
     std_errors : ndarray (s,)
         Standard error of each value (NaN where none is known: values read from the transform alone).
     sources : dict
-        Which estimate each order of the view comes from: ``"surrogate"`` (the transform's exact index)
-        or ``"surrogate + residual"`` (corrected by the residual sample).
+        Which estimate each order of the view comes from: ``"surrogate"`` (the transform's exact index),
+        ``"surrogate + residual"`` (corrected by the residual sample) or ``"surrogate ± residual"`` (the
+        surrogate's, with a standard error from a residual sample too thin to correct it:
+        :func:`~spectrex.transforms.residual.thin_orders`).
     provenance : Provenance
         How the result was made, typed; :attr:`metadata` is its read-only flat view.
     """
@@ -120,8 +122,9 @@ class Interactions:
         self.supports = np.concatenate([self.supports, sup[new]])
         self.values = np.concatenate([self.values, val[new]])
         self.std_errors = np.concatenate([self.std_errors, err[new]])
+        thin = thin_orders(residual)
         for t in np.unique(bitset.popcount(sup)).tolist():
-            self.sources[int(t)] = "surrogate + residual"
+            self.sources[int(t)] = "surrogate ± residual" if t in thin else "surrogate + residual"
 
     def std_error(self, parts) -> float:
         """Standard error of one value given as part indices (NaN when it is the surrogate's alone)."""

@@ -7,7 +7,7 @@ from spectrex import Interactions, ProxySPEX
 from spectrex.synthetic import NoisyFunction, planted
 from spectrex.transforms import bitset
 from spectrex.transforms.indices import convert
-from spectrex.transforms.residual import ResidualSample, corrections
+from spectrex.transforms.residual import ResidualSample, corrections, thin_orders
 from spectrex.transforms.wht import all_masks, exact_mobius
 
 N = 10
@@ -108,5 +108,22 @@ def test_paired_masks_are_corrected_from_the_odd_part_and_exact_on_an_order_two_
         result = ProxySPEX(random_state=0, paired=paired).explain(f, n, 8 * n)
         sv = result.to("SV")
         errors[paired] = max(abs(sv[key] - v) for key, v in exact.items() if len(key) == 1)
-        assert sv.sources[1] == "surrogate + residual"
+        assert sv.sources[1] == "surrogate ± residual"  # 8 masks per part: too thin to correct (thin_orders)
+        assert np.isfinite(sv.std_errors[sv.orders == 1]).all()
     assert errors[True] < 1e-9 < 0.01 < errors[False]
+
+
+def test_a_sample_too_thin_for_an_order_keeps_the_surrogates_values_with_standard_errors():
+    # n = 64 at 250 queries: 4 masks per part, 0.12 per pair; both orders stay the surrogate's
+    f = planted(64, 20, 3, 0, scale=2.0)
+    result = ProxySPEX(random_state=0).explain(f, 64, 250)
+    assert thin_orders(result.residual) == (1, 2)
+    view, plain = result.to("SII", 2), Interactions(result.transform, "SII", 2)
+    assert view.sources[1] == view.sources[2] == "surrogate ± residual"
+    for key in [(3,), (5,), (1, 2), (7, 40)]:
+        assert view[key] == plain[key]
+        assert np.isfinite(view.std_error(key)) and view.std_error(key) > 0
+    # enough masks per part (16) and per pair (2) for n = 10: both orders corrected
+    noisy = NoisyFunction(planted(N, 40, 6, 3, scale=2.0), 10.0, random_state=1)
+    assert thin_orders(ProxySPEX(random_state=0).explain(noisy, N, 300).residual) == ()
+
