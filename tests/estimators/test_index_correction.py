@@ -111,6 +111,9 @@ def test_paired_masks_are_corrected_from_the_odd_part_and_exact_on_an_order_two_
         assert sv.sources[1] == "surrogate ± residual"  # 8 masks per part: too thin to correct (thin_orders)
         assert np.isfinite(sv.std_errors[sv.orders == 1]).all()
     assert errors[True] < 1e-9 < 0.01 < errors[False]
+    # the default pairs below 16 queries per part: the same exact values
+    default = ProxySPEX(random_state=0).explain(f, n, 8 * n).to("SV")
+    assert max(abs(default[key] - v) for key, v in exact.items() if len(key) == 1) < 1e-9
 
 
 def test_a_sample_too_thin_for_an_order_keeps_the_surrogates_values_with_standard_errors():

@@ -31,3 +31,14 @@ def test_the_paired_stratified_design_is_closed_under_complement_with_distinct_m
         assert 2 * len(a) == budget
         sizes = np.bincount(masks.sum(axis=1), minlength=n + 1)
         assert np.array_equal(sizes, sizes[::-1])  # complements mirror the sizes
+
+
+def test_the_default_design_pairs_below_sixteen_queries_per_part_only():
+    from spectrex.design.stratified import PAIRED_BELOW_PER_PART, StratifiedDesign
+
+    design = StratifiedDesign(lambda n, k: 64, lambda n, k: 1000, paired="auto")
+    n = 20
+    low, _ = design.draw(n, PAIRED_BELOW_PER_PART * n - 2, None, np.random.default_rng(0))
+    high, _ = design.draw(n, PAIRED_BELOW_PER_PART * n, None, np.random.default_rng(0))
+    assert complement_pairs(low) is not None
+    assert complement_pairs(high) is None

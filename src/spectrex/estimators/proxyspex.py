@@ -36,15 +36,17 @@ class ProxySPEX(Explainer):
         Highest interaction order recovered (also bounds the proxy's tree depth).
     index, random_state, engine
         See :class:`~spectrex.Explainer`.
-    paired : bool, default False
+    paired : bool or "auto", default "auto"
         Query every mask together with its complement (the same size-stratified design, closed under
         complement). Each pair observes the function's odd part ``(f(M) − f(¬M)) / 2`` — all that Shapley
         and Banzhaf values read — apart from its even part, so the refit fits the two apart and the
-        first-order corrections use the odd residual alone. Choose it for functions with many weak
-        low-order interactions: on a dense order-≤ 2 game (n = 32, all 528 terms) the Shapley values are
-        exact from 250 queries, against errors of 1.35 / 0.64 at 250 / 500 unpaired. Not the default: a pair
-        is one observation of the even part, so interactions cost more queries (Gemma 3 270M sentiment:
-        SII-2 5–10 % less accurate, Shapley values 20 % less at 2,000 queries).
+        first-order corrections use the odd residual alone: on a dense order-≤ 2 game (n = 32, all 528
+        terms) the Shapley values are exact from 250 queries, against errors of 1.5 / 0.72 at 250 / 500
+        unpaired. But a pair is one observation of the even part, so with enough queries unpaired masks
+        recover interactions better (Gemma 3 270M sentiment: SII-2 5–10 % better, Shapley values 20 % at
+        2,000). "auto": pairs below 16 queries per part
+        (:data:`spectrex.design.stratified.PAIRED_BELOW_PER_PART`), where first-order corrections are too
+        thin to apply anyway.
     energy : float, tuple of floats or "auto", default "auto"
         Fraction of the proxy's non-constant Fourier energy kept before the refit; with several
         values the best is picked on the proxy's holdout rows. "auto": (0.95, 0.99, 0.999), plus 0.9999
@@ -76,7 +78,7 @@ class ProxySPEX(Explainer):
         random_state=None,
         engine=None,
         *,
-        paired: bool = False,
+        paired: bool | str = "auto",
         energy: float | tuple[float, ...] | str = "auto",
         top_k: int | None = None,
         residual: bool = True,
@@ -92,6 +94,8 @@ class ProxySPEX(Explainer):
             raise ValueError(f"energy must be 'auto', a fraction in (0, 1] or a tuple of them, got {energy!r}")
         if top_k is not None and int(top_k) < 1:
             raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
+        if paired not in (True, False, "auto"):
+            raise ValueError(f"paired must be True, False or 'auto', got {paired!r}")
         if proxy not in ("numba", "lightgbm"):
             raise ValueError(f"proxy must be 'numba' or 'lightgbm', got {proxy!r}")
         # stored as given (scikit-learn's clone checks that); energies are normalised where they are used
@@ -100,12 +104,12 @@ class ProxySPEX(Explainer):
 
     def design(self) -> StratifiedDesign | UniformDesign:
         if self.adaptive:  # nested prefixes are a uniform-mask design
-            return UniformDesign(_minimum, default_budget, paired=self.paired, method="ProxySPEX")
+            return UniformDesign(_minimum, default_budget, paired=self.paired is True, method="ProxySPEX")
         return StratifiedDesign(_minimum, default_budget, paired=self.paired, method="ProxySPEX")
 
     def _residual(self, transform, diagnostics: dict, masks: np.ndarray, y: np.ndarray) -> ResidualSample | None:
         # uniform paired masks (the adaptive design) are not uniform within a size given the other half
-        if self.paired and self.adaptive:
+        if self.paired is True and self.adaptive:
             return None
         # the refit's residuals at its own rows are smaller than at fresh masks: scale the variances by
         # the held-out over the in-sample residual variance (from the decoder's own holdout rows)
