@@ -129,4 +129,3 @@ def test_a_sample_too_thin_for_an_order_keeps_the_surrogates_values_with_standar
     # enough masks per part (16) and per pair (2) for n = 10: both orders corrected
     noisy = NoisyFunction(planted(N, 40, 6, 3, scale=2.0), 10.0, random_state=1)
     assert thin_orders(ProxySPEX(random_state=0).explain(noisy, N, 300).residual) == ()
-
