@@ -458,7 +458,10 @@ def proxy_decode(
     grow = top_k is None  # a support size the caller chose is kept as chosen
     if grow and pairs is not None and rows >= 2 * n:  # every part's own term: n odd columns, all SV/BV read
         supports = _with(supports, bitset.singles_and_pairs(n, pairs=False))
-    final = _refit(masks, z, n, supports, pairs)
+    if pairs is None and len(supports) == k:  # the fit above already covers these terms on every row
+        final = _Final(fit.b0, fit.beta, fit.alpha, meta["refit_r2"], fit.gcv)
+    else:
+        final = _refit(masks, z, n, supports, pairs)
     if grow and small:  # the low-order completion (see _refit): every part and pair, kept when GCV says so
         wide = _with(supports, bitset.singles_and_pairs(n, pairs=max_order >= 2))
         if len(wide) > len(supports) and len(wide) <= COMPLETION_SHARE * rows:
@@ -520,10 +523,10 @@ def _refit(masks: np.ndarray, z: np.ndarray, n: int, supports: np.ndarray, pairs
     x = masks[a]
     z_odd, z_even = (z[a] - z[b]) / 2, (z[a] + z[b]) / 2
     odd = (bitset.popcount(supports) % 2).astype(bool)
-    full = gram_stats(np.concatenate([x, ~x]), supports[odd], n, np.concatenate([z_odd, -z_odd]))
-    # both halves of each pair hold the same equation: halved to one row per pair, with no constant
-    # (odd columns and z_odd sum to 0 over the pairs)
-    f_odd = ridge_gram(GramStats(full.G / 2, full.Xty / 2, np.zeros(int(odd.sum())), 0.0, full.yy / 2, len(a)))
+    # one row per pair (its complement holds the same equation, signs flipped) and no constant: over the
+    # pairs the odd columns and z_odd sum to 0, so their sums are 0, not those of the rows kept here
+    half = gram_stats(x, supports[odd], n, z_odd)
+    f_odd = ridge_gram(GramStats(half.G, half.Xty, np.zeros(int(odd.sum())), 0.0, half.yy, len(a)))
     f_even = ridge_gram(gram_stats(x, supports[~odd], n, z_even))
     beta = np.zeros(len(supports))
     beta[odd], beta[~odd] = f_odd.beta, f_even.beta
