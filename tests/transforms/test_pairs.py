@@ -42,3 +42,6 @@ def test_the_default_design_pairs_below_sixteen_queries_per_part_only():
     high, _ = design.draw(n, PAIRED_BELOW_PER_PART * n, None, np.random.default_rng(0))
     assert complement_pairs(low) is not None
     assert complement_pairs(high) is None
+    big = 1000  # a large problem keeps its masks distinct
+    wide, _ = design.draw(big, 4 * big, None, np.random.default_rng(0))
+    assert complement_pairs(wide) is None

@@ -44,9 +44,9 @@ class ProxySPEX(Explainer):
         terms) the Shapley values are exact from 250 queries, against errors of 1.5 / 0.72 at 250 / 500
         unpaired. But a pair is one observation of the even part, so with enough queries unpaired masks
         recover interactions better (Gemma 3 270M sentiment: SII-2 5–10 % better, Shapley values 20 % at
-        2,000). "auto": pairs below 16 queries per part
-        (:data:`spectrex.design.stratified.PAIRED_BELOW_PER_PART`), where first-order corrections are too
-        thin to apply anyway.
+        2,000). "auto": pairs below 16 queries per part, where first-order corrections are too thin to
+        apply anyway, on problems of up to 131,072 queries × parts
+        (:data:`spectrex.design.stratified.PAIRED_BELOW_PER_PART`, ``PAIRED_UP_TO``).
     energy : float, tuple of floats or "auto", default "auto"
         Fraction of the proxy's non-constant Fourier energy kept before the refit; with several
         values the best is picked on the proxy's holdout rows. "auto": (0.95, 0.99, 0.999), plus 0.9999
