@@ -257,11 +257,11 @@ def thin_orders(sample: ResidualSample) -> tuple[int, ...]:
     per part (order 1) or :data:`PER_PAIR` per pair (order 2), unless every mask was queried.
 
     Below these the pattern means behind an order's values hold a mask or two each, and the correction
-    adds more noise than the surrogate's error it removes (measured, surrogate alone against corrected:
-    planted n = 256 at 250–2,000 queries, Shapley values 0.17 vs 0.36 … 0.021 vs 0.031, SII-2 0.0024 vs
-    0.069; n = 64 at 250 / 500; the real models at 17+ queries per part and 2.4+ per pair gain 2–5× from
-    it). The values of a thin order stay the surrogate's; their standard errors still come from the
-    residual (:func:`corrections`).
+    adds more noise than the surrogate's error it removes (``python -m benchmarks correction_gain``,
+    surrogate alone against corrected: planted n = 256 at 250 / 2,000 queries, Shapley values 0.19 vs 0.30 /
+    0.021 vs 0.031, SII-2 0.0019 vs 0.19 / 0.0010 vs 0.0070; n = 64 at 250 SII-2 0.022 vs 0.12; while the
+    real models at 17+ queries per part and 2.4+ per pair gain 2–10× from it). The values of a thin order
+    stay the surrogate's; their standard errors still come from the residual (:func:`corrections`).
     """
     m, n = len(sample.residuals), sample.n
     if n <= 62 and m >= 2**n:
