@@ -26,7 +26,7 @@ BUDGETS = (250, 500, 1000, 2000)
 
 def run(quick: bool, out: Path) -> None:
     import spectrex
-    from benchmarks.index_accuracy import _all_cases, _dense
+    from benchmarks.index_accuracy import _all_cases, _dense, _ours
     from spectrex.transforms import bitset, residual
     from spectrex.transforms.indices import convert
 
@@ -47,8 +47,7 @@ def run(quick: bool, out: Path) -> None:
                 for index, k, label in (("SV", 1, "SV"), ("SII", 2, "SII-2")):
                     sup, val, _ = convert(result.transform, index, k)
                     alone = _dense(zip(bitset.to_indices(sup, n), val), n)[k - 1]
-                    view = result.to(index, k)
-                    corrected = _dense(zip(bitset.to_indices(view.supports, n), view.values), n)[k - 1]
+                    corrected = _ours(result.to(index, k))[0][k - 1]
                     errors[f"{label} surrogate"].append(np.abs(alone - truth[index]).mean())
                     errors[f"{label} corrected"].append(np.abs(corrected - truth[index]).mean())
             row = {"group": group, "n": n, "budget": budget, "per_part": budget / n}

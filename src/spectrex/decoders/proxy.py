@@ -440,18 +440,17 @@ def proxy_decode(
         "refit_alpha": fit.alpha,
         "refit_r2": r2_from_sums(fit.rss, stats.sst()),
     }
-    resid = z - _predict(masks, supports, n, fit.b0, fit.beta) if residual else None
     if residual:
+        resid = z - _predict(masks, supports, n, fit.b0, fit.beta)
         meta["residual_terms"] = 0
-    # a fit exact to rounding (least squares on a noiseless sparse function) leaves residuals of ~1e-16,
-    # whose sample-reuse estimates the screen would read as terms (n = 256: 136 spurious ones)
-    if residual and float(np.sqrt(np.mean(resid**2))) > EXACT_RMS:
-        new = residual_candidates(masks, resid, n)
-        if max_order < 2:
-            new = new[bitset.popcount(new) <= max_order]
-        fresh = new[bitset.lookup(supports, new) < 0] if len(new) else new
-        meta["residual_terms"] = int(fresh.shape[0])
-        if fresh.shape[0]:
+        # a fit exact to rounding (least squares on a noiseless sparse function) leaves residuals of ~1e-16,
+        # whose sample-reuse estimates the screen would read as terms (n = 256: 136 spurious ones)
+        if float(np.sqrt(np.mean(resid**2))) > EXACT_RMS:
+            new = residual_candidates(masks, resid, n)
+            if max_order < 2:
+                new = new[bitset.popcount(new) <= max_order]
+            fresh = new[bitset.lookup(supports, new) < 0] if len(new) else new
+            meta["residual_terms"] = int(fresh.shape[0])
             supports = np.concatenate([supports, fresh])
     pairs = complement_pairs(masks)
     rows = masks.shape[0] if pairs is None else len(pairs[0])

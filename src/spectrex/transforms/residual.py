@@ -244,12 +244,9 @@ def _as_terms(n: int, t: int, est: np.ndarray, se: np.ndarray):
     if t == 0:
         return np.zeros((1, bitset.n_words(n)), np.uint64), np.array([float(est)]), np.array([float(se)])
     if t == 1:
-        return bitset.pack(np.eye(n, dtype=bool)), est, se
-    i, j = np.triu_indices(n, 1)
-    rows = np.zeros((len(i), n), bool)
-    rows[np.arange(len(i)), i] = True
-    rows[np.arange(len(i)), j] = True
-    return bitset.pack(rows), est[i, j], se[i, j]
+        return bitset.singles_and_pairs(n, pairs=False), est, se
+    i, j = np.triu_indices(n, 1)  # the order of singles_and_pairs' pairs
+    return bitset.singles_and_pairs(n)[n:], est[i, j], se[i, j]
 
 
 def thin_orders(sample: ResidualSample) -> tuple[int, ...]:
@@ -334,7 +331,6 @@ def _corrections(sample: ResidualSample, index: str, k: int) -> tuple[np.ndarray
     if index == "FSII":
         return _fsii(sample, k) if n <= MAX_FSII_N else None
     top = min(k, 2) if n <= MAX_DENSE_PAIRS_N else min(k, 1)
-    paired = sample.odd is not None  # first-order Shapley and Banzhaf values then read the odd part alone
     if index == "FBII":
         return _fbii(sample, k, top)
     if index == "k-SII" and k == 2:
@@ -344,6 +340,7 @@ def _corrections(sample: ResidualSample, index: str, k: int) -> tuple[np.ndarray
         e2, s2 = estimate(sample, pattern_weights("SII", 2, n), 2) if top >= 2 else (None, None)
         parts = [(0, e0, s0), (1, e1, s1)] + ([(2, e2, s2)] if top >= 2 else [])
     else:
+        paired = sample.odd is not None  # first-order Shapley and Banzhaf values then read the odd part alone
         parts = []
         for t in range(0, top + 1):
             if t == 0 and index in ("SV", "k-SII"):
