@@ -178,3 +178,46 @@ def test_the_low_order_completion_recovers_a_dense_order_two_game_exactly():
     # too few rows for every pair: no completion, and the fit stays the sparse one
     small = ProxySPEX(random_state=0).explain(f, n, budget=120)
     assert "completed_terms" not in small.metadata["diagnostics"]
+
+
+def test_a_real_model_keeps_the_fold_proxies_spectrum_where_it_predicts_better():
+    # Gemma 3 270M's answers on every mask of a 12-word review (benchmarks/data): a long tail of weak
+    # interactions that the sparse fit cuts; the fold proxies' mean spectrum predicts fresh masks better
+    from pathlib import Path
+
+    from spectrex.decoders.proxy import SMALL_ENERGIES
+    from spectrex.transforms.wht import all_masks
+
+    values = np.load(Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "index_accuracy_gemma_0.npy")
+    n = int(np.log2(len(values)))
+    every = all_masks(n)
+    table = dict(zip(map(bytes, np.packbits(every, axis=1)), values[every.astype(np.int64) @ (1 << np.arange(n))]))
+
+    def model(masks):
+        return np.array([table[bytes(row)] for row in np.packbits(masks, axis=1)])
+
+    y = model(every)
+    exact = spectrex.Exact().explain(model, n).to("SV").first_order()
+    gains, errors = [], []
+    for seed in range(3):
+        bagged = ProxySPEX(random_state=seed).explain(model, n, budget=1000)
+        sparse = ProxySPEX(random_state=seed, energy=SMALL_ENERGIES).explain(model, n, budget=1000)
+        info = bagged.metadata["diagnostics"]
+        assert info["surrogate"] == "proxy" and info["holdout_r2"] == info["proxy_oof_r2"]
+        assert "surrogate" not in sparse.metadata["diagnostics"]  # an explicit energy keeps the sparse fit
+        r2 = [1 - ((y - r.predict(every)) ** 2).sum() / ((y - y.mean()) ** 2).sum() for r in (bagged, sparse)]
+        gains.append(r2[0] - r2[1])
+        errors.append([np.abs(r.to("SV").first_order() - exact).mean() for r in (bagged, sparse)])
+    assert np.mean(gains) > 0.005 and min(gains) > -0.005
+    # and the Shapley values read from it (corrected by its residuals) are closer to the exact ones
+    assert np.mean(errors, axis=0)[0] < np.mean(errors, axis=0)[1]
+
+
+def test_a_sparse_function_keeps_its_exact_sparse_fit():
+    n = 32
+    f = planted(n, 10, 3, 0, scale=2.0)
+    res = ProxySPEX(random_state=0).explain(f, n, budget=1000)
+    assert "surrogate" not in res.metadata["diagnostics"]
+    assert res.metadata["diagnostics"]["proxy_oof_r2"] < res.metadata["diagnostics"]["holdout_r2"]
+    masks = np.random.default_rng(5).random((300, n)) < 0.5
+    assert np.max(np.abs(res.predict(masks) - f(masks))) < 1e-9
