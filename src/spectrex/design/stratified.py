@@ -5,10 +5,11 @@ Shapley interactions weigh every size equally, so their residual correction need
 and n. This design spends a fraction of the budget on sizes drawn ∝ ``1 / (s (n − s))`` (the Shapley
 kernel's size distribution, as in KernelSHAP and MSR samplers), enumerates a size completely once its
 share reaches the number of masks of that size (the "border trick" of Fumagalli et al.), and fills the
-rest with uniform masks. Masks are distinct and, given their size, uniformly spread: the union of the
-draws within one size is a uniform random subset of that size's masks, which is what the
-post-stratified residual estimator of :mod:`spectrex.decoders.correction` needs. With
-``budget ≥ 2^n`` every mask is queried once.
+rest with uniform masks. The fraction grows with the budget's share of all ``2^n`` masks, to the whole
+budget from a quarter of them (:data:`KERNEL_ALL_FROM`). Masks are distinct and, given their size,
+uniformly spread: the union of the draws within one size is a uniform random subset of that size's
+masks, which is what the post-stratified residual estimator of :mod:`spectrex.transforms.residual`
+needs. With ``budget ≥ 2^n`` every mask is queried once.
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ KERNEL_SHARE = 0.4
 #: 250 queries: Shapley-value error 0.0150 at 60 % against 0.0175 at 40 %)
 SMALL_BUDGET_PER_PART = 25
 SMALL_BUDGET_SHARE = 0.6
+#: from this fraction of all ``2^n`` masks on, the whole budget goes to the kernel strata (below it the share
+#: rises in proportion, from :data:`KERNEL_SHARE` up): sizes are then enumerated whole from both ends inwards,
+#: each making its part of every correction exact, and the design runs continuously into every mask at
+#: ``2^n``, while more middle-size masks add little to a fit that already sees a quarter of all masks
+#: (Gemma 3 270M sentiment, 12 words, 30 runs: Shapley-value error 0.0037 / 0.0013 → 0.0033 / 0.0012 at
+#: 1,000 / 2,000 queries, SII-2 0.011 / 0.0041 → 0.0084 / 0.0029)
+KERNEL_ALL_FROM = 0.25
 #: with ``paired="auto"``, budgets below this many queries per part are drawn in complement pairs: there the
 #: first-order corrections are too thin to apply (:func:`spectrex.transforms.residual.thin_orders`), and the
 #: Shapley values of the odd part fitted from pairs are the better estimate (planted n = 64 at 250 queries:
@@ -208,6 +216,7 @@ class StratifiedDesign(MaskDesign):
 
     def draw(self, n: int, budget: int, max_order: int | None, rng: np.random.Generator):
         share = self.share if budget >= SMALL_BUDGET_PER_PART * n else max(self.share, SMALL_BUDGET_SHARE)
+        share = max(share, min(1.0, budget / (KERNEL_ALL_FROM * 2.0**n)))
         if self.paired == "auto":
             paired = budget < PAIRED_BELOW_PER_PART * n and budget * n <= PAIRED_UP_TO
         else:

@@ -25,10 +25,10 @@ class ProxySPEX(Explainer):
     """ProxySPEX (Butler et al., 2025): fit LightGBM to random ablations, read its spectrum, correct its indices.
 
     The masks are distinct and size-stratified (:mod:`spectrex.design.stratified`: uniform masks plus
-    Shapley-kernel sizes, sizes enumerated whole when the budget reaches them; every mask once at
-    ``budget ≥ 2^n``). The result's index views of orders ≤ 2 add the residual correction of
-    :mod:`spectrex.transforms.residual` to the proxy's exact indices, with standard errors; ``predict``
-    stays the recovered transform.
+    Shapley-kernel sizes, sizes enumerated whole when the budget reaches them, only kernel sizes from a
+    quarter of all masks on; every mask once at ``budget ≥ 2^n``). The result's index views of orders ≤ 2
+    add the residual correction of :mod:`spectrex.transforms.residual` to the proxy's exact indices, with
+    standard errors; ``predict`` stays the recovered transform.
 
     Parameters
     ----------
