@@ -257,8 +257,8 @@ def thin_orders(sample: ResidualSample) -> tuple[int, ...]:
     adds more noise than the surrogate's error it removes (``python -m benchmarks correction_gain``,
     surrogate alone against corrected: planted n = 256 at 250 / 2,000 queries, Shapley values 0.19 vs 0.30 /
     0.021 vs 0.031, SII-2 0.0019 vs 0.19 / 0.0010 vs 0.0070; n = 64 at 250 SII-2 0.022 vs 0.12; while the
-    real models at 17+ queries per part and 2.4+ per pair gain from it: Shapley values 1.3–9×, SII-2 up to
-    4×). The values of a thin order stay the surrogate's; their standard errors still come from the residual
+    real models at 17+ queries per part and 2.4+ per pair gain from it: Shapley values 1.3–10×, SII-2 up to
+    4.5×). The values of a thin order stay the surrogate's; their standard errors still come from the residual
     (:func:`corrections`).
     """
     m, n = len(sample.residuals), sample.n
