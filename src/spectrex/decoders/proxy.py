@@ -18,8 +18,9 @@ Steps (Butler et al., 2025, "ProxySPEX"):
 7. the final refit (:func:`_refit`): on a sample closed under complement (``paired=True``) the odd and
    even terms apart; on small problems also the fit over every part and pair (the low-order
    completion), kept where GCV prefers it;
-8. on small unpaired problems with the default energy, the fold proxies' mean spectrum replaces the sparse
-   fit when it predicts the held-out folds better (:func:`_bagged`: a real model's long tail).
+8. (checked once the energy is picked, before the sparse fit on every row, which it makes unnecessary) on
+   small unpaired problems with the default energy, the fold proxies' mean spectrum replaces the sparse fit
+   when it predicts the held-out folds better (:func:`_bagged`: a real model's long tail).
 
 Why it is fast (measured on planted Möbius functions, one thread; see ``benchmarks/proxyspex_speed``):
 
@@ -418,6 +419,24 @@ def proxy_decode(
         sst += st_ho.sst()
     scores = [r2_from_sums(e, sst) for e in sse]
     pick = int(np.nanargmax(scores)) if np.isfinite(scores).any() else 0
+    meta = {
+        "proxy_depth": proxy.depth,
+        "proxy_rounds": proxy.num_rounds,
+        "proxy_holdout_r2": proxy.holdout_r2,
+        "proxy_search": proxy.search,
+        "proxy_folds": K,
+        "proxy_terms": len(spectrum),
+        "energy": choices[pick][0],
+        "energy_scores": scores,
+        "holdout_r2": float(np.nanmax(scores)) if np.isfinite(scores).any() else float("nan"),
+    }
+    pairs = complement_pairs(masks)
+    grow = top_k is None  # a support size the caller chose is kept as chosen
+    # the fold proxies' spectrum may win outright (then no sparse fit is needed); not on a paired sample,
+    # whose parity-split fit is what the Shapley values read
+    if K > 1 and grow and auto and pairs is None and _bagged(proxies, spectra, spectrum, masks, z, sst, meta):
+        const = spectrum.orders == 0  # back to the values' scale, as _transform does
+        return SparseTransform(n, spectrum.supports, spectrum.coefs * scale + loc * const, "fourier"), meta
     if K == 1:  # one proxy: its statistics already cover every row
         k = counts[pick]
         total = st_tr + st_ho
@@ -429,20 +448,7 @@ def proxy_decode(
     stats = total.prefix(k)
     fit = ridge_gram(stats)
     supports = cand[:k]
-    meta = {
-        "proxy_depth": proxy.depth,
-        "proxy_rounds": proxy.num_rounds,
-        "proxy_holdout_r2": proxy.holdout_r2,
-        "proxy_search": proxy.search,
-        "proxy_folds": K,
-        "proxy_terms": len(spectrum),
-        "kept_terms": k + 1,
-        "energy": choices[pick][0],
-        "energy_scores": scores,
-        "holdout_r2": float(np.nanmax(scores)) if np.isfinite(scores).any() else float("nan"),
-        "refit_alpha": fit.alpha,
-        "refit_r2": r2_from_sums(fit.rss, stats.sst()),
-    }
+    meta.update({"kept_terms": k + 1, "refit_alpha": fit.alpha, "refit_r2": r2_from_sums(fit.rss, stats.sst())})
     if residual:
         resid = z - _predict(masks, supports, n, fit.b0, fit.beta)
         meta["residual_terms"] = 0
@@ -455,9 +461,7 @@ def proxy_decode(
             fresh = new[bitset.lookup(supports, new) < 0] if len(new) else new
             meta["residual_terms"] = int(fresh.shape[0])
             supports = np.concatenate([supports, fresh])
-    pairs = complement_pairs(masks)
     rows = masks.shape[0] if pairs is None else len(pairs[0])
-    grow = top_k is None  # a support size the caller chose is kept as chosen
     if grow and pairs is not None and rows >= 2 * n:  # every part's own term: n odd columns, all SV/BV read
         supports = _with(supports, bitset.singles_and_pairs(n, pairs=False))
     if pairs is None and len(supports) == k:  # the fit above already covers these terms on every row
@@ -475,10 +479,6 @@ def proxy_decode(
     meta.update({"refit_alpha": final.alpha, "refit_r2": final.r2})
     if pairs is not None:
         meta["pairs"] = rows
-    if K > 1 and grow and auto and pairs is None:  # a paired sample's parity-split fit is what SV reads
-        if _bagged(proxies, spectra, spectrum, masks, z, sst, meta):
-            const = spectrum.orders == 0  # back to the values' scale, as _transform does
-            return SparseTransform(n, spectrum.supports, spectrum.coefs * scale + loc * const, "fourier"), meta
     return _transform(n, supports, final.b0, final.beta, loc, scale), meta
 
 
@@ -500,13 +500,7 @@ def _bagged(
     meta["proxy_oof_r2"] = score
     if not np.isfinite(score) or not score > meta["holdout_r2"]:
         return False
-    fitted = spectrum(masks)
-    meta.update(
-        surrogate="proxy",
-        kept_terms=len(spectrum),
-        holdout_r2=score,
-        refit_r2=r2_from_sums(float(((z - fitted) ** 2).sum()), float(((z - z.mean()) ** 2).sum())),
-    )
+    meta.update(surrogate="proxy", kept_terms=len(spectrum), holdout_r2=score, refit_r2=r2_score(z, spectrum(masks)))
     return True
 
 
