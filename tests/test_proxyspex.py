@@ -183,19 +183,13 @@ def test_the_low_order_completion_recovers_a_dense_order_two_game_exactly():
 def test_a_real_model_keeps_the_fold_proxies_spectrum_where_it_predicts_better():
     # Gemma 3 270M's answers on every mask of a 12-word review (benchmarks/data): a long tail of weak
     # interactions that the sparse fit cuts; the fold proxies' mean spectrum predicts fresh masks better
-    from pathlib import Path
-
+    from benchmarks.index_accuracy import DATA, Table
     from spectrex.decoders.proxy import SMALL_ENERGIES
     from spectrex.transforms.wht import all_masks
 
-    values = np.load(Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "index_accuracy_gemma_0.npy")
-    n = int(np.log2(len(values)))
+    model = Table(np.load(DATA / "index_accuracy_gemma_0.npy"))
+    n = model.n
     every = all_masks(n)
-    table = dict(zip(map(bytes, np.packbits(every, axis=1)), values[every.astype(np.int64) @ (1 << np.arange(n))]))
-
-    def model(masks):
-        return np.array([table[bytes(row)] for row in np.packbits(masks, axis=1)])
-
     y = model(every)
     exact = spectrex.Exact().explain(model, n).to("SV").first_order()
     gains, errors = [], []
