@@ -30,3 +30,20 @@ def test_a_small_fraction_of_all_masks_keeps_the_uniform_share():
     uniform = budget - kernel.sum()
     # the middle size holds its kernel share plus about a sixth of the uniform masks (binomial mass 0.176)
     assert sizes[n // 2] > kernel[n // 2] + 0.12 * uniform
+
+
+def test_below_sixteen_queries_per_part_the_strata_spread_evenly_over_the_sizes():
+    from spectrex.design.stratified import SMALL_BUDGET_SHARE, THIN_BELOW_PER_PART
+
+    n = 256
+    budget = 4 * n  # far below THIN_BELOW_PER_PART per part: the indices are the surrogate's
+    assert budget < THIN_BELOW_PER_PART * n
+    sizes = _sizes(n, budget)
+    strata = kernel_allocation(n, round(SMALL_BUDGET_SHARE * budget), even=True)
+    inner = strata[1:n]
+    assert inner.max() - inner.min() <= 1  # the same share for every size 1…n−1
+    # the sizes far from n/2 hold only the strata (a uniform mask is almost never there): evenly spread,
+    # where the Shapley kernel puts 24 times more masks at size 2 than at size 64
+    assert np.array_equal(sizes[:64], strata[:64]) and np.array_equal(sizes[193:], strata[193:])
+    kernel = kernel_allocation(n, round(SMALL_BUDGET_SHARE * budget))
+    assert kernel[2] > 20 * kernel[64]

@@ -34,12 +34,12 @@ def test_the_paired_stratified_design_is_closed_under_complement_with_distinct_m
 
 
 def test_the_default_design_pairs_below_sixteen_queries_per_part_only():
-    from spectrex.design.stratified import PAIRED_BELOW_PER_PART, StratifiedDesign
+    from spectrex.design.stratified import THIN_BELOW_PER_PART, StratifiedDesign
 
     design = StratifiedDesign(lambda n, k: 64, lambda n, k: 1000, paired="auto")
     n = 20
-    low, _ = design.draw(n, PAIRED_BELOW_PER_PART * n - 2, None, np.random.default_rng(0))
-    high, _ = design.draw(n, PAIRED_BELOW_PER_PART * n, None, np.random.default_rng(0))
+    low, _ = design.draw(n, THIN_BELOW_PER_PART * n - 2, None, np.random.default_rng(0))
+    high, _ = design.draw(n, THIN_BELOW_PER_PART * n, None, np.random.default_rng(0))
     assert complement_pairs(low) is not None
     assert complement_pairs(high) is None
     big = 1000  # a large problem keeps its masks distinct

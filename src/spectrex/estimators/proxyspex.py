@@ -26,7 +26,8 @@ class ProxySPEX(Explainer):
 
     The masks are distinct and size-stratified (:mod:`spectrex.design.stratified`: uniform masks plus
     Shapley-kernel sizes, sizes enumerated whole when the budget reaches them, only kernel sizes from a
-    quarter of all masks on; every mask once at ``budget ≥ 2^n``). The result's index views of orders ≤ 2
+    quarter of all masks on; every mask once at ``budget ≥ 2^n``; below 16 queries per part, where the
+    indices are the surrogate's, sizes spread evenly instead). The result's index views of orders ≤ 2
     add the residual correction of :mod:`spectrex.transforms.residual` to the proxy's exact indices, with
     standard errors; ``predict`` stays the recovered transform.
 
@@ -45,8 +46,8 @@ class ProxySPEX(Explainer):
         unpaired. But a pair is one observation of the even part, so with enough queries unpaired masks
         recover interactions better (Gemma 3 270M sentiment: SII-2 5–10 % better, Shapley values 20 % at
         2,000). "auto": pairs below 16 queries per part, where first-order corrections are too thin to
-        apply anyway, on problems of up to 131,072 queries × parts
-        (:data:`spectrex.design.stratified.PAIRED_BELOW_PER_PART`, ``PAIRED_UP_TO``).
+        apply anyway, on problems of up to 262,144 queries × parts
+        (:data:`spectrex.design.stratified.THIN_BELOW_PER_PART`, ``PAIRED_UP_TO``).
     energy : float, tuple of floats or "auto", default "auto"
         Fraction of the proxy's non-constant Fourier energy kept before the refit; with several
         values the best is picked on the proxy's holdout rows. "auto": (0.95, 0.99, 0.999), plus 0.9999
