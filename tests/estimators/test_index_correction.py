@@ -117,15 +117,30 @@ def test_paired_masks_are_corrected_from_the_odd_part_and_exact_on_an_order_two_
 
 
 def test_a_sample_too_thin_for_an_order_keeps_the_surrogates_values_with_standard_errors():
-    # n = 64 at 250 queries: 4 masks per part, 0.12 per pair; both orders stay the surrogate's
+    # n = 64 at 250 queries: 4 masks per part, 0.12 per pair; both orders stay the surrogate's, the pairs
+    # shrunk by their standard errors
     f = planted(64, 20, 3, 0, scale=2.0)
     result = ProxySPEX(random_state=0).explain(f, 64, 250)
     assert thin_orders(result.residual) == (1, 2)
     view, plain = result.to("SII", 2), Interactions(result.transform, "SII", 2)
-    assert view.sources[1] == view.sources[2] == "surrogate ± residual"
-    for key in [(3,), (5,), (1, 2), (7, 40)]:
+    assert view.sources[1] == "surrogate ± residual" and view.sources[2] == "shrunk surrogate ± residual"
+    for key in [(3,), (5,)]:
         assert view[key] == plain[key]
         assert np.isfinite(view.std_error(key)) and view.std_error(key) > 0
+    pairs = bitset.to_indices(view.supports[view.orders == 2], 64)
+    assert pairs
+    for key in pairs:  # residual.shrink: p · p² / (p² + se²), so |value| ≤ |surrogate's|, same sign
+        p, se = plain[key], view.std_error(key)
+        assert np.isfinite(se) and se > 0
+        assert view[key] == pytest.approx(p**3 / (p**2 + se**2), abs=1e-12)
+    # the strong pairs keep most of their value and the noise among the rest goes to ~0: closer to the truth
+    sup, val, _ = convert(f, "SII", 2)
+    exact = dict(zip(bitset.to_indices(sup, 64), val))
+
+    def error(values) -> float:
+        return float(np.mean([abs(values[k] - exact.get(k, 0.0)) for k in pairs]))
+
+    assert error(view) < error(plain)
     # enough masks per part (16) and per pair (2) for n = 10: both orders corrected
     noisy = NoisyFunction(planted(N, 40, 6, 3, scale=2.0), 10.0, random_state=1)
     assert thin_orders(ProxySPEX(random_state=0).explain(noisy, N, 300).residual) == ()
