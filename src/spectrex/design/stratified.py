@@ -240,5 +240,5 @@ class StratifiedDesign(MaskDesign):
         share = self.share if budget >= SMALL_BUDGET_PER_PART * n else max(self.share, SMALL_BUDGET_SHARE)
         share = max(share, min(1.0, budget / (KERNEL_ALL_FROM * 2.0**n)))
         thin = budget < THIN_BELOW_PER_PART * n
-        paired = thin and budget * n <= PAIRED_UP_TO if self.paired == "auto" else bool(self.paired)
+        paired = (thin and budget * n <= PAIRED_UP_TO) if self.paired == "auto" else bool(self.paired)
         return stratified_masks(n, budget, rng, share, paired=paired, even=thin), None
