@@ -215,3 +215,24 @@ def test_a_sparse_function_keeps_its_exact_sparse_fit():
     assert res.metadata["diagnostics"]["proxy_oof_r2"] < res.metadata["diagnostics"]["holdout_r2"]
     masks = np.random.default_rng(5).random((300, n)) < 0.5
     assert np.max(np.abs(res.predict(masks) - f(masks))) < 1e-9
+
+
+def test_the_residual_screen_reads_a_size_stratified_sample_as_uniform_masks():
+    # n = 1000 at 10 queries per part: the design's strata spread evenly over the sizes, so two parts' bits
+    # are correlated through the size; read as uniform masks, the residual of a few missed order-3 terms showed
+    # thousands of spurious pairs (3,151 terms, 7 s). Weighted to the uniform size distribution it does not.
+    from spectrex.decoders.proxy import uniform_weights
+
+    n = 1000
+    f = planted(n, 20, 3, 0, scale=2.0)
+    result = ProxySPEX(random_state=0, max_order=3).explain(f, n, 10 * n)
+    true_terms = len(f.to_fourier())
+    assert len(result.transform) < 4 * true_terms  # 225 against 79 true terms
+    assert result.provenance.diagnostics["residual_terms"] < 50
+    masks = result.residual.masks
+    w = uniform_weights(masks)
+    assert w.mean() == pytest.approx(1.0)
+    sizes = masks.sum(axis=1)
+    # the weighted sizes have the uniform masks' mean and spread (n/2 and sqrt(n)/2)
+    mean = np.average(sizes, weights=w)
+    assert abs(mean - n / 2) < 2 and abs(np.sqrt(np.average((sizes - mean) ** 2, weights=w)) - np.sqrt(n) / 2) < 2
