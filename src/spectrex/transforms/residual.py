@@ -256,7 +256,7 @@ def thin_orders(sample: ResidualSample) -> tuple[int, ...]:
     Below these the pattern means behind an order's values hold a mask or two each, and the correction
     adds more noise than the surrogate's error it removes (``python -m benchmarks correction_gain``,
     surrogate alone against corrected: planted n = 256 at 250 / 2,000 queries, Shapley values 0.14 vs 0.32 /
-    0.011 vs 0.016, SII-2 0.0017 vs 0.11 / 0.00038 vs 0.0055; n = 64 at 250 SII-2 0.015 vs 0.11; while the
+    0.011 vs 0.018, SII-2 0.0018 vs 0.10 / 0.00042 vs 0.0071; n = 64 at 250 SII-2 0.016 vs 0.16; while the
     real models at 17+ queries per part and 2.4+ per pair gain from it: Shapley values 1.3–10×, SII-2 up to
     4.5×). The values of a thin order stay the surrogate's; their standard errors still come from the residual
     (:func:`corrections`).
