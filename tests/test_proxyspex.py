@@ -219,8 +219,8 @@ def test_a_sparse_function_keeps_its_exact_sparse_fit():
 
 def test_the_residual_screen_reads_a_size_stratified_sample_as_uniform_masks():
     # n = 1000 at 10 queries per part: the design's strata spread evenly over the sizes, so two parts' bits
-    # are correlated through the size; read as uniform masks, the residual of a few missed order-3 terms showed
-    # thousands of spurious pairs (3,151 terms, 7 s). Weighted to the uniform size distribution it does not.
+    # are correlated through the size; read as uniform masks, the residual showed thousands of spurious pairs
+    # (3,151 terms, 7 s). Weighted to the uniform size distribution it does not.
     from spectrex.decoders.proxy import uniform_weights
 
     n = 1000

@@ -270,7 +270,7 @@ def residual_candidates(
     mean over queries with standard error about ``sqrt(mean(r²) / q)``; each mask is weighted by
     :func:`uniform_weights`, so a size-stratified design's strata (whose bits are correlated through the
     size) count as the uniform distribution would (planted n = 1,000 at 10,000 queries, strata even over the
-    sizes: 6 new terms instead of 2,932 spurious pairs from 8 missed order-3 terms, 1.0 s instead of 7.2 s).
+    sizes: 6 new terms instead of 2,932 spurious ones, 1.0 s instead of 7.2 s).
     The threshold ``z``
     defaults to the Bonferroni level for the ``n + n(n-1)/2`` candidates. Rows are processed
     ``chunk`` at a time (at most ``2^20 / n``), so memory is ``O(n² + chunk · n)``.
