@@ -4,7 +4,14 @@ from math import comb
 
 import numpy as np
 
-from spectrex.design.stratified import KERNEL_ALL_FROM, KERNEL_SHARE, StratifiedDesign, kernel_allocation
+from spectrex.design.stratified import (
+    KERNEL_ALL_FROM,
+    KERNEL_SHARE,
+    SMALL_BUDGET_SHARE,
+    THIN_BELOW_PER_PART,
+    StratifiedDesign,
+    kernel_allocation,
+)
 
 
 def _sizes(n: int, budget: int, seed: int = 0) -> np.ndarray:
@@ -33,8 +40,6 @@ def test_a_small_fraction_of_all_masks_keeps_the_uniform_share():
 
 
 def test_below_sixteen_queries_per_part_the_strata_spread_evenly_over_the_sizes():
-    from spectrex.design.stratified import SMALL_BUDGET_SHARE, THIN_BELOW_PER_PART
-
     n = 256
     budget = 4 * n  # far below THIN_BELOW_PER_PART per part: the indices are the surrogate's
     assert budget < THIN_BELOW_PER_PART * n

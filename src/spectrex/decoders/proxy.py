@@ -61,6 +61,7 @@ import numpy as np
 from ..metrics import r2_from_sums, r2_score
 from ..transforms import bitset
 from ..transforms.pairs import complement_pairs
+from ..transforms.residual import log_comb
 from ..transforms.sparse import SparseTransform
 from .refit import CHUNK, GramStats, fourier_columns, gram_stats, ridge_gram, standardise
 from .trees import paths_fourier, tree_fourier
@@ -314,9 +315,8 @@ def uniform_weights(masks: np.ndarray) -> np.ndarray:
     masks = np.asarray(masks, bool)
     q, n = masks.shape
     sizes = masks.sum(axis=1)
-    ks = np.arange(1, n + 1)
-    log_comb = np.concatenate([[0.0], np.cumsum(np.log(n - ks + 1) - np.log(ks))])
-    w = np.exp(log_comb[sizes] - n * np.log(2.0) - np.log(np.bincount(sizes, minlength=n + 1)[sizes] / q))
+    log_uniform = np.array([log_comb(n, s) for s in range(n + 1)]) - n * np.log(2.0)
+    w = np.exp(log_uniform[sizes] - np.log(np.bincount(sizes, minlength=n + 1)[sizes] / q))
     return w / w.mean()
 
 

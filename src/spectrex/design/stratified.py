@@ -76,11 +76,12 @@ def kernel_allocation(n: int, count: int, *, even: bool = False) -> np.ndarray:
             alloc[s], left = 1, left - 1
     sizes = np.arange(1, n)
     weight = np.ones(n - 1) if even else 1.0 / (sizes * (n - sizes))
+    masks_of_size = np.array([comb(n, int(s)) for s in sizes], float)
     free = np.ones(n - 1, bool)
     while left > 0 and free.any():
         w = np.where(free, weight, 0.0)
         share = left * w / w.sum()
-        full = free & (share >= np.array([comb(n, int(s)) for s in sizes], float))
+        full = free & (share >= masks_of_size)
         if full.any():
             for s in sizes[full]:
                 alloc[s] = comb(n, int(s))

@@ -118,7 +118,8 @@ class ResidualSample:
 
 
 # -- coefficient tables ------------------------------------------------------------------------
-def _lcomb(a: int, b: int) -> float:
+def log_comb(a: int, b: int) -> float:
+    """``log C(a, b)`` without forming the (possibly huge) integer."""
     return lgamma(a + 1) - lgamma(b + 1) - lgamma(a - b + 1)
 
 
@@ -133,7 +134,7 @@ def pattern_weights(kind: str, t: int, n: int, k: int = 2) -> np.ndarray:
         sign = (-1.0) ** (t - j)
         for sp in range(0, n - t + 1):  # sp = |M \ T|
             s = sp + j
-            lc = log(comb(t, j)) + _lcomb(n - t, sp)  # masks of this size and pattern
+            lc = log(comb(t, j)) + log_comb(n - t, sp)  # masks of this size and pattern
             if kind == "SII":
                 out[s, j] = sign * comb(t, j) / (n - t + 1)
             elif kind == "BII":
@@ -141,7 +142,7 @@ def pattern_weights(kind: str, t: int, n: int, k: int = 2) -> np.ndarray:
             elif kind == "Moebius":
                 out[s, j] = sign * comb(t, j) * (sp == 0)
             elif kind == "STII-top":
-                out[s, j] = sign * np.exp(lc + log(k / n) - _lcomb(n - 1, sp))
+                out[s, j] = sign * np.exp(lc + log(k / n) - log_comb(n - 1, sp))
             elif kind == "Fourier":
                 out[s, j] = (-1.0) ** j * np.exp(lc - n * log(2.0))
             else:
@@ -424,7 +425,7 @@ def _fsii(sample: ResidualSample, k: int):
     s_all = np.arange(n + 1)
     mu = np.zeros(n + 1)
     inner = (s_all > 0) & (s_all < n)
-    mu[inner] = np.exp(log(n - 1) - np.array([_lcomb(n, int(s)) for s in s_all[inner]])) / (
+    mu[inner] = np.exp(log(n - 1) - np.array([log_comb(n, int(s)) for s in s_all[inner]])) / (
         s_all[inner] * (n - s_all[inner])
     )
     g = np.array([sum(comb(n - u, s - u) * mu[s] for s in range(max(u, 1), n)) for u in range(n + 1)])
