@@ -217,6 +217,27 @@ def test_a_sparse_function_keeps_its_exact_sparse_fit():
     assert np.max(np.abs(res.predict(masks) - f(masks))) < 1e-9
 
 
+def test_a_paired_fit_grows_its_odd_block_by_the_terms_its_residual_points_at():
+    # 10 terms, one a triple of Fourier coefficient 0.027 that the proxy ranks below ~200 spurious terms: no
+    # energy fraction keeps it, the odd residual of the paired fit points at it, and the Shapley values
+    # (read from the odd part) become exact
+    n = 32
+    f = planted(n, 10, 3, 0, scale=2.0)
+    exact = spectrex.Interactions(f, "SV").first_order()  # the planted transform's own values
+    grown = 0
+    for seed in range(3):
+        res = ProxySPEX(random_state=seed).explain(f, n, budget=500)
+        info = res.metadata["diagnostics"]
+        assert info["pairs"] == 250
+        if info.get("odd_grown_terms", 0) > 0:
+            grown += 1
+            np.testing.assert_allclose(res.to("SV").first_order(), exact, atol=1e-9)
+    assert grown == 3
+    # on a noisy function the best of the prefixes lowers GCV by chance only, short of the margin
+    noisy = NoisyFunction(planted(64, 20, 3, 0, scale=2.0), 10.0, random_state=0)
+    assert "odd_grown_terms" not in ProxySPEX(random_state=0).explain(noisy, 64, budget=250).metadata["diagnostics"]
+
+
 def test_the_residual_screen_reads_a_size_stratified_sample_as_uniform_masks():
     # n = 1000 at 10 queries per part: the design's strata spread evenly over the sizes, so two parts' bits
     # are correlated through the size; read as uniform masks, the residual showed thousands of spurious pairs

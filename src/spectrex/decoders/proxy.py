@@ -16,8 +16,9 @@ Steps (Butler et al., 2025, "ProxySPEX"):
    sample reuse (``mean(r · χ_T)`` over uniform masks, all pairs at once as one ``n × n`` product)
    and add the ones that stand out of the noise;
 7. the final refit (:func:`_refit`): on a sample closed under complement (``paired=True``) the odd and
-   even terms apart; on small problems also the fit over every part and pair (the low-order
-   completion), kept where GCV prefers it;
+   even terms apart, the odd block then grown by the proxy's odd terms that its residual points at
+   (:func:`_grow_odd`, kept where GCV falls by 40 %); on small problems also the fit over every part and
+   pair (the low-order completion), kept where GCV prefers it;
 8. (checked once the energy is picked, before the sparse fit on every row, which it makes unnecessary) on
    small unpaired problems with the default energy, the fold proxies' mean spectrum replaces the sparse fit
    when it predicts the held-out folds better (:func:`_bagged`: a real model's long tail).
@@ -485,6 +486,10 @@ def proxy_decode(
         final = _Final(fit.b0, fit.beta, fit.alpha, meta["refit_r2"], fit.gcv)
     else:
         final = _refit(masks, z, n, supports, pairs)
+    if grow and pairs is not None:  # odd terms the proxy ranked too low to keep (see _grow_odd)
+        supports, final, grown = _grow_odd(masks, z, n, supports, final, spectrum, pairs)
+        if grown:
+            meta["odd_grown_terms"] = grown
     if grow and small:  # the low-order completion (see _refit): every part and pair, kept when GCV says so
         wide = _with(supports, bitset.singles_and_pairs(n, pairs=max_order >= 2))
         if len(wide) > len(supports) and len(wide) <= COMPLETION_SHARE * rows:
@@ -526,10 +531,48 @@ def _with(supports: np.ndarray, extra: np.ndarray) -> np.ndarray:
     return np.concatenate([supports, extra[bitset.lookup(supports, extra) < 0]])
 
 
+def _grow_odd(
+    masks: np.ndarray, z: np.ndarray, n: int, supports: np.ndarray, final: _Final, spectrum: SparseTransform, pairs
+) -> tuple[np.ndarray, _Final, int]:
+    """One matching-pursuit step on a paired fit's odd block: ``(supports, fit, terms added)``.
+
+    A weak odd term (a triple of coefficient 0.027 among terms of 0.1–1.4) can rank below hundreds of the
+    proxy's spurious terms, so no energy fraction keeps it, yet the odd residual points straight at it: the
+    proxy's other odd terms are ranked by their correlation with that residual, the prefixes of 1, 2, 4, …
+    up to :data:`COMPLETION_SHARE` of the pairs are refitted, and the best is kept if its GCV is below
+    :data:`ODD_GROWTH_GCV` of the fit's. The margin is wide because the best of several prefixes is an
+    optimistic pick: on noisy and large planted functions it lowered GCV by 18–34 % with worse Shapley values
+    (n = 64 at 10 dB, 250 queries: 0.25 → 0.28), while a term that belongs in the support lowers it by
+    45–100 % (planted n = 32 / 64 at 500 queries: Shapley-value error 0.0038 / 0.078 → 0 / 0.009, 3 seeds).
+    """
+    a, b = pairs
+    odd = (bitset.popcount(supports) % 2).astype(bool)
+    room = int(COMPLETION_SHARE * len(a)) - int(odd.sum())
+    cands = spectrum.supports[(bitset.popcount(spectrum.supports) % 2).astype(bool)]
+    cands = cands[bitset.lookup(supports, cands) < 0] if len(cands) else cands
+    room = min(room, len(cands))
+    if room <= 0 or not final.gcv > 0:
+        return supports, final, 0
+    x = masks[a]
+    resid = (z[a] - z[b]) / 2 - _predict(x, supports[odd], n, 0.0, final.beta[odd])
+    score = np.concatenate(
+        [np.abs(fourier_columns(x, cands[i : i + CHUNK], n).T @ resid) for i in range(0, len(cands), CHUNK)]
+    )
+    cands = cands[np.argsort(-score, kind="stable")]
+    sizes = sorted({min(2**i, room) for i in range(int(np.ceil(np.log2(room))) + 1)})
+    trials = [(m, _refit(masks, z, n, np.concatenate([supports, cands[:m]]), pairs)) for m in sizes]
+    m, fit = min(trials, key=lambda t: t[1].gcv)
+    if fit.gcv < ODD_GROWTH_GCV * final.gcv:
+        return np.concatenate([supports, cands[:m]]), fit, m
+    return supports, final, 0
+
+
 #: RMS of the standardised values' residual below which a fit is exact (rounding is left)
 EXACT_RMS = 1e-9
 #: the low-order completion is tried while its terms are at most this share of the rows (of the pairs)
 COMPLETION_SHARE = 0.75
+#: an odd block grown by :func:`_grow_odd` is kept when its GCV score is below this share of the fit's
+ODD_GROWTH_GCV = 0.6
 
 
 @dataclass(frozen=True)
