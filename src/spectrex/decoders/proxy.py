@@ -17,7 +17,7 @@ Steps (Butler et al., 2025, "ProxySPEX"):
    and add the ones that stand out of the noise;
 7. the final refit (:func:`_refit`): on a sample closed under complement (``paired=True``) the odd and
    even terms apart, the odd block then grown by the proxy's odd terms that its residual points at
-   (:func:`_grow_odd`, kept where GCV falls by 40 %); on small problems also the fit over every part and
+   (:func:`_grow_odd`, kept where GCV falls by 40 % or more); on small problems also the fit over every part and
    pair (the low-order completion), kept where GCV prefers it;
 8. (checked once the energy is picked, before the sparse fit on every row, which it makes unnecessary) on
    small unpaired problems with the default energy, the fold proxies' mean spectrum replaces the sparse fit
@@ -547,7 +547,8 @@ def _grow_odd(
     """
     a, b = pairs
     odd = (bitset.popcount(supports) % 2).astype(bool)
-    room = int(COMPLETION_SHARE * len(a)) - int(odd.sum())
+    have = int(odd.sum())
+    room = int(COMPLETION_SHARE * len(a)) - have
     cands = spectrum.supports[(bitset.popcount(spectrum.supports) % 2).astype(bool)]
     cands = cands[bitset.lookup(supports, cands) < 0] if len(cands) else cands
     room = min(room, len(cands))
@@ -563,7 +564,7 @@ def _grow_odd(
     # every prefix is a leading block of one odd Gram matrix; the even block does not change
     stats = _odd_stats(x, np.concatenate([supports[odd], cands]), n, z_odd)
     sizes = sorted({min(2**i, room) for i in range(int(np.ceil(np.log2(room))) + 1)})
-    m, f_odd = min(((m, ridge_gram(stats.prefix(int(odd.sum()) + m))) for m in sizes), key=lambda t: t[1].gcv)
+    m, f_odd = min(((m, ridge_gram(stats.prefix(have + m))) for m in sizes), key=lambda t: t[1].gcv)
     f_even = ridge_gram(gram_stats(x, supports[~odd], n, z_even))
     if f_odd.gcv + f_even.gcv < ODD_GROWTH_GCV * final.gcv:
         grown = np.concatenate([odd, np.ones(m, bool)])
