@@ -546,26 +546,26 @@ def _grow_odd(
     41–100 % (planted n = 32 / 64 at 500 queries: Shapley-value error 0.0038 / 0.078 → 0 / 0.009, 3 seeds).
     """
     a, b = pairs
-    odd = (bitset.popcount(supports) % 2).astype(bool)
+    odd = _odd(supports)
     have = int(odd.sum())
     room = int(COMPLETION_SHARE * len(a)) - have
-    cands = spectrum.supports[(bitset.popcount(spectrum.supports) % 2).astype(bool)]
+    cands = spectrum.supports[_odd(spectrum.supports)]
     cands = cands[bitset.lookup(supports, cands) < 0] if len(cands) else cands
     room = min(room, len(cands))
     if room <= 0 or not final.gcv > 0:
         return supports, final, 0
     x = masks[a]
-    z_odd, z_even = (z[a] - z[b]) / 2, (z[a] + z[b]) / 2
+    z_odd = (z[a] - z[b]) / 2
     resid = z_odd - _predict(x, supports[odd], n, 0.0, final.beta[odd])
     score = np.concatenate(
         [np.abs(fourier_columns(x, cands[i : i + CHUNK], n).T @ resid) for i in range(0, len(cands), CHUNK)]
     )
     cands = cands[np.argsort(-score, kind="stable")[:room]]
-    # every prefix is a leading block of one odd Gram matrix; the even block does not change
+    # every prefix is a leading block of one odd Gram matrix; the even block's fit stays the final one's
     stats = _odd_stats(x, np.concatenate([supports[odd], cands]), n, z_odd)
     sizes = sorted({min(2**i, room) for i in range(int(np.ceil(np.log2(room))) + 1)})
     m, f_odd = min(((m, ridge_gram(stats.prefix(have + m))) for m in sizes), key=lambda t: t[1].gcv)
-    f_even = ridge_gram(gram_stats(x, supports[~odd], n, z_even))
+    f_even = final.even
     if f_odd.gcv + f_even.gcv < ODD_GROWTH_GCV * final.gcv:
         grown = np.concatenate([odd, np.ones(m, bool)])
         sst = float(((z - z.mean()) ** 2).sum())
@@ -583,13 +583,15 @@ ODD_GROWTH_GCV = 0.6
 
 @dataclass(frozen=True)
 class _Final:
-    """The final refit: ``z ≈ b0 + Σ β χ`` (standardised values), its penalty, in-sample R² and GCV score."""
+    """The final refit: ``z ≈ b0 + Σ β χ`` (standardised values), its penalty, in-sample R² and GCV score;
+    on a paired sample also the even block's own fit (which :func:`_grow_odd` leaves as it is)."""
 
     b0: float
     beta: np.ndarray
     alpha: float | dict
     r2: float
     gcv: float
+    even: RidgeFit | None = None
 
 
 def _refit(masks: np.ndarray, z: np.ndarray, n: int, supports: np.ndarray, pairs) -> _Final:
@@ -616,10 +618,15 @@ def _refit(masks: np.ndarray, z: np.ndarray, n: int, supports: np.ndarray, pairs
     a, b = pairs
     x = masks[a]
     z_odd, z_even = (z[a] - z[b]) / 2, (z[a] + z[b]) / 2
-    odd = (bitset.popcount(supports) % 2).astype(bool)
+    odd = _odd(supports)
     f_odd = ridge_gram(_odd_stats(x, supports[odd], n, z_odd))
     f_even = ridge_gram(gram_stats(x, supports[~odd], n, z_even))
     return _paired(odd, f_odd, f_even, sst)
+
+
+def _odd(supports: np.ndarray) -> np.ndarray:
+    """Which supports have an odd number of parts (the columns that flip sign under complement)."""
+    return (bitset.popcount(supports) % 2).astype(bool)
 
 
 def _odd_stats(x: np.ndarray, supports: np.ndarray, n: int, z_odd: np.ndarray) -> GramStats:
@@ -636,7 +643,8 @@ def _paired(odd: np.ndarray, f_odd: RidgeFit, f_even: RidgeFit, sst: float) -> _
     beta = np.zeros(len(odd))
     beta[odd], beta[~odd] = f_odd.beta, f_even.beta
     r2 = r2_from_sums(2 * (f_odd.rss + f_even.rss), sst)
-    return _Final(f_even.b0, beta, {"odd": f_odd.alpha, "even": f_even.alpha}, r2, f_odd.gcv + f_even.gcv)
+    alpha = {"odd": f_odd.alpha, "even": f_even.alpha}
+    return _Final(f_even.b0, beta, alpha, r2, f_odd.gcv + f_even.gcv, f_even)
 
 
 class ProxyDecoder:
