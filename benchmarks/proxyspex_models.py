@@ -15,8 +15,11 @@ least of those runs.
 
 ``python -m benchmarks proxyspex_models [--quick]`` (``--quick``: toxicity only, budgets 500 and 1,000).
 Set ``SPECTREX_BENCH_LABEL`` to name the spectrex being measured in the table (default: its version
-and the path it was imported from). Tables: ``proxyspex_models`` (one row per run) and
-``proxyspex_models_summary`` (mean R² per model and budget).
+and the path it was imported from). Tables: ``proxyspex_models`` (one row per run),
+``proxyspex_models_summary`` (mean R² per model and budget) and ``proxyspex_models_design`` (the same
+decoder on each mask design of :data:`DESIGNS`, seeds :data:`DESIGN_SEEDS`: the toxicity inputs' held-out R²
+against the Shapley-value error on toxicity texts with exact values — what the size strata that the indices
+need cost the fit on uniform test masks; ``python -m benchmarks.proxyspex_models --design`` writes it alone).
 """
 
 from __future__ import annotations
@@ -41,6 +44,15 @@ BUDGETS = [500, 1000, 2000]
 N_TEST = 500
 #: runs of each explanation; its times are the least of them (a shared machine's noise is one-sided)
 REPEATS = 3
+#: mask designs of ``proxyspex_models_design``: the Shapley-kernel share of the size-stratified design (None:
+#: the default; it still rises towards a quarter of all masks) or 0.2.0's uniform masks ("uniform")
+DESIGNS = {
+    "stratified (default)": None,
+    "stratified, kernel share 0.2": 0.2,
+    "stratified, kernel share 0.1": 0.1,
+    "uniform (0.2.0's design)": "uniform",
+}
+DESIGN_SEEDS = [0, 1, 2]
 
 
 def _label() -> str:
@@ -149,6 +161,81 @@ def measure(quick: bool, save=lambda rows: None, **settings) -> list[dict]:
     return rows
 
 
+def _on_design(design, seed: int):
+    """Default ProxySPEX whose masks come from ``design`` (see :data:`DESIGNS`)."""
+    from spectrex import ProxySPEX
+    from spectrex.design.stratified import StratifiedDesign
+    from spectrex.design.uniform import UniformDesign
+    from spectrex.estimators.proxyspex import _minimum, default_budget
+
+    est = ProxySPEX(random_state=seed)
+    if design == "uniform":
+        est.design = lambda: UniformDesign(_minimum, default_budget, method="ProxySPEX")
+    elif design is not None:
+        est.design = lambda: StratifiedDesign(_minimum, default_budget, share=design, paired="auto", method="ProxySPEX")
+    return est
+
+
+def designs() -> list[dict]:
+    """Per mask design of :data:`DESIGNS` (every budget, :data:`DESIGN_SEEDS`): held-out R² on the toxicity
+    inputs above, and the Shapley-value error on the toxicity texts tabulated whole for ``index_accuracy``
+    (its exact values by enumeration), beside the best shapiq 1.8 estimator's from ``index_accuracy_summary``."""
+    from benchmarks.index_accuracy import DATA, Table
+    from spectrex import Exact
+    from spectrex.metrics import r2_score
+
+    fits = []
+    for _, i, vf, _ in tasks(quick=True):
+        test = np.random.default_rng(10_000 + i).random((N_TEST, vf.n)) < 0.5
+        fits.append((vf, test, np.asarray(vf(test), float)))
+    tables = [Table(np.load(p)) for p in sorted(DATA.glob("index_accuracy_toxicity_*.npy"))]
+    exact = [Exact().explain(t, t.n).to("SV").first_order() for t in tables]
+    shapiq = _best_shapiq_sv("toxicity BiLSTM")
+    rows = []
+    for budget in BUDGETS:
+        for name, design in DESIGNS.items():
+            c0 = time.process_time()
+            r2 = [
+                r2_score(y, _on_design(design, seed).explain(vf, vf.n, budget).predict(test))
+                for vf, test, y in fits
+                for seed in DESIGN_SEEDS
+            ]
+            sv = [
+                np.abs(_on_design(design, seed).explain(t, t.n, budget).to("SV").first_order() - e).mean()
+                for t, e in zip(tables, exact)
+                for seed in DESIGN_SEEDS
+            ]
+            rows.append(
+                {
+                    "design": name,
+                    "budget": budget,
+                    "runs": len(r2),
+                    "mean_r2": float(np.mean(r2)),
+                    "sv_mae": float(np.mean(sv)),
+                    "best_shapiq_sv_mae": shapiq.get(budget, float("nan")),
+                    "cpu_s": time.process_time() - c0,
+                }
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+def _best_shapiq_sv(group: str) -> dict[int, float]:
+    """Budget → the best shapiq 1.8 estimator's Shapley-value error in ``index_accuracy_summary.csv``."""
+    import csv
+
+    path = Path(__file__).parent / "results" / "index_accuracy_summary.csv"
+    if not path.exists():
+        return {}
+    best = {}
+    with open(path) as fh:
+        for r in csv.DictReader(fh):
+            if r["group"] == group and r["measure"] == "SV":
+                errs = [float(v) for k, v in r.items() if k.startswith("shapiq ") and v]
+                best[int(r["budget"])] = min(errs, default=float("nan"))
+    return best
+
+
 def summary(rows: list[dict]) -> list[dict]:
     groups = defaultdict(list)
     for r in rows:
@@ -181,3 +268,33 @@ def run(quick: bool, out: Path) -> None:
         write_table(summary(rows), out, "proxyspex_models_summary", "ProxySPEX on the real models: means", note)
 
     measure(quick, save)
+    if not quick:
+        run_designs(out)
+
+
+def run_designs(out: Path) -> None:
+    t0, load0 = time.process_time(), os.getloadavg()[:2]
+    rows = designs()
+    note = (
+        f"The same decoder (default ProxySPEX) on each mask design, seeds {DESIGN_SEEDS}. mean_r2: toxicity "
+        f"BiLSTM, the three inputs above, R² on {N_TEST} fresh uniform masks; sv_mae: mean absolute Shapley-value "
+        "error on index_accuracy's three tabulated toxicity texts (exact by enumeration), beside the best "
+        "shapiq 1.8 estimator's there (index_accuracy_summary). OMP_NUM_THREADS="
+        f"{os.environ.get('OMP_NUM_THREADS', 'unset')}; loadavg at start {load0[0]:.2f} / {load0[1]:.2f}, "
+        f"at the end {os.getloadavg()[0]:.2f}; {time.process_time() - t0:.0f} CPU s."
+    )
+    write_table(rows, out, "proxyspex_models_design", "ProxySPEX on the real models: mask designs", note)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.proxyspex_models")
+    parser.add_argument("--design", action="store_true", help="only the mask-design table")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    out = Path(__file__).parent / "results"
+    if args.design:
+        run_designs(out)
+    else:
+        run(args.quick, out)
