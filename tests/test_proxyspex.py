@@ -4,6 +4,7 @@ import pytest
 import spectrex
 from spectrex import BudgetError, ProxySPEX
 from spectrex.decoders.proxy import residual_candidates, sparsify
+from spectrex.metrics import r2_score
 from spectrex.synthetic import NoisyFunction, planted
 from spectrex.transforms import bitset
 from spectrex.transforms.sparse import SparseTransform
@@ -11,8 +12,7 @@ from spectrex.transforms.sparse import SparseTransform
 
 def _r2(f, g, n, seed=7):
     masks = np.random.default_rng(seed).random((2000, n)) < 0.5
-    y = f(masks)
-    return 1 - ((y - g(masks)) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+    return r2_score(f(masks), g(masks))
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -200,7 +200,7 @@ def test_a_real_model_keeps_the_fold_proxies_spectrum_where_it_predicts_better()
         assert info["surrogate"] == "proxy" and info["holdout_r2"] == info["proxy_oof_r2"]
         assert info["proxy_folds"] == 5 and info["bagged_folds"] == BAG_FOLDS  # the winner, rebuilt from more folds
         assert "surrogate" not in sparse.metadata["diagnostics"]  # an explicit energy keeps the sparse fit
-        r2 = [1 - ((y - r.predict(every)) ** 2).sum() / ((y - y.mean()) ** 2).sum() for r in (bagged, sparse)]
+        r2 = [r2_score(y, r.predict(every)) for r in (bagged, sparse)]
         gains.append(r2[0] - r2[1])
         errors.append([np.abs(r.to("SV").first_order() - exact).mean() for r in (bagged, sparse)])
     assert np.mean(gains) > 0.005 and min(gains) > -0.005
@@ -223,7 +223,7 @@ def test_the_bagged_surrogate_rebuilt_from_ten_folds_predicts_every_mask_better(
         monkeypatch.setattr(proxy, "BAG_FOLDS", folds)
         res = ProxySPEX(random_state=seed).explain(model, model.n, budget=1000)
         assert res.metadata["diagnostics"].get("bagged_folds") == (folds if folds > proxy.FOLDS else None)
-        return 1 - ((y - res.predict(every)) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+        return r2_score(y, res.predict(every))
 
     gains = [r2(10, seed) - r2(proxy.FOLDS, seed) for seed in range(3)]
     assert min(gains) > 0 and np.mean(gains) > 0.001
