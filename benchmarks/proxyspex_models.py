@@ -172,7 +172,9 @@ def _on_design(design, seed: int):
     if design == "uniform":
         est.design = lambda: UniformDesign(_minimum, default_budget, method="ProxySPEX")
     elif design is not None:
-        est.design = lambda: StratifiedDesign(_minimum, default_budget, share=design, paired="auto", method="ProxySPEX")
+        est.design = lambda: StratifiedDesign(
+            _minimum, default_budget, share=design, paired=est.paired, method="ProxySPEX"
+        )
     return est
 
 
@@ -230,9 +232,8 @@ def _best_shapiq_sv(group: str) -> dict[int, float]:
     best = {}
     with open(path) as fh:
         for r in csv.DictReader(fh):
-            if r["group"] == group and r["measure"] == "SV":
-                errs = [float(v) for k, v in r.items() if k.startswith("shapiq ") and v]
-                best[int(r["budget"])] = min(errs, default=float("nan"))
+            if r["group"] == group and r["measure"] == "SV" and r.get("best shapiq"):
+                best[int(r["budget"])] = float(r[f"shapiq {r['best shapiq']}"])
     return best
 
 
