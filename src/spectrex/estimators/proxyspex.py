@@ -54,9 +54,10 @@ class ProxySPEX(Explainer):
         Fraction of the proxy's non-constant Fourier energy kept before the refit; with several
         values the best is picked on the proxy's holdout rows. "auto": (0.95, 0.99, 0.999), plus 0.9999
         on small problems (queries × parts ≤ 131,072); there, on unpaired masks, the five fold proxies'
-        mean spectrum is kept instead of the sparse refit when it predicts their held-out folds better,
-        then rebuilt from ten folds (a real model's long tail of weak interactions;
-        ``diagnostics["surrogate"] == "proxy"``, ``diagnostics["bagged_folds"]``).
+        mean spectrum joins the sparse refit (or replaces it) when their mix predicts the held-out folds
+        better, in the share that predicts them best, and is rebuilt from ten folds (a real model's long
+        tail of weak interactions; ``diagnostics["surrogate"]`` is ``"mix"`` or ``"proxy"``,
+        ``diagnostics["proxy_share"]``, ``diagnostics["bagged_folds"]``).
     top_k : int, optional
         Keep this many coefficients instead (overrides ``energy``).
     residual : bool, default True
