@@ -354,8 +354,16 @@ def _ranked(t: SparseTransform) -> np.ndarray:
 def _transform(n: int, supports: np.ndarray, b0: float, beta: np.ndarray, loc: float, scale: float) -> SparseTransform:
     """The fitted standardised model ``b0 + Σ β χ`` mapped back to the values' scale."""
     empty = np.zeros((1, bitset.n_words(n)), np.uint64)
-    coefs = np.concatenate([[b0 * scale + loc], beta * scale])
-    return SparseTransform(n, np.concatenate([empty, supports]), coefs, "fourier")
+    const = np.arange(len(beta) + 1) == 0
+    return _unstandardised(n, np.concatenate([empty, supports]), np.concatenate([[b0], beta]), const, loc, scale)
+
+
+def _unstandardised(
+    n: int, supports: np.ndarray, coefs: np.ndarray, const: np.ndarray, loc: float, scale: float
+) -> SparseTransform:
+    """Fourier coefficients of the standardised values (``const``: which is the constant term) mapped back to
+    the values' scale."""
+    return SparseTransform(n, supports, coefs * scale + loc * const, "fourier")
 
 
 #: the deepest tree searched by default: a tree of depth d expands into up to 4^d Fourier terms, so
@@ -444,7 +452,7 @@ def proxy_decode(
     # the energy is picked by the refit's held-out R², pooled over the folds: fold f's candidates come
     # from the proxy that never saw fold f (candidates from the bagged spectrum would leak its rows)
     sse, sst = np.zeros(len(choices)), 0.0
-    oof = np.zeros((len(choices), len(z)))  # each candidate's prediction of the fold it never saw
+    oof = np.zeros((len(choices), len(z))) if mixable else None  # each candidate's prediction of the fold it never saw
     for p, t in zip(proxies, spectra):
         ranked = _ranked(t)
         counts = [min(_keep_count(t.coefs[ranked], e, k), cap) for e, k in choices]
@@ -475,21 +483,25 @@ def proxy_decode(
         "holdout_r2": float(np.nanmax(scores)) if np.isfinite(scores).any() else float("nan"),
     }
 
-    def proxies_spectrum() -> SparseTransform:
-        """The fold proxies' mean spectrum on the values' scale, rebuilt from more folds (see BAG_FOLDS)."""
+    share, mixed = _proxy_share(proxies, spectra, masks, z, oof[pick], sst, meta) if mixable else (0.0, None)
+
+    def with_proxies(fitted: SparseTransform | None) -> tuple[SparseTransform, dict]:
+        """``share`` of the fold proxies' mean spectrum (rebuilt from more folds, see BAG_FOLDS) plus the rest of
+        ``fitted`` (None: the proxies alone), on the values' scale, with its diagnostics."""
         bagged, bag = spectrum, min(BAG_FOLDS, masks.shape[0] // 8)
         if folds is None and bag > K:
             bagged = fold_proxies(bag)[2]
             meta["bagged_folds"] = bag
-        const = bagged.orders == 0  # back to the values' scale, as _transform does
-        return SparseTransform(n, bagged.supports, bagged.coefs * scale + loc * const, "fourier")
+        out = _unstandardised(n, bagged.supports, bagged.coefs, bagged.orders == 0, loc, scale)
+        if fitted is not None:
+            supports = np.concatenate([out.supports, fitted.supports])
+            out = SparseTransform(n, supports, np.concatenate([share * out.coefs, (1 - share) * fitted.coefs]))
+        meta.update(surrogate="proxy" if fitted is None else "mix", proxy_share=share, holdout_r2=mixed)
+        meta.update(kept_terms=len(out), refit_r2=r2_score(y, out(masks)))
+        return out, meta
 
-    share, mixed = _proxy_share(proxies, spectra, masks, z, oof[pick], sst, meta) if mixable else (0.0, None)
     if share == 1:  # the proxies alone (then no sparse fit is needed)
-        bagged = proxies_spectrum()
-        meta.update(surrogate="proxy", proxy_share=share, holdout_r2=mixed, kept_terms=len(bagged))
-        meta["refit_r2"] = r2_score(y, bagged(masks))
-        return bagged, meta
+        return with_proxies(None)
     if K == 1:  # one proxy: its statistics already cover every row
         k = counts[pick]
         total = st_tr + st_ho
@@ -539,16 +551,7 @@ def proxy_decode(
     fitted = _transform(n, supports, final.b0, final.beta, loc, scale)
     if share == 0 or 1 - final.r2 < EXACT_R2_GAP:  # a fit exact on every row (the completion's) is kept alone
         return fitted, meta
-    bagged = proxies_spectrum()
-    mix = SparseTransform(
-        n,
-        np.concatenate([bagged.supports, fitted.supports]),
-        np.concatenate([share * bagged.coefs, (1 - share) * fitted.coefs]),
-        "fourier",
-    )
-    meta.update(surrogate="mix", proxy_share=share, holdout_r2=mixed, kept_terms=len(mix))
-    meta["refit_r2"] = r2_score(y, mix(masks))
-    return mix, meta
+    return with_proxies(fitted)
 
 
 def _proxy_share(
@@ -567,10 +570,10 @@ def _proxy_share(
     function keeps its exact sparse fit. Returns the share (0 when not kept) and the mix's held-out R²;
     ``meta`` gets the proxies' own.
     """
-    oof, held = np.zeros(len(z)), np.zeros(len(z), bool)
+    oof = np.zeros(len(z))  # the folds partition the rows: each is predicted once
     for p, t in zip(proxies, spectra):
-        oof[p.holdout], held[p.holdout] = t(masks[p.holdout]), True
-    d, e = (oof - sparse_oof)[held], (z - sparse_oof)[held]
+        oof[p.holdout] = t(masks[p.holdout])
+    d, e = oof - sparse_oof, z - sparse_oof
     meta["proxy_oof_r2"] = r2_from_sums(float(((e - d) ** 2).sum()), sst)
     dd = float(d @ d)
     share = float(np.clip(e @ d / dd, 0.0, 1.0)) if dd > 0 else 0.0
