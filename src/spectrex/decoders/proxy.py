@@ -19,9 +19,10 @@ Steps (Butler et al., 2025, "ProxySPEX"):
    even terms apart, the odd block then grown by the proxy's odd terms that its residual points at
    (:func:`_grow_odd`, kept where GCV falls by 40 % or more); on small problems also the fit over every part and
    pair (the low-order completion), kept where GCV prefers it;
-8. on small unpaired problems with the default energy, the fold proxies' mean spectrum joins the sparse fit
-   (or replaces it) when their mix predicts the held-out folds better, in the share that predicts them best
-   (:func:`_proxy_share`: a real model's long tail); it is then rebuilt from :data:`BAG_FOLDS` folds.
+8. on small unpaired problems with the default energy, the surrogate is the convex mix of the sparse fits
+   at every energy and the fold proxies' mean spectrum that predicts the held-out folds best, where it
+   predicts them better than the chosen energy's fit alone (:func:`_mix_weights`: a real model's long
+   tail); the proxies' spectrum is then rebuilt from :data:`BAG_FOLDS` folds.
 
 Why it is fast (measured on planted Möbius functions, one thread; see ``benchmarks/proxyspex_speed``):
 
@@ -64,7 +65,7 @@ from ..transforms import bitset
 from ..transforms.pairs import complement_pairs
 from ..transforms.residual import log_comb
 from ..transforms.sparse import SparseTransform
-from .refit import CHUNK, GramStats, RidgeFit, fourier_columns, gram_stats, ridge_gram, standardise
+from .refit import CHUNK, GramStats, RidgeFit, fourier_columns, gram_stats, ridge_gram, simplex_lstsq, standardise
 from .trees import paths_fourier, tree_fourier
 
 
@@ -111,7 +112,7 @@ def _params(depth: int, learning_rate: float, seed: int, num_threads: int, min_l
 SMALL_PROBLEM = 131_072
 #: proxies fitted on small problems, one per fold (bagged spectrum, K-fold choice of the energy)
 FOLDS = 5
-#: folds of the proxies' spectrum once it takes a share of the surrogate (:func:`_proxy_share`): rebuilt from
+#: folds of the proxies' spectrum once it takes a share of the surrogate (:func:`_mix_weights`): rebuilt from
 #: twice as many proxies, each seeing 90 % of the rows instead of 80 %, it predicts fresh masks better
 #: (``benchmarks/proxyspex_models``, measured when it replaced the sparse fit outright: held-out R² at 500 /
 #: 1,000 / 2,000 queries: Gemma 3 270M sentiment 0.8484 / 0.8957 / 0.9313 → 0.8487 / 0.9005 / 0.9337, the
@@ -121,8 +122,8 @@ FOLDS = 5
 #: choice too, made noisy and large planted functions' Shapley values worse (n = 64 at 10 dB, 250 queries:
 #: 0.247 → 0.273; n = 256 at 500: 0.079 → 0.082).
 BAG_FOLDS = 10
-#: the fold proxies' spectrum joins the sparse fit when the mix's held-out error is below this share of the
-#: sparse fit's (:func:`_proxy_share`): a sparse function's exact fit stays as it is, whatever rounding says
+#: the mix replaces the chosen energy's sparse fit when its held-out error is below this share of that fit's
+#: (:func:`_mix_weights`): a sparse function's exact fit stays as it is, whatever rounding says
 MIX_GAIN = 0.98
 
 
@@ -483,32 +484,45 @@ def proxy_decode(
         "holdout_r2": float(np.nanmax(scores)) if np.isfinite(scores).any() else float("nan"),
     }
 
-    share, mixed = _proxy_share(proxies, spectra, masks, z, oof[pick], sst, meta) if mixable else (0.0, None)
+    weights, mixed = (
+        _mix_weights([*oof, _proxies_oof(proxies, spectra, masks)], z, sst, meta) if mixable else (None, None)
+    )
+    share = 0.0 if weights is None else float(weights[-1])
 
-    def with_proxies(fitted: SparseTransform | None) -> tuple[SparseTransform, dict]:
-        """``share`` of the fold proxies' mean spectrum (rebuilt from more folds, see BAG_FOLDS) plus the rest of
-        ``fitted`` (None: the proxies alone), on the values' scale, with its diagnostics."""
+    def mixed_surrogate(sparse: list[tuple[float, SparseTransform]]) -> tuple[SparseTransform, dict]:
+        """``Σ weight · sparse fit`` plus ``share`` of the fold proxies' mean spectrum (rebuilt from more folds,
+        see BAG_FOLDS), on the values' scale, with its diagnostics."""
         bagged, bag = spectrum, min(BAG_FOLDS, masks.shape[0] // 8)
         if folds is None and bag > K:
             bagged = fold_proxies(bag)[2]
             meta["bagged_folds"] = bag
-        out = _unstandardised(n, bagged.supports, bagged.coefs, bagged.orders == 0, loc, scale)
-        if fitted is not None:
-            supports = np.concatenate([out.supports, fitted.supports])
-            out = SparseTransform(n, supports, np.concatenate([share * out.coefs, (1 - share) * fitted.coefs]))
-        meta.update(surrogate="proxy" if fitted is None else "mix", proxy_share=share, holdout_r2=mixed)
-        meta.update(kept_terms=len(out), refit_r2=r2_score(y, out(masks)))
+        parts = [(share, _unstandardised(n, bagged.supports, bagged.coefs, bagged.orders == 0, loc, scale))]
+        parts = [(w, t) for w, t in parts + sparse if w > 0]
+        out = SparseTransform(
+            n, np.concatenate([t.supports for _, t in parts]), np.concatenate([w * t.coefs for w, t in parts])
+        )
+        meta.update(surrogate="proxy" if share == 1 else "mix", proxy_share=share, holdout_r2=mixed)
+        meta.update(
+            energy_weights=[float(w) for w in weights[:-1]], kept_terms=len(out), refit_r2=r2_score(y, out(masks))
+        )
         return out, meta
 
     if share == 1:  # the proxies alone (then no sparse fit is needed)
-        return with_proxies(None)
+        return mixed_surrogate([])
     if K == 1:  # one proxy: its statistics already cover every row
         k = counts[pick]
         total = st_tr + st_ho
     else:
         order = _ranked(spectrum)
-        k = min(_keep_count(spectrum.coefs[order], *choices[pick]), cap)
-        cand = spectrum.supports[order[:k]]
+        keep = [min(_keep_count(spectrum.coefs[order], *c), cap) for c in choices]
+        k = keep[pick]
+        if weights is not None:  # energies that keep the same terms are one part of the mix (the chosen one's)
+            for i in range(len(choices)):
+                first = pick if keep[i] == k else keep.index(keep[i])
+                if i != first:
+                    weights[first], weights[i] = weights[first] + weights[i], 0.0
+        mixed_k = [keep[i] for i in np.flatnonzero(weights[:-1] > 0)] if weights is not None else []
+        cand = spectrum.supports[order[: max([k, *mixed_k])]]
         total = gram_stats(masks, cand, n, z)
     stats = total.prefix(k)
     fit = ridge_gram(stats)
@@ -549,38 +563,50 @@ def proxy_decode(
     if pairs is not None:
         meta["pairs"] = rows
     fitted = _transform(n, supports, final.b0, final.beta, loc, scale)
-    if share == 0 or 1 - final.r2 < EXACT_R2_GAP:  # a fit exact on every row (the completion's) is kept alone
+    if weights is None or 1 - final.r2 < EXACT_R2_GAP:  # a fit exact on every row (the completion's) is kept alone
         return fitted, meta
-    return with_proxies(fitted)
+    sparse = [(weights[pick], fitted)]
+    for i in np.flatnonzero(weights[:-1] > 0):
+        if i != pick:  # another energy's refit on every row (a prefix of the same statistics)
+            f = ridge_gram(total.prefix(keep[i]))
+            sparse.append((weights[i], _transform(n, cand[: keep[i]], f.b0, f.beta, loc, scale)))
+    return mixed_surrogate(sparse)
 
 
-def _proxy_share(
-    proxies, spectra, masks: np.ndarray, z: np.ndarray, sparse_oof: np.ndarray, sst: float, meta: dict
-) -> tuple[float, float | None]:
-    """The fold proxies' share in the surrogate, ``share · proxies + (1 − share) · sparse fit``: 0 to 1.
-
-    Each fold's proxy and sparse fit are scored on the fold that neither saw (pooled as the energies are;
-    ``sparse_oof``: the sparse fit's out-of-fold predictions at the chosen energy), and the share is the
-    least-squares weight of their mix there, in [0, 1]. The two err differently — the sparse fit cuts a
-    real model's long tail of weak interactions, the trees keep it but smooth each term — so their mix
-    predicts fresh masks better than either (held-out R² on the toxicity BiLSTM, 3 inputs × 3 seeds at
-    500 / 1,000 / 2,000 queries: 0.9932 / 0.9963 / 0.9978 with whichever of the two predicted the held-out
-    folds better, 0.9938 / 0.9965 / 0.9982 mixed). It is kept when its held-out error is below :data:`MIX_GAIN`
-    of the sparse fit's (and the final sparse fit is not exact on every row, :data:`EXACT_R2_GAP`), so a sparse
-    function keeps its exact sparse fit. Returns the share (0 when not kept) and the mix's held-out R²;
-    ``meta`` gets the proxies' own.
-    """
-    oof = np.zeros(len(z))  # the folds partition the rows: each is predicted once
+def _proxies_oof(proxies: list[ProxyFit], spectra: list[SparseTransform], masks: np.ndarray) -> np.ndarray:
+    """Each fold proxy's prediction of the fold it never saw (the folds partition the rows)."""
+    oof = np.zeros(masks.shape[0])
     for p, t in zip(proxies, spectra):
         oof[p.holdout] = t(masks[p.holdout])
-    d, e = oof - sparse_oof, z - sparse_oof
-    meta["proxy_oof_r2"] = r2_from_sums(float(((e - d) ** 2).sum()), sst)
-    dd = float(d @ d)
-    share = float(np.clip(e @ d / dd, 0.0, 1.0)) if dd > 0 else 0.0
-    mixed = r2_from_sums(float(((e - share * d) ** 2).sum()), sst)
-    if not (share > 0 and np.isfinite(mixed) and 1 - mixed < MIX_GAIN * max(0.0, 1 - meta["holdout_r2"])):
-        return 0.0, None
-    return share, mixed
+    return oof
+
+
+def _mix_weights(
+    columns: list[np.ndarray], z: np.ndarray, sst: float, meta: dict
+) -> tuple[np.ndarray | None, float | None]:
+    """The surrogate's mix: weights ``≥ 0`` summing to 1 on each energy's sparse fit and the fold proxies.
+
+    ``columns`` are out-of-fold predictions of the standardised values ``z``, one per energy (each fold's
+    sparse fit on candidates from the proxy that never saw the fold) and last the fold proxies'
+    (:func:`_proxies_oof`); the weights are the convex combination of them that predicts the held-out folds
+    best (a super learner, van der Laan et al. 2007). They err differently — a sparse fit at a low energy
+    keeps the strong terms sharp, one at a high energy reaches further into a real model's long tail of weak
+    interactions, the trees keep the whole tail but smooth each term — so the mix predicts fresh masks better
+    than any one (held-out R² on the toxicity BiLSTM, 3 inputs × 3 seeds at 500 / 1,000 / 2,000 queries:
+    0.9932 / 0.9963 / 0.9978 with whichever of the chosen energy's fit and the proxies predicted the held-out
+    folds better, 0.9938 / 0.9965 / 0.9982 with the best mix of those two, 0.9942 / 0.9967 / 0.9982 with every
+    energy in the mix). It is kept when its held-out error is below :data:`MIX_GAIN` of the chosen energy's
+    (and the final sparse fit is not exact on every row, :data:`EXACT_R2_GAP`), so a sparse function keeps its
+    exact sparse fit. Returns the weights (None when not kept) and the mix's held-out R²; ``meta`` gets the
+    proxies' own.
+    """
+    A = np.column_stack(columns)
+    meta["proxy_oof_r2"] = r2_from_sums(float(((z - A[:, -1]) ** 2).sum()), sst)
+    w = simplex_lstsq(A, z)
+    mixed = r2_from_sums(float(((z - A @ w) ** 2).sum()), sst)
+    if not (np.isfinite(mixed) and 1 - mixed < MIX_GAIN * max(0.0, 1 - meta["holdout_r2"])):
+        return None, None
+    return w, mixed
 
 
 def _with(supports: np.ndarray, extra: np.ndarray) -> np.ndarray:

@@ -232,6 +232,34 @@ def ridge_gcv(X: np.ndarray, y: np.ndarray, alphas: np.ndarray = ALPHAS, *, inte
     return beta, best_alpha / scale
 
 
+def simplex_lstsq(A: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least squares ``min ‖y − A w‖²`` over the simplex (``w ≥ 0``, ``Σ w = 1``), exactly, for a few columns.
+
+    The minimum lies inside one face of the simplex (a subset of the columns), where it is the minimum over
+    that face's affine hull: every face's is solved from the ``m × m`` Gram matrix (``2^m − 1`` tiny KKT
+    systems, 31 for five columns) and the best one inside its face is returned. Collinear columns are
+    handled by the least-squares solve (any of the tied minima is returned).
+    """
+    A = np.asarray(A, dtype=np.float64)
+    m = A.shape[1]
+    G, c = A.T @ A, A.T @ np.asarray(y, dtype=np.float64)
+    best, best_sse = np.eye(m)[0], np.inf
+    for face in range(1, 2**m):
+        idx = np.flatnonzero((face >> np.arange(m)) & 1)
+        k = len(idx)
+        kkt = np.zeros((k + 1, k + 1))
+        kkt[:k, :k], kkt[:k, k], kkt[k, :k] = G[np.ix_(idx, idx)], 1.0, 1.0
+        sol = np.linalg.lstsq(kkt, np.append(c[idx], 1.0), rcond=None)[0][:k]
+        if sol.min() < -1e-12 or not np.isfinite(sol).all():
+            continue
+        w = np.zeros(m)
+        w[idx] = np.maximum(sol, 0.0) / np.maximum(sol, 0.0).sum()
+        sse = float(w @ G @ w - 2 * c @ w)  # ‖y − A w‖² up to the constant ‖y‖²
+        if sse < best_sse - 1e-12 * max(1.0, abs(sse)):
+            best, best_sse = w, sse
+    return best
+
+
 def refit(
     masks: np.ndarray, y: np.ndarray, supports: np.ndarray, n: int, basis: Basis = "fourier"
 ) -> tuple[SparseTransform, dict]:

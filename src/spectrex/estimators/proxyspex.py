@@ -53,11 +53,12 @@ class ProxySPEX(Explainer):
     energy : float, tuple of floats or "auto", default "auto"
         Fraction of the proxy's non-constant Fourier energy kept before the refit; with several
         values the best is picked on the proxy's holdout rows. "auto": (0.95, 0.99, 0.999), plus 0.9999
-        on small problems (queries × parts ≤ 131,072); there, on unpaired masks, the five fold proxies'
-        mean spectrum joins the sparse refit (or replaces it) when their mix predicts the held-out folds
-        better, in the share that predicts them best, and is rebuilt from ten folds (a real model's long
-        tail of weak interactions; ``diagnostics["surrogate"]`` is ``"mix"`` or ``"proxy"``,
-        ``diagnostics["proxy_share"]``, ``diagnostics["bagged_folds"]``).
+        on small problems (queries × parts ≤ 131,072); there, on unpaired masks, the surrogate is the mix
+        of the sparse refits at every energy and the five fold proxies' mean spectrum (rebuilt from ten
+        folds) in the weights (≥ 0, summing to 1) that predict the held-out folds best, where that mix
+        predicts them better than the chosen energy's refit alone (a real model's long tail of weak
+        interactions; ``diagnostics["surrogate"]`` is ``"mix"`` or ``"proxy"``, the weights are
+        ``diagnostics["energy_weights"]`` and ``["proxy_share"]``, and ``["bagged_folds"]``).
     top_k : int, optional
         Keep this many coefficients instead (overrides ``energy``).
     residual : bool, default True
