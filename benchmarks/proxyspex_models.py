@@ -2,7 +2,8 @@
 
 Models: the toxicity BiLSTM (toxic logit, ~2 ms per text) and Gemma 3 270M zero-shot sentiment
 (``spectrex.models.SENTIMENT``: log P(" positive") − log P(" negative")), word parts, three inputs
-each. Budgets 500 / 1,000 / 2,000; R² on 500 fresh uniform masks no explanation saw. The masks of
+each. Budgets 500 / 1,000 / 2,000; R² on 500 fresh uniform masks no explanation saw, and on every mask that
+removes one to :data:`REMOVED` parts (the counterfactual removals the report predicts). The masks of
 a budget are the first rows of the next budget's (same seed), and Gemma's answers are kept in an
 answer file per input (``$SPECTREX_BENCH_ANSWERS``, default ``~/.cache/spectrex/bench/answers/``)
 that does not depend on spectrex's cache format or fingerprints, so a rerun — e.g. with another
@@ -15,7 +16,10 @@ least of those runs.
 
 ``python -m benchmarks proxyspex_models [--quick]`` (``--quick``: toxicity only, budgets 500 and 1,000).
 Set ``SPECTREX_BENCH_LABEL`` to name the spectrex being measured in the table (default: its version
-and the path it was imported from). Tables: ``proxyspex_models`` (one row per run),
+and the path it was imported from); another version's rows, e.g. 0.2.0's on the same answers:
+``PYTHONPATH=<its checkout>/src SPECTREX_BENCH_LABEL="0.2.0 (e66affe)" python -m benchmarks.proxyspex_models
+--models-only --name proxyspex_models_v020`` (``--models-only``: without the design table, which needs this
+version's designs). Tables: ``proxyspex_models`` (one row per run),
 ``proxyspex_models_summary`` (mean R² per model and budget) and ``proxyspex_models_design`` (the same
 decoder on each mask design of :data:`DESIGNS`, seeds :data:`DESIGN_SEEDS`: the toxicity inputs' held-out R²
 against the Shapley-value error on toxicity texts with exact values — what the size strata that the indices
@@ -42,6 +46,9 @@ REVIEWS = [
 ]
 BUDGETS = [500, 1000, 2000]
 N_TEST = 500
+#: the second test set: every mask that removes 1 … REMOVED parts (uniform masks keep about half of them,
+#: so they say little about the surrogate's answers to "what if these few words were gone")
+REMOVED = 3
 #: runs of each explanation; its times are the least of them (a shared machine's noise is one-sided)
 REPEATS = 3
 #: mask designs of ``proxyspex_models_design``: the Shapley-kernel share of the size-stratified design (None:
@@ -97,6 +104,17 @@ def _answers_dir() -> Path:
     return Path(os.environ.get("SPECTREX_BENCH_ANSWERS", Path.home() / ".cache" / "spectrex" / "bench" / "answers"))
 
 
+def removals(n: int, most: int = REMOVED) -> np.ndarray:
+    """Every mask of ``n`` parts with 1 … ``most`` of them removed."""
+    from itertools import combinations
+
+    rows = [c for k in range(1, most + 1) for c in combinations(range(n), k)]
+    masks = np.ones((len(rows), n), bool)
+    for r, c in enumerate(rows):
+        masks[r, list(c)] = False
+    return masks
+
+
 def tasks(quick: bool):
     """``(model, input index, value function, engine)`` per model and input."""
     from spectrex import QueryEngine
@@ -127,8 +145,9 @@ def measure(quick: bool, save=lambda rows: None, **settings) -> list[dict]:
     budgets = BUDGETS[:2] if quick else BUDGETS
     for model, i, vf, engine in tasks(quick):
         test = np.random.default_rng(10_000 + i).random((N_TEST, vf.n)) < 0.5
+        removed = removals(vf.n)
         query = engine.bind(vf, vf.n)
-        y_test = np.asarray(query(test), float)
+        y_test, y_removed = np.asarray(query(test), float), np.asarray(query(removed), float)
         query.close()
         for budget in budgets:
             runs = []  # the same (deterministic) explanation REPEATS times: each time is the least of its runs
@@ -138,8 +157,7 @@ def measure(quick: bool, save=lambda rows: None, **settings) -> list[dict]:
                 runs.append((time.process_time() - c0, res.metadata.get("timings", {})))
             cpu = min(c for c, _ in runs)
             t = {k: min(float(r.get(k, float("nan"))) for _, r in runs) for k in ("algorithm_s", "model_s")}
-            pred = res.predict(test)
-            r2 = r2_score(y_test, pred)
+            r2 = r2_score(y_test, res.predict(test))
             rows.append(
                 {
                     "spectrex": label,
@@ -148,6 +166,7 @@ def measure(quick: bool, save=lambda rows: None, **settings) -> list[dict]:
                     "n": vf.n,
                     "budget": budget,
                     "r2": r2,
+                    "r2_removals": r2_score(y_removed, res.predict(removed)),
                     "algorithm_s": t["algorithm_s"],
                     "model_s": t["model_s"],
                     "cached": int(res.metadata.get("queries_cached", 0)),
@@ -189,7 +208,8 @@ def designs() -> list[dict]:
     fits = []
     for _, i, vf, _ in tasks(quick=True):
         test = np.random.default_rng(10_000 + i).random((N_TEST, vf.n)) < 0.5
-        fits.append((vf, test, np.asarray(vf(test), float)))
+        removed = removals(vf.n)
+        fits.append((vf, test, np.asarray(vf(test), float), removed, np.asarray(vf(removed), float)))
     tables = [Table(np.load(p)) for p in sorted(DATA.glob("index_accuracy_toxicity_*.npy"))]
     exact = [Exact().explain(t, t.n).to("SV").first_order() for t in tables]
     shapiq = _best_shapiq_sv("toxicity BiLSTM")
@@ -197,11 +217,12 @@ def designs() -> list[dict]:
     for budget in BUDGETS:
         for name, design in DESIGNS.items():
             c0 = time.process_time()
-            r2 = [
-                r2_score(y, _on_design(design, seed).explain(vf, vf.n, budget).predict(test))
-                for vf, test, y in fits
-                for seed in DESIGN_SEEDS
-            ]
+            r2, r2_removals = [], []
+            for vf, test, y, removed, y_removed in fits:
+                for seed in DESIGN_SEEDS:
+                    res = _on_design(design, seed).explain(vf, vf.n, budget)
+                    r2.append(r2_score(y, res.predict(test)))
+                    r2_removals.append(r2_score(y_removed, res.predict(removed)))
             sv = [
                 np.abs(_on_design(design, seed).explain(t, t.n, budget).to("SV").first_order() - e).mean()
                 for t, e in zip(tables, exact)
@@ -213,6 +234,7 @@ def designs() -> list[dict]:
                     "budget": budget,
                     "runs": len(r2),
                     "mean_r2": float(np.mean(r2)),
+                    "mean_r2_removals": float(np.mean(r2_removals)),
                     "sv_mae": float(np.mean(sv)),
                     "best_shapiq_sv_mae": shapiq.get(budget, float("nan")),
                     "cpu_s": time.process_time() - c0,
@@ -249,6 +271,7 @@ def summary(rows: list[dict]) -> list[dict]:
             "inputs": len(rs),
             "mean_r2": float(np.mean([r["r2"] for r in rs])),
             "min_r2": float(np.min([r["r2"] for r in rs])),
+            "mean_r2_removals": float(np.mean([r["r2_removals"] for r in rs])),
             "mean_algorithm_s": float(np.mean([r["algorithm_s"] for r in rs])),
             "mean_model_s": float(np.mean([r["model_s"] for r in rs])),
         }
@@ -256,20 +279,21 @@ def summary(rows: list[dict]) -> list[dict]:
     ]
 
 
-def run(quick: bool, out: Path) -> None:
+def run(quick: bool, out: Path, name: str = "proxyspex_models", with_designs: bool = True) -> None:
     note = (
-        f"R² on {N_TEST} fresh uniform masks per input. algorithm_s excludes the time inside the model; "
+        f"R² on {N_TEST} fresh uniform masks per input; r2_removals: on every mask that removes 1 to {REMOVED} "
+        "parts. algorithm_s excludes the time inside the model; "
         "model_s is the model's time for the queries not answered from memory (Gemma's answers are kept "
         f"in answer files, so a rerun reports ~0); each the least of {REPEATS} runs of the same explanation. "
         "Default ProxySPEX settings, random_state 0."
     )
 
     def save(rows):
-        write_table(rows, out, "proxyspex_models", "ProxySPEX on the real models", note)
-        write_table(summary(rows), out, "proxyspex_models_summary", "ProxySPEX on the real models: means", note)
+        write_table(rows, out, name, "ProxySPEX on the real models", note)
+        write_table(summary(rows), out, f"{name}_summary", "ProxySPEX on the real models: means", note)
 
     measure(quick, save)
-    if not quick:
+    if with_designs and not quick:
         run_designs(out)
 
 
@@ -278,7 +302,8 @@ def run_designs(out: Path) -> None:
     rows = designs()
     note = (
         f"The same decoder (default ProxySPEX) on each mask design, seeds {DESIGN_SEEDS}. mean_r2: toxicity "
-        f"BiLSTM, the three inputs above, R² on {N_TEST} fresh uniform masks; sv_mae: mean absolute Shapley-value "
+        f"BiLSTM, the three inputs above, R² on {N_TEST} fresh uniform masks; mean_r2_removals: on every mask that "
+        f"removes 1 to {REMOVED} parts; sv_mae: mean absolute Shapley-value "
         "error on index_accuracy's three tabulated toxicity texts (exact by enumeration), beside the best "
         "shapiq 1.8 estimator's there (index_accuracy_summary). OMP_NUM_THREADS="
         f"{os.environ.get('OMP_NUM_THREADS', 'unset')}; loadavg at start {load0[0]:.2f} / {load0[1]:.2f}, "
@@ -293,9 +318,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m benchmarks.proxyspex_models")
     parser.add_argument("--design", action="store_true", help="only the mask-design table")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--models-only", action="store_true", help="without the mask-design table")
+    parser.add_argument("--name", default="proxyspex_models", help="the tables' name (another version's rows)")
     args = parser.parse_args()
     out = Path(__file__).parent / "results"
     if args.design:
         run_designs(out)
     else:
-        run(args.quick, out)
+        run(args.quick, out, args.name, with_designs=not args.models_only)

@@ -120,3 +120,24 @@ def test_numba_booster_stops_early_and_is_deterministic():
     assert a.feature.shape[0] < 500
     np.testing.assert_array_equal(a.feature, b.feature)
     np.testing.assert_array_equal(a.value, b.value)
+
+
+@pytest.mark.parametrize("n, t", [(15, 1), (15, 3), (15, 5), (64, 3), (200, 2)])
+def test_summing_terms_in_a_dense_table_equals_sorting_them(monkeypatch, n, t):
+    # small key spaces are summed by counting into a table instead of sorting: the same terms, in the same
+    # order, with bit-identical sums (both add each term's values in the order they come)
+    from spectrex.decoders import trees
+
+    rng = np.random.default_rng(n + t)
+    pool = np.sort(np.stack([rng.choice(n, t, replace=False) for _ in range(300)]), axis=1)
+    idx = pool[rng.integers(0, len(pool), 20_000)]
+    vals = rng.normal(size=len(idx))
+    dense = trees._unique_sum(idx, vals, n)
+    monkeypatch.setattr(trees, "DENSE_KEYS", 0)
+    if n**t <= 2 * len(idx):  # still dense without the floor: sort by hand
+        keys, inverse = np.unique(idx, axis=0, return_inverse=True)
+        sorted_ = keys, np.bincount(inverse.reshape(-1), weights=vals, minlength=len(keys))
+    else:
+        sorted_ = trees._unique_sum(idx, vals, n)
+    assert np.array_equal(dense[0], sorted_[0]) and np.array_equal(dense[1], sorted_[1])
+    assert len(dense[0]) == len(np.unique(idx, axis=0))

@@ -151,6 +151,10 @@ def _pack_sorted(idx: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+#: key spaces up to this size are summed in a dense table (8 bytes a key) rather than sorted
+DENSE_KEYS = 1 << 21
+
+
 def _unique_sum(idx: np.ndarray, vals: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Sum values of equal sorted index rows (one integer key per row when it fits in int64)."""
     t = idx.shape[1]
@@ -160,6 +164,15 @@ def _unique_sum(idx: np.ndarray, vals: np.ndarray, n: int) -> tuple[np.ndarray, 
         key = np.zeros(idx.shape[0], dtype=np.int64)
         for j in range(t):
             key = key * n + idx[:, j]
+        span = n**t
+        if span <= max(DENSE_KEYS, 2 * key.size):  # few possible keys: count into a dense table instead of sorting
+            present = np.flatnonzero(np.bincount(key, minlength=span))
+            sums = np.bincount(key, weights=vals, minlength=span)[present]
+            digits = np.empty((present.size, t), np.int64)
+            rest = present
+            for j in range(t - 1, -1, -1):
+                rest, digits[:, j] = np.divmod(rest, n)
+            return digits, sums
         uk, inv = np.unique(key, return_inverse=True)
         sums = np.bincount(inv, weights=vals, minlength=uk.size)
         first = np.zeros(uk.size, dtype=np.int64)
