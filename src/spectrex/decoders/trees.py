@@ -151,7 +151,7 @@ def _pack_sorted(idx: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-#: key spaces up to this size are summed in a dense table (8 bytes a key) rather than sorted
+#: key spaces up to this size are summed in dense tables (a count and a sum, 16 bytes a key) rather than sorted
 DENSE_KEYS = 1 << 21
 
 
