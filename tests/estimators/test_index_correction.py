@@ -144,3 +144,17 @@ def test_a_sample_too_thin_for_an_order_keeps_the_surrogates_values_with_standar
     # enough masks per part (16) and per pair (2) for n = 10: both orders corrected
     noisy = NoisyFunction(planted(N, 40, 6, 3, scale=2.0), 10.0, random_state=1)
     assert thin_orders(ProxySPEX(random_state=0).explain(noisy, N, 300).residual) == ()
+
+
+def test_a_surrogate_exact_to_rounding_leaves_no_residual_to_spread_over_the_pairs():
+    # a sparse function fitted exactly: its residuals are rounding noise (~1e-16), which the correction
+    # used to turn into a value of ~1e-16 for every pair; the sample holds exact zeros instead
+    f = planted(16, 4, 3, 2)
+    masks = np.random.default_rng(0).random((400, 16)) < 0.5
+    noise = 1e-17 * np.random.default_rng(1).standard_normal(400)
+    sample = ResidualSample.of(f, masks, f(masks) + noise)
+    assert not sample.residuals.any()
+    real = ResidualSample.of(f, masks, f(masks) + 1e-3 * noise / 1e-17)  # a residual above rounding is kept
+    assert np.abs(real.residuals).max() > 1e-4
+    sup, val, err = corrections(sample, "SII", 2)
+    assert not val.any() and not err.any()

@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import ResourceError
 from ..interactions import Interactions
 from .colours import NEGATIVE, POSITIVE
-from .overview import PAIR_INDEX
+from .overview import PAIR_INDEX, rounding_level
 from .page import page
 
 # the index switch: label shown → canonical index name
@@ -54,7 +54,8 @@ def _view(result: Interactions, index: str, max_order: int, k: int) -> dict[str,
     views = {view.index: view}
     if pair_index:  # as print(result) does: each part's value, then the pairs' interaction index
         views[pair_index] = result.to(pair_index, max_order=2)
-        pairs = views[pair_index].top(k, order=2)
+        tiny = rounding_level(view.first_order(), view.baseline)
+        pairs = [t for t in views[pair_index].top(k, order=2) if abs(t.value) > tiny]  # as print(result): no round-off
         top = sorted(top + pairs, key=lambda t: -abs(t.value))[:k]
     return {
         "index": view.index,

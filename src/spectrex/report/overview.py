@@ -19,6 +19,9 @@ from ..models.base import log_probability, logit_of
 from ..provenance import Provenance
 from .colours import sign_colour
 
+#: values within this share of the explanation's largest (a part's value, the full or the empty input's) are
+#: rounding: shown as 0, and pairs that small are not listed
+ROUND_OFF = 1e-12
 #: the index of the pairwise table for each first-order index
 PAIR_INDEX = {"SV": "SII", "BV": "BII"}
 
@@ -127,6 +130,12 @@ class Overview:
         return "".join(parts) + "</div>"
 
 
+def rounding_level(*values) -> float:
+    """The magnitude below which an explanation's values are rounding: :data:`ROUND_OFF` of the largest of
+    ``values`` (numbers or arrays: a part's value, the full or the empty input's)."""
+    return ROUND_OFF * max(max(float(np.max(np.abs(v), initial=0.0)) for v in values), 1e-300)
+
+
 def _with(items: list, errors: list) -> list:
     """Items paired with their standard errors (NaN when none were given)."""
     return list(zip(items, list(errors) + [float("nan")] * (len(items) - len(errors))))
@@ -203,7 +212,12 @@ def overview(result, k: int = 8, index: str = "SV", max_order: int | None = None
     cap = result.max_order if max_order is None else max_order
     first_view = result.to(index)
     first = first_view.first_order()
-    first[np.abs(first) < 1e-12 * max(np.abs(first).max(initial=0.0), 1e-300)] = 0.0  # round-off, not signal
+    ones = np.ones((1, result.n), bool)
+    full_fit, empty_fit = float(result.predict(ones)[0]), float(result.predict(~ones)[0])
+    # round-off, not signal: an exact fit leaves values of ~1e-16 (shown as 0, and such pairs not at all)
+    tiny = rounding_level(first, full_fit, empty_fit)
+    first[np.abs(first) <= tiny] = 0.0
+    full_fit, empty_fit = (v if abs(v) > tiny else 0.0 for v in (full_fit, empty_fit))
     order = np.argsort(-np.abs(first), kind="stable")[:k]
     pair_index = PAIR_INDEX.get(index) if (cap is None or cap >= 2) and result.n >= 2 else None
     pairs: list[tuple[str, float]] = []
@@ -211,9 +225,10 @@ def overview(result, k: int = 8, index: str = "SV", max_order: int | None = None
     if pair_index:
         pair_view = result.to(pair_index, max_order=2)
         for term in pair_view.top(k, order=2):
+            if abs(term.value) <= tiny:
+                break  # the rest are smaller still
             pairs.append((" × ".join(labels[i] for i in term.parts), term.value))
             pairs_se.append(pair_view.std_error(term.parts))
-    ones = np.ones((1, result.n), bool)
     full = meta.get("full_value")
     return Overview(
         quantity=quantity(meta),
@@ -221,8 +236,8 @@ def overview(result, k: int = 8, index: str = "SV", max_order: int | None = None
         method=str(meta.get("method", "?")),
         n=result.n,
         full_model=float(full) if isinstance(full, (int, float)) and not isinstance(full, bool) else None,
-        full_fit=float(result.predict(ones)[0]),
-        empty_fit=float(result.predict(~ones)[0]),
+        full_fit=full_fit,
+        empty_fit=empty_fit,
         fit=fit_summary(result.provenance),
         cost=cost_summary(meta),
         first_index=index,

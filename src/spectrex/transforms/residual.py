@@ -31,6 +31,10 @@ from . import bitset
 from .pairs import complement_pairs
 from .sparse import SparseTransform
 
+#: RMS of a surrogate's residuals, relative to the values' spread, below which it is exact to rounding: the
+#: residuals are then rounding noise (~1e-16), which the correction would spread over every pair as values
+#: of ~1e-16 (see :meth:`ResidualSample.of`)
+EXACT_RMS = 1e-9
 #: fewest queried masks a bin of incompletely queried sizes pools before it is closed
 MIN_BIN = 24
 #: distinct masks per part, and per pair, below which an order's corrections are not applied (thin_orders)
@@ -80,14 +84,19 @@ class ResidualSample:
 
     @classmethod
     def of(cls, transform: SparseTransform, masks: np.ndarray, y: np.ndarray, inflation: float = 1.0) -> ResidualSample:
-        """The residuals of ``transform`` at the answered ``masks`` (repeated masks once, their mean value)."""
+        """The residuals of ``transform`` at the answered ``masks`` (repeated masks once, their mean value);
+        all 0 where ``transform`` is exact to rounding (RMS below :data:`EXACT_RMS` of the values' spread)."""
         masks = np.asarray(masks, bool)
         packed = np.ascontiguousarray(np.packbits(masks, axis=1))
         keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         y_mean = np.bincount(inverse, weights=np.asarray(y, float)) / np.bincount(inverse)
         distinct = masks[first]
-        return cls(transform.n, distinct, y_mean - transform(distinct), float(inflation))
+        resid = y_mean - transform(distinct)
+        top = float(np.abs(y_mean).max(initial=0.0)) or 1.0  # compared in units of the largest value: no overflow
+        if resid.size and np.sqrt(np.mean((resid / top) ** 2)) <= EXACT_RMS * np.std(y_mean / top):
+            resid = np.zeros_like(resid)
+        return cls(transform.n, distinct, resid, float(inflation))
 
     def to_json(self) -> dict:
         """JSON-friendly form: each mask as the hex string of its bits packed (part 0 = the first byte's top bit)."""
