@@ -63,7 +63,7 @@ import numpy as np
 from ..metrics import r2_from_sums, r2_score
 from ..transforms import bitset
 from ..transforms.pairs import complement_pairs
-from ..transforms.residual import EXACT_RMS, log_comb
+from ..transforms.residual import log_comb
 from ..transforms.sparse import SparseTransform
 from .refit import CHUNK, GramStats, RidgeFit, fourier_columns, gram_stats, ridge_gram, simplex_lstsq, standardise
 from .trees import paths_fourier, tree_fourier
@@ -656,6 +656,8 @@ def _grow_odd(
     return supports, final, 0
 
 
+#: RMS of the standardised values' residual below which a fit is exact (rounding is left)
+EXACT_RMS = 1e-9
 #: in-sample ``1 − R²`` below which a final refit is exact to rounding (its R² comes from sums, whose
 #: rounding reads ~1e-15 on exact planted fits) and no fold proxies are mixed into it
 EXACT_R2_GAP = 1e-12

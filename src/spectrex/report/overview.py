@@ -17,11 +17,9 @@ import numpy as np
 
 from ..models.base import log_probability, logit_of
 from ..provenance import Provenance
+from ..transforms.residual import ROUNDING
 from .colours import sign_colour
 
-#: values within this share of the explanation's largest (a part's value, the full or the empty input's) are
-#: rounding: shown as 0, and pairs that small are not listed
-ROUND_OFF = 1e-12
 #: the index of the pairwise table for each first-order index
 PAIR_INDEX = {"SV": "SII", "BV": "BII"}
 
@@ -131,9 +129,10 @@ class Overview:
 
 
 def rounding_level(*values) -> float:
-    """The magnitude below which an explanation's values are rounding: :data:`ROUND_OFF` of the largest of
-    ``values`` (numbers or arrays: a part's value, the full or the empty input's)."""
-    return ROUND_OFF * max(max(float(np.max(np.abs(v), initial=0.0)) for v in values), 1e-300)
+    """The magnitude below which an explanation's values are rounding (shown as 0; pairs that small are not
+    listed): :data:`~spectrex.transforms.residual.ROUNDING` of the largest of ``values`` (numbers or arrays: the
+    parts' values, the full or the empty input's)."""
+    return ROUNDING * max(max(float(np.max(np.abs(v), initial=0.0)) for v in values), 1e-300)
 
 
 def _with(items: list, errors: list) -> list:

@@ -31,10 +31,12 @@ from . import bitset
 from .pairs import complement_pairs
 from .sparse import SparseTransform
 
-#: RMS of a surrogate's residuals, relative to the values' spread, below which it is exact to rounding: the
-#: residuals are then rounding noise (~1e-16), which the correction would spread over every pair as values
-#: of ~1e-16 (see :meth:`ResidualSample.of`)
-EXACT_RMS = 1e-9
+#: share of a scale below which a number is rounding noise: a surrogate whose residuals' RMS is below this share
+#: of the values' spread is exact (:meth:`ResidualSample.of`: the correction would spread its ~1e-16 residuals
+#: over every pair), and the summaries show values below this share of the largest as 0
+#: (:mod:`spectrex.report.overview`). The correction it drops is that small too, so a result from every mask
+#: stays exact to 1e-9 (a fit short of exact, e.g. ridge at the smallest penalty, leaves ~1e-7 and is corrected).
+ROUNDING = 1e-12
 #: fewest queried masks a bin of incompletely queried sizes pools before it is closed
 MIN_BIN = 24
 #: distinct masks per part, and per pair, below which an order's corrections are not applied (thin_orders)
@@ -85,7 +87,7 @@ class ResidualSample:
     @classmethod
     def of(cls, transform: SparseTransform, masks: np.ndarray, y: np.ndarray, inflation: float = 1.0) -> ResidualSample:
         """The residuals of ``transform`` at the answered ``masks`` (repeated masks once, their mean value);
-        all 0 where ``transform`` is exact to rounding (RMS below :data:`EXACT_RMS` of the values' spread)."""
+        all 0 where ``transform`` is exact to rounding (RMS below :data:`ROUNDING` of the values' spread)."""
         masks = np.asarray(masks, bool)
         packed = np.ascontiguousarray(np.packbits(masks, axis=1))
         keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
@@ -94,7 +96,7 @@ class ResidualSample:
         distinct = masks[first]
         resid = y_mean - transform(distinct)
         top = float(np.abs(y_mean).max(initial=0.0)) or 1.0  # compared in units of the largest value: no overflow
-        if resid.size and np.sqrt(np.mean((resid / top) ** 2)) <= EXACT_RMS * np.std(y_mean / top):
+        if resid.size and np.sqrt(np.mean((resid / top) ** 2)) <= ROUNDING * np.std(y_mean / top):
             resid = np.zeros_like(resid)
         return cls(transform.n, distinct, resid, float(inflation))
 
