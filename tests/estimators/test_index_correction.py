@@ -1,5 +1,7 @@
 """The corrected index views of ProxySPEX: consistent (exact at 2^n queries), honest standard errors, lossless JSON."""
 
+from math import comb
+
 import numpy as np
 import pytest
 
@@ -157,4 +159,15 @@ def test_a_surrogate_exact_to_rounding_leaves_no_residual_to_spread_over_the_pai
     real = ResidualSample.of(f, masks, f(masks) + 1e-3 * noise / 1e-17)  # a residual above rounding is kept
     assert np.abs(real.residuals).max() > 1e-4
     sup, val, err = corrections(sample, "SII", 2)
+    assert not val.any() and not err.any()
+
+
+@pytest.mark.parametrize(("index", "k"), VIEWS)
+def test_a_zero_residual_corrects_every_part_and_pair_by_zero_with_zero_error(index, k):
+    # an exact surrogate's sample (all residuals 0) still covers every term of orders ≤ k, each with a
+    # correction of 0 and a standard error of 0, not "no estimate" (NaN); FBII's conversion drops zeros
+    masks = np.random.default_rng(0).random((400, N)) < 0.5
+    sup, val, err = corrections(ResidualSample(N, masks, np.zeros(400)), index, k)
+    orders = bitset.popcount(sup)
+    assert all((orders == t).sum() == comb(N, t) for t in range(1, k + 1))
     assert not val.any() and not err.any()

@@ -390,7 +390,11 @@ def _fbii(sample: ResidualSample, k: int, top: int):
     terms = [_as_terms(n, t, e, s) for t, e, s in parts]
     sup = np.concatenate([x[0] for x in terms])
     val = np.concatenate([x[1] for x in terms])
-    fsup, fval, _ = convert(SparseTransform(n, sup, val, "fourier"), "FBII", k)
+    csup, cval, _ = convert(SparseTransform(n, sup, val, "fourier"), "FBII", k)
+    # every term estimated, a zero one too (the conversion leaves zeros out: a residual of exact zeros has none)
+    at = bitset.lookup(csup, sup)
+    fsup, fval = sup, np.zeros(len(sup))
+    fval[at >= 0] = cval[at[at >= 0]]
     # standard errors: FBII_ij = 4 F_ij (k = 2); FBII_i = -2 F_i (k = 1)
     se = {0: terms[0][2]}
     if top >= 1:
