@@ -153,10 +153,10 @@ def test_a_surrogate_exact_to_rounding_leaves_no_residual_to_spread_over_the_pai
     # used to turn into a value of ~1e-16 for every pair; the sample holds exact zeros instead
     f = planted(16, 4, 3, 2)
     masks = np.random.default_rng(0).random((400, 16)) < 0.5
-    noise = 1e-17 * np.random.default_rng(1).standard_normal(400)
-    sample = ResidualSample.of(f, masks, f(masks) + noise)
+    noise = np.random.default_rng(1).standard_normal(400)
+    sample = ResidualSample.of(f, masks, f(masks) + 1e-17 * noise)
     assert not sample.residuals.any()
-    real = ResidualSample.of(f, masks, f(masks) + 1e-3 * noise / 1e-17)  # a residual above rounding is kept
+    real = ResidualSample.of(f, masks, f(masks) + 1e-3 * noise)  # a residual above rounding is kept
     assert np.abs(real.residuals).max() > 1e-4
     sup, val, err = corrections(sample, "SII", 2)
     assert not val.any() and not err.any()

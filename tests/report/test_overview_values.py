@@ -3,6 +3,7 @@
 import numpy as np
 
 from spectrex import Interactions, explain
+from spectrex.report.html import _view
 from spectrex.synthetic import planted
 
 
@@ -36,8 +37,8 @@ def test_the_cli_prints_both_labelled(capsys):
 
 
 def test_an_exact_sparse_fit_lists_no_rounding_noise_as_pairs():
-    # 16 parts, three planted interactions: ProxySPEX fits them exactly, and the summary, the terminal table
-    # and the page list those pairs only, never ±1e-16 "interactions"; the empty input's value reads +0
+    # 16 parts, three planted interactions: ProxySPEX fits them exactly, and the summary (print(result) and the
+    # CLI's tables) and the page list those pairs only, never ±1e-16 "interactions"; the empty input reads +0
     def value_fn(masks):
         m = masks.astype(float)
         return 2 * m[:, 0] * m[:, 1] - m[:, 2] + 0.5 * m[:, 3] * m[:, 4] * m[:, 5]
@@ -46,7 +47,5 @@ def test_an_exact_sparse_fit_lists_no_rounding_noise_as_pairs():
     ov = result.summary()
     assert sorted(label for label, _ in ov.pairs) == ["0 × 1", "3 × 4", "3 × 5", "4 × 5"]
     assert ov.empty_fit == 0.0 and "e-1" not in ov.text()
-    from spectrex.report.html import _view
-
     top = _view(result, "SV", 2, 20)["top"]
     assert all(abs(t["value"]) > 1e-9 for t in top if len(t["parts"]) == 2)
