@@ -428,7 +428,7 @@ class Query:
                 if self._take(r, rows, result, final) and not final:
                     self._resize(now - last, rows.size)
                     last = now
-                if r.stopped:
+                if r.stopped and not final:  # the retry pass sends every suspect row once, whatever failed before
                     break
         except KeyboardInterrupt:
             gen.close()  # then keep the batches that finished while stopping
