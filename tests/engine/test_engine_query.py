@@ -187,6 +187,31 @@ def test_a_batch_that_raises_has_every_row_retried_alone_and_none_lost(transient
         assert len(named) == 8 and named == {row.tobytes() for row in failed[0]}
 
 
+def test_a_failure_keeps_the_answers_of_the_batches_under_way():
+    # threads: when a batch raises, the batches already running finish; their answers are kept (drain), so
+    # every row reaches the model once, plus the failed batch's rows retried alone
+    import threading
+    import time
+
+    from spectrex.engine import ThreadBackend
+
+    m = np.unique(random_masks(400, 12, seed=3), axis=0)
+    seen, lock = [], threading.Lock()
+
+    def slow(masks):
+        with lock:
+            seen.append(len(masks))
+            third = len(seen) == 3
+        time.sleep(0.02)
+        if third:
+            raise ValueError("a hiccup")
+        return masks.sum(1) * 1.5
+
+    q = QueryEngine(batch_size=8, backend=ThreadBackend(max_workers=4)).bind(slow, 12)
+    np.testing.assert_array_equal(q(m), m.sum(1) * 1.5)
+    assert sum(seen) == len(m) + 8 and q.stats.retried_rows == 8
+
+
 def test_progress_callback_and_validation():
     seen = []
     q = QueryEngine(batch_size=10, progress=lambda done, total: seen.append((done, total))).bind(Counting(), 6)

@@ -429,6 +429,8 @@ class Query:
                     self._resize(now - last, rows.size)
                     last = now
                 if r.stopped and not final:  # the retry pass sends every suspect row once, whatever failed before
+                    gen.close()
+                    self._keep_drained(r, spans)  # batches that were under way: kept, not asked again
                     break
         except KeyboardInterrupt:
             gen.close()  # then keep the batches that finished while stopping
