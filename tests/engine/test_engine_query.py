@@ -1,9 +1,12 @@
 """Query engine: batching, de-duplication, out-of-memory back-off, faults and progress."""
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
-from spectrex.engine import LocalBackend, QueryEngine
+from spectrex.engine import LocalBackend, QueryEngine, ThreadBackend
 from spectrex.errors import CacheError, ValueFunctionError
 
 
@@ -190,11 +193,6 @@ def test_a_batch_that_raises_has_every_row_retried_alone_and_none_lost(transient
 def test_a_failure_keeps_the_answers_of_the_batches_under_way():
     # threads: when a batch raises, the batches already running finish; their answers are kept (drain), so
     # every row reaches the model once, plus the failed batch's rows retried alone
-    import threading
-    import time
-
-    from spectrex.engine import ThreadBackend
-
     m = np.unique(random_masks(400, 12, seed=3), axis=0)
     seen, lock = [], threading.Lock()
 
