@@ -391,28 +391,23 @@ def _fbii(sample: ResidualSample, k: int, top: int):
     sup = np.concatenate([x[0] for x in terms])
     val = np.concatenate([x[1] for x in terms])
     csup, cval, _ = convert(SparseTransform(n, sup, val, "fourier"), "FBII", k)
-    # every term estimated, a zero one too (the conversion leaves zeros out: a residual of exact zeros has none)
+    # every term estimated, a zero one too (the conversion leaves zeros out: a residual of exact zeros has none),
+    # in the order of ``sup``: the empty set, the n parts, the pairs
     at = bitset.lookup(csup, sup)
-    fsup, fval = sup, np.zeros(len(sup))
+    fval = np.zeros(len(sup))
     fval[at >= 0] = cval[at[at >= 0]]
     # standard errors: FBII_ij = 4 F_ij (k = 2); FBII_i = -2 F_i (k = 1)
-    se = {0: terms[0][2]}
+    se = [terms[0][2]]
     if top >= 1:
         if k >= 2:
             e1, s1 = estimate(sample, first_order_weights("Fourier", n, -2.0, -2.0), 1)
-            pos = bitset.lookup(fsup, terms[1][0])
-            fval = fval.copy()
-            fval[pos[pos >= 0]] = e1[pos >= 0]
-            se[1] = s1
+            fval[1 : n + 1] = e1
+            se.append(s1)
         else:
-            se[1] = 2 * parts[1][2]
+            se.append(2 * parts[1][2])
         if top >= 2:
-            se[2] = 4 * terms[2][2]
-    all_sup = np.concatenate([terms[t][0] for t in sorted(se)])
-    all_se = np.concatenate([se[t] for t in sorted(se)])
-    pos = bitset.lookup(all_sup, fsup)
-    err = np.where(pos >= 0, all_se[np.maximum(pos, 0)], np.nan)
-    return fsup, fval, err
+            se.append(4 * terms[2][2])
+    return sup, fval, np.concatenate(se)
 
 
 def _fsii(sample: ResidualSample, k: int):
