@@ -53,6 +53,27 @@ def test_n_and_budget():
         spectrex.explain(lambda m: m.sum(1), 3, method="exact", budget=-1)
 
 
+@pytest.mark.parametrize("n", [5, 6, 12])
+def test_a_budget_too_small_for_auto_names_the_least_that_runs_and_the_cli_says_the_same(n):
+    from spectrex.cli.plan import plan_parts
+    from spectrex.settings import RunSettings
+
+    fn = lambda m: m.sum(1).astype(float)  # noqa: E731
+    with pytest.raises(BudgetError) as err:
+        spectrex.explain(fn, n, budget=3)
+    least = err.value.minimum
+    assert least == min(2**n, spectrex.ProxySPEX().minimum_budget(n))
+    assert f"raise the budget to {least:,} or more" in str(err.value)
+    assert "or more" not in str(err.value).split(f"{least:,} or more", 1)[1]  # no second, larger advice
+    spectrex.explain(fn, n, budget=least, progress=False)  # the budget named runs …
+    with pytest.raises(BudgetError):
+        spectrex.explain(fn, n, budget=least - 1)  # … and is the least that does
+    with pytest.raises(BudgetError) as cli:
+        plan_parts(n, RunSettings(budget=3))
+    assert cli.value.minimum == least and str(cli.value).startswith("--budget 3 is too small: ")
+    assert str(err.value) in str(cli.value)
+
+
 def test_explain_errors_for_unknown_method_and_exact_limits():
     with pytest.raises(ValueError, match="unknown method 'lime2'"):
         spectrex.explain(lambda m: m.sum(1), 4, method="lime2")

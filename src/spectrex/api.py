@@ -6,6 +6,7 @@ from importlib import import_module
 
 from .console import note
 from .contract import check_n
+from .errors import BudgetError
 from .explanations import Explanations
 from .interactions import Interactions
 
@@ -90,6 +91,25 @@ def choose_method(n: int, method: str = DEFAULT_METHOD, budget: int | None = Non
     return method, budget, notes
 
 
+def auto_budget_error(n: int, budget: int, refusal: BudgetError) -> BudgetError:
+    """The refusal of a ``budget`` too small for what ``method="auto"`` chose over ``n`` parts.
+
+    ``refusal`` is the chosen method's own. Where Exact could have run instead (``n ≤``
+    :data:`AUTO_EXACT_MAX_N`) the least budget that works is the smaller of its ``2^n`` masks and the
+    sampling method's minimum, and the message names both, so it does not send the user to a larger budget
+    than needed (5 parts: 32 runs Exact, not the 64 that ProxySPEX needs).
+    """
+    if n > AUTO_EXACT_MAX_N or refusal.minimum is None:
+        return refusal
+    least = min(2**n, refusal.minimum)
+    return BudgetError(
+        f"method 'auto' runs Exact on {n} parts when the budget holds all 2^{n} = {2**n:,} masks, else ProxySPEX, "
+        f"which needs at least {refusal.minimum:,} queries, but the budget is {budget:,}; "
+        f"raise the budget to {least:,} or more (default for n = {n}: {2**n:,}, every mask)",
+        minimum=least,
+    )
+
+
 def explain(
     value_fn,
     n: int | None = None,
@@ -146,6 +166,7 @@ def explain(
         if n is None:
             raise ValueError("pass n, the number of parts (this value function does not say how many it has)")
     n = check_n(n)
+    asked = method
     method, budget, notes = choose_method(n, method, budget)
     cls = get_method(method)
     shorthand = {"cache": cache, "cache_key": cache_key, "progress": progress}
@@ -164,6 +185,10 @@ def explain(
         est = cls(max_order=max_order, index=index, random_state=random_state, engine=engine, **settings)
         # the result records the name the user chose ("lasso2", not the class's "faithbanzhaf")
         result = est.explain(value_fn, n, budget, labels=labels, method=_key(method), notes=tuple(notes))
+    except BudgetError as exc:
+        if asked != "auto" or budget is None:
+            raise
+        raise auto_budget_error(n, budget, exc) from None
     finally:
         if own_engine:
             engine.close()

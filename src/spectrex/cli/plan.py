@@ -56,7 +56,7 @@ def plan_parts(n: int, settings: RunSettings) -> Planned:
 
     Raises :class:`~spectrex.BudgetError` naming the method chosen and a budget that works.
     """
-    from ..api import choose_method, get_method
+    from ..api import auto_budget_error, choose_method, get_method
     from ..errors import BudgetError
 
     method, budget, max_order, seed = settings.method, settings.budget, settings.max_order, settings.seed
@@ -67,20 +67,10 @@ def plan_parts(n: int, settings: RunSettings) -> Planned:
     except BudgetError as exc:
         if budget is None:
             raise
-        minimum, default = est.minimum_budget(n), est.default_budget(n)
-        why = f"--method {method}"
         if method == "auto":
-            why = (
-                f"--method auto chose {chosen} for {n} parts (exact when its 2^n masks fit the budget, else proxyspex)"
-            )
-            fallback = choose_method(n, "auto", None)[0]  # what auto runs without a budget
-            fallback_est = get_method(fallback)(max_order=max_order, random_state=seed)
-            default = fallback_est.default_budget(n)
-            minimum = min(minimum, fallback_est.minimum_budget(n))
-        raise BudgetError(
-            f"--budget {budget:,} is too small: {exc} ({why}). Leave --budget out (the default for {n} parts is "
-            f"{default:,} queries) or give --budget {minimum:,} or more; fewer parts cost less",
-            minimum,
-        ) from None
+            exc = auto_budget_error(n, budget, exc)
+        # the refusal names the least budget that works and the default; the flag's words are added here
+        tail = "" if exc.minimum is None else "; leave --budget out for the default"
+        raise BudgetError(f"--budget {budget:,} is too small: {exc}{tail}", exc.minimum) from None
     held = 0 if chosen == "exact" else settings.holdout
     return Planned(chosen, n, queries, held, notes, est.minimum_budget(n))
