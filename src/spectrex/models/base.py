@@ -39,6 +39,21 @@ def check_template(template) -> str:
     return template
 
 
+def check_contrast(target, contrast) -> None:
+    """Refuse a contrast that leaves nothing to explain: empty, or the target itself (the score would be
+    ``log P(target) − log P(target) = 0`` for every mask, a run of model time for an explanation of 0)."""
+    if contrast is None:
+        return
+    if not isinstance(contrast, str) or contrast == "":
+        raise ValueError(f"contrast must be a non-empty continuation (or None for none), got {contrast!r}")
+    if contrast == target:
+        raise ValueError(
+            f"the contrast {contrast!r} is the target itself: log P(target) − log P(contrast) is 0 for every "
+            "input, so there is nothing to explain; give another contrast (e.g. ' negative' against ' positive') "
+            "or leave it out"
+        )
+
+
 class TextScorer(ABC):
     """A model that gives one float per text.
 
@@ -112,6 +127,7 @@ class TextScorer(ABC):
                 raise ValueError(f"{self.model_id} takes no {key!r} (it takes {takes})")
         twin = copy.copy(self)
         twin._adjust(changes)
+        check_contrast(getattr(twin, "target", None), getattr(twin, "contrast", None))
         return twin
 
     def for_target(self, target) -> TextScorer:

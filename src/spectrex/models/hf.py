@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import SpectrexError
 from ._identity import folder_identity
-from .base import TextScorer, check_template, first_line, log_probability, logit_of
+from .base import TextScorer, check_contrast, check_template, first_line, log_probability, logit_of
 
 
 def auto_device(device: str | None = None) -> str:
@@ -158,6 +158,7 @@ class CausalLMScorer(TextScorer):
         self.target = target
         if target is not None and target == "":
             raise ValueError("target must be a non-empty continuation (or None to generate one)")
+        check_contrast(target, contrast)
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
         tokenizer.padding_side = "left"

@@ -42,7 +42,7 @@ import numpy as np
 from ..errors import PartialResultError, ServerDownError, SpectrexError
 from ..redact import redact_url, secret_tag
 from ._http import JSONClient, RequestPolicy, RetryableError, ServerError, server_root
-from .base import TextScorer, check_template, first_line, log_probability
+from .base import TextScorer, check_contrast, check_template, first_line, log_probability
 
 __all__ = ["OpenAICompletionsScorer", "RetryableError", "ServerError", "TargetNotRankedError"]
 
@@ -148,6 +148,7 @@ class OpenAICompletionsScorer(TextScorer):
         for name, value in (("target", target), ("contrast", contrast)):
             if value is not None and (not isinstance(value, str) or value == ""):
                 raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+        check_contrast(target, contrast)
         if echo not in ECHO_MODES or isinstance(echo, str) and echo != "auto":
             raise ValueError(f"echo must be 'auto', True or False, got {echo!r}")
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:

@@ -27,7 +27,7 @@ from ..errors import SpectrexError, ValueFunctionError
 from ..parts.image import png_base64
 from ..parts.text import RENDER_VERSION
 from ..provenance import Source
-from .base import TextScorer, check_template, log_probability
+from .base import TextScorer, check_contrast, check_template, log_probability
 
 
 class ChatVisionScorer:
@@ -83,6 +83,7 @@ class ChatVisionScorer:
 
         base = server_root(url)
         self.endpoint = redact_url(base) + "/v1/chat/completions"  # as shown: no credentials
+        check_contrast(target, contrast)
         self.target, self.contrast, self.model, self.system = target, contrast, model, system
         self.top_logprobs, self.concurrency, self.retries = int(top_logprobs), int(concurrency), int(retries)
         # the served text scorer's HTTP client: each request is retried by itself up to a deadline
