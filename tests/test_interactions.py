@@ -147,6 +147,16 @@ def test_to_shapiq_matches_shapiq_exact(result):
         result.to("Fourier").to_shapiq()
 
 
+def test_to_shapiq_carries_the_queries_the_estimate_rests_on():
+    import spectrex
+
+    f = lambda m: m[:, :3].sum(1) + 2.0 * m[:, 3] * m[:, 4]  # noqa: E731
+    sampled = spectrex.explain(f, 12, budget=300, random_state=0, progress=False).to("SV").to_shapiq()
+    assert sampled.estimated and sampled.estimation_budget == 300
+    exact = spectrex.explain(f, 6, progress=False).to("SV").to_shapiq()
+    assert not exact.estimated and exact.estimation_budget == 2**6
+
+
 def test_repr_names_parts(result):
     text = repr(result)
     assert "good × movie" in text and "-2" in text and "method=exact" in text

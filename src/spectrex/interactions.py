@@ -347,6 +347,7 @@ class Interactions:
         if self.index == "Fourier":
             raise ValueError("shapiq has no Fourier index; convert first, e.g. result.to('FBII').to_shapiq()")
         parts = bitset.to_indices(self.supports, self.n)
+        counts = self.provenance.counts  # the model's answers the estimate rests on (sent or from a cache)
         out = InteractionValues(
             values=self.values.copy(),
             index=index,
@@ -356,6 +357,7 @@ class Interactions:
             interaction_lookup={p: i for i, p in enumerate(parts)},
             baseline_value=float(self.transform(np.zeros((1, self.n), bool))[0]),
             estimated=not self.provenance.every_mask,
+            estimation_budget=None if counts is None else counts.sent + counts.cached,
         )
         # shapiq has no field for uncertainty: the standard errors ride along as an attribute
         out.std_errors = {p: float(e) for p, e in zip(parts, self.std_errors) if np.isfinite(e)}
