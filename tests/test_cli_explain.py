@@ -97,9 +97,9 @@ def test_answers_are_kept_by_default_and_no_cache_keeps_none(tmp_path, monkeypat
         (["explain", "hello there", "--template", "no text here"], "{text}"),
         (["explain", "hello there", "--template", "no text", "--parts", "tokens"], "{text}"),
         (["explain", ""], "empty"),
-        (["explain", "a b c d e", "--budget", "5"], "--method auto chose proxyspex for 5 parts"),
-        (["explain", "a b c d e", "--budget", "5"], "the default for 5 parts is 32 queries) or give --budget 32"),
-        (["explain", " ".join("abcdefghijkl"), "--budget", "5"], "give --budget 64 or more"),
+        (["explain", "a b c d e", "--budget", "5"], "method 'auto' runs Exact on 5 parts when the budget holds all"),
+        (["explain", "a b c d e", "--budget", "5"], "raise the budget to 32 or more (default for n = 5: 32"),
+        (["explain", " ".join("abcdefghijkl"), "--budget", "5"], "raise the budget to 64 or more"),
     ],
 )
 def test_arguments_are_checked_before_the_model_loads(argv, message, capsys, monkeypatch):

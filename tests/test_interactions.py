@@ -157,6 +157,21 @@ def test_to_shapiq_carries_the_queries_the_estimate_rests_on():
     assert not exact.estimated and exact.estimation_budget == 2**6
 
 
+def test_every_value_of_an_exact_result_has_error_zero_and_a_sampled_surrogate_value_has_none_known():
+    import spectrex
+
+    f = lambda m: m[:, :3].sum(1) + 2.0 * m[:, 3] * m[:, 4]  # noqa: E731
+    exact = spectrex.explain(f, 6, progress=False)
+    for index in ("Moebius", "SV", "SII", "FBII"):
+        view = exact.to(index)
+        assert np.all(view.std_errors == 0) and view.std_error((0, 5)) == 0.0  # (0, 5): a value of 0, not stored
+    assert set(exact.to("SII").to_shapiq().std_errors.values()) == {0.0}
+    again = Interactions.from_json(exact.to_json())
+    assert np.all(again.to("SV").std_errors == 0)
+    sampled = spectrex.explain(f, 12, budget=300, random_state=0, progress=False)
+    assert np.isnan(sampled.to("Moebius").std_error((0, 5)))  # order 2 of a Möbius view: the surrogate's alone
+
+
 def test_repr_names_parts(result):
     text = repr(result)
     assert "good × movie" in text and "-2" in text and "method=exact" in text

@@ -65,7 +65,8 @@ class Interactions:
     values : ndarray (s,)
         Index values, one per support.
     std_errors : ndarray (s,)
-        Standard error of each value (NaN where none is known: values read from the transform alone).
+        Standard error of each value (NaN where none is known: values read from the transform alone; 0 for
+        every value of a result that answered every mask and reproduces it).
     sources : dict
         Which estimate each order of the view comes from: ``"surrogate"`` (the transform's exact index),
         ``"surrogate + residual"`` (corrected by the residual sample), ``"surrogate ± residual"`` (the
@@ -102,6 +103,8 @@ class Interactions:
             raise ValueError(f"got {len(labels)} labels for {self.n} parts; pass one label per part")
         self.labels = labels
         self.provenance = metadata if isinstance(metadata, Provenance) else Provenance.from_dict(metadata)
+        if self.provenance.every_mask:  # every mask answered and reproduced: each value is exact, its error 0
+            self.std_errors = np.zeros(len(self.values))
 
     @property
     def metadata(self) -> Mapping[str, Any]:
@@ -138,10 +141,13 @@ class Interactions:
                 self.sources[int(t)] = "shrunk surrogate ± residual" if t >= 2 else "surrogate ± residual"
 
     def std_error(self, parts) -> float:
-        """Standard error of one value given as part indices (NaN when it is the surrogate's alone)."""
+        """Standard error of one value given as part indices (NaN when it is the surrogate's alone; 0 for every
+        value of a result that answered and reproduces every mask)."""
         parts = (parts,) if isinstance(parts, (int, np.integer)) else tuple(parts)
         pos = bitset.lookup(self.supports, bitset.from_indices([parts], self.n))[0]
-        return float(self.std_errors[pos]) if pos >= 0 else float("nan")
+        if pos < 0:
+            return 0.0 if self.provenance.every_mask else float("nan")
+        return float(self.std_errors[pos])
 
     # -- views ------------------------------------------------------------------------------
     def __len__(self) -> int:
