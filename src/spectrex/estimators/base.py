@@ -12,6 +12,7 @@ import contextlib
 import copy
 import dataclasses
 import inspect
+import numbers
 import time
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
@@ -62,7 +63,12 @@ class Explainer(ABC):
     def __init__(
         self, max_order: int | None = None, index: str = "Moebius", random_state=None, engine: QueryEngine | None = None
     ):
-        if max_order is not None and (isinstance(max_order, bool) or int(max_order) != max_order or max_order < 0):
+        if max_order is not None and (
+            isinstance(max_order, bool)
+            or not isinstance(max_order, numbers.Real)  # "2", [2]: not int()'s own error, which names no setting
+            or not float(max_order).is_integer()
+            or max_order < 0
+        ):
             raise ValueError(f"max_order must be a non-negative integer or None, got {max_order!r}")
         self.max_order = max_order
         self.index = canonical_index(index)
