@@ -27,7 +27,7 @@ def test_get_set_params_and_clone_round_trip(cls):
 
 def test_set_params_values_are_checked_when_explaining():
     est = spectrex.LIME().set_params(width=-1.0)
-    with pytest.raises(ValueError, match="width must be positive"):
+    with pytest.raises(ValueError, match="width must be a finite number > 0"):
         est.explain(planted(6, 3, 2, 0), 6, 100)
 
 
@@ -39,3 +39,40 @@ def test_a_registered_method_is_found_under_its_name():
         assert np.isfinite(r.values).all()
     finally:
         METHODS.pop("mylasso")
+
+
+@pytest.mark.parametrize(
+    "cls, setting, value",
+    [
+        (spectrex.SPEX, "groups", np.int64(3)),
+        (spectrex.SPEX, "max_rounds", 10.0),
+        (spectrex.LASSO, "n_folds", np.int64(3)),
+        (spectrex.LIME, "width", 1),
+        (spectrex.ProxySPEX, "top_k", np.int64(50)),
+    ],
+)
+def test_settings_are_stored_as_given_so_clone_accepts_numpy_and_whole_float_values(cls, setting, value):
+    est = cls(**{setting: value})
+    assert getattr(est, setting) is value  # scikit-learn's clone refuses a constructor that converts
+    assert sklearn_base.clone(est).get_params()[setting] == value
+
+
+@pytest.mark.parametrize(
+    "cls, setting, value, message",
+    [
+        (spectrex.ProxySPEX, "top_k", "50", "top_k must be a positive integer or None"),
+        (spectrex.ProxySPEX, "num_threads", 0, "num_threads must be a positive integer"),
+        (spectrex.ProxySPEX, "residual", "no", "residual must be True or False"),
+        (spectrex.ProxySPEX, "tol", float("nan"), "tol must be a finite number"),
+        (spectrex.ProxySPEX, "energy", ("0.9",), "energy must be"),
+        (spectrex.SPEX, "groups", "3", "groups must be a positive integer"),
+        (spectrex.LASSO, "alpha", "x", "alpha must be 'cv' or a finite number"),
+        (spectrex.LIME, "ridge", -1.0, "ridge must be a finite number ≥ 0"),
+    ],
+)
+def test_a_bad_setting_is_refused_with_its_name_in_the_constructor_and_after_set_params(cls, setting, value, message):
+    with pytest.raises(ValueError, match=message):
+        cls(**{setting: value})
+    est = cls().set_params(**{setting: value})
+    with pytest.raises(ValueError, match=message):
+        est.explain(planted(6, 3, 2, 0), 6, 200)

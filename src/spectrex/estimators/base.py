@@ -36,6 +36,37 @@ if TYPE_CHECKING:
     from ..explanations import Explanations
 
 
+def check_whole(name: str, value, least: int, *, optional: bool = False) -> None:
+    """Refuse a setting that is not a whole number ``≥ least`` (``None`` too when ``optional``), naming it.
+
+    Integer-valued floats pass (``2.0``); strings, lists, booleans, NaN and infinities do not — ``int()``'s own
+    errors ("invalid literal for int() with base 10") name no setting.
+    """
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value).is_integer() or value < least:
+        what = "a positive integer" if least == 1 else f"an integer ≥ {least}"
+        raise ValueError(f"{name} must be {what}{' or None' if optional else ''}, got {value!r}")
+
+
+def check_number(name: str, value, *, positive: bool = False) -> None:
+    """Refuse a setting that is not a finite real number ``≥ 0`` (``> 0`` when ``positive``), naming it."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not np.isfinite(value)
+        or value < 0
+        or (positive and value == 0)
+    ):
+        raise ValueError(f"{name} must be a finite number {'>' if positive else '≥'} 0, got {value!r}")
+
+
+def check_flag(name: str, value) -> None:
+    """Refuse a setting that is not True or False (a string "no" would read as True), naming it."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
 class Explainer(ABC):
     """Base class of every method: a mask design plus a decoder, run through the query engine.
 
@@ -63,13 +94,7 @@ class Explainer(ABC):
     def __init__(
         self, max_order: int | None = None, index: str = "Moebius", random_state=None, engine: QueryEngine | None = None
     ):
-        if max_order is not None and (
-            isinstance(max_order, bool)
-            or not isinstance(max_order, numbers.Real)  # "2", [2]: not int()'s own error, which names no setting
-            or not float(max_order).is_integer()
-            or max_order < 0
-        ):
-            raise ValueError(f"max_order must be a non-negative integer or None, got {max_order!r}")
+        check_whole("max_order", max_order, 0, optional=True)
         self.max_order = max_order
         self.index = canonical_index(index)
         self.random_state = random_state

@@ -21,7 +21,7 @@ from ..decoders import baselines as dec
 from ..design.lime import LimeDesign
 from ..design.shapley import ShapleyKernelDesign, first_order_default
 from ..design.uniform import UniformDesign
-from .base import Explainer
+from .base import Explainer, check_number, check_whole
 
 
 class _FirstOrder(Explainer):
@@ -74,12 +74,13 @@ class LASSO(Explainer):
         n_folds: int = 5,
     ):
         super().__init__(max_order, index, random_state, engine)
-        if not (alpha == "cv" or (isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and alpha >= 0)):
-            raise ValueError(f"alpha must be 'cv' or a non-negative number, got {alpha!r}")
-        if int(n_folds) != n_folds or n_folds < 2:
-            raise ValueError(f"n_folds must be an integer ≥ 2, got {n_folds!r}")
-        self.alpha = alpha
-        self.n_folds = int(n_folds)
+        if not (isinstance(alpha, str) and alpha == "cv"):
+            try:
+                check_number("alpha", alpha)
+            except ValueError:
+                raise ValueError(f"alpha must be 'cv' or a finite number ≥ 0, got {alpha!r}") from None
+        check_whole("n_folds", n_folds, 2)
+        self.alpha, self.n_folds = alpha, n_folds
 
     def _order(self, n: int) -> int:
         order = self.default_order if self.max_order is None else self.max_order
@@ -97,11 +98,11 @@ class LASSO(Explainer):
         return UniformDesign(self._minimum, _lasso_default, enumerate_small=True, method=type(self).__name__)
 
     def decoder(self) -> dec.LassoDecoder:
-        return dec.LassoDecoder(self.alpha, self.n_folds)
+        return dec.LassoDecoder(self.alpha, int(self.n_folds))
 
     def _minimum(self, n: int, max_order: int | None) -> int:
         """Two rows per cross-validation fold."""
-        return 2 * self.n_folds
+        return 2 * int(self.n_folds)
 
 
 def _lasso_default(n: int, max_order: int | None) -> int:
@@ -181,15 +182,12 @@ class LIME(_FirstOrder):
         ridge: float = 1.0,
     ):
         super().__init__(max_order, index, random_state, engine)
-        if not width > 0:
-            raise ValueError(f"width must be positive, got {width!r}")
-        if not ridge >= 0:
-            raise ValueError(f"ridge must be non-negative, got {ridge!r}")
-        self.width = float(width)
-        self.ridge = float(ridge)
+        check_number("width", width, positive=True)
+        check_number("ridge", ridge)
+        self.width, self.ridge = width, ridge
 
     def design(self) -> LimeDesign:
         return LimeDesign()
 
     def decoder(self) -> dec.LimeDecoder:
-        return dec.LimeDecoder(self.width, self.ridge)
+        return dec.LimeDecoder(float(self.width), float(self.ridge))

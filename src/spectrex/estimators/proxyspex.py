@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ..decoders.proxy import ProxyDecoder
 from ..design.stratified import StratifiedDesign
 from ..design.uniform import UniformDesign
 from ..transforms.residual import ResidualSample
-from .base import Explainer
+from .base import Explainer, check_flag, check_number, check_whole
 
 
 def default_budget(n: int, max_order: int | None = None) -> int:
@@ -98,10 +100,14 @@ class ProxySPEX(Explainer):
         super().__init__(max_order, index, random_state, engine)
         auto = isinstance(energy, str) and energy == "auto"
         energies = (0.5,) if auto else (energy,) if np.isscalar(energy) else tuple(energy)
-        if (isinstance(energy, str) and not auto) or not energies or not all(0 < float(e) <= 1 for e in energies):
+        fractions = all(isinstance(e, numbers.Real) and not isinstance(e, bool) and 0 < e <= 1 for e in energies)
+        if (isinstance(energy, str) and not auto) or not energies or not fractions:
             raise ValueError(f"energy must be 'auto', a fraction in (0, 1] or a tuple of them, got {energy!r}")
-        if top_k is not None and int(top_k) < 1:
-            raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
+        check_whole("top_k", top_k, 1, optional=True)
+        check_whole("num_threads", num_threads, 1)
+        check_flag("residual", residual)
+        check_flag("adaptive", adaptive)
+        check_number("tol", tol)
         if paired not in (True, False, "auto"):
             raise ValueError(f"paired must be True, False or 'auto', got {paired!r}")
         if proxy not in ("numba", "lightgbm"):
@@ -127,7 +133,8 @@ class ProxySPEX(Explainer):
         return ResidualSample.of(transform, masks, y, inflation)
 
     def decoder(self) -> ProxyDecoder:
-        return ProxyDecoder(self.energy, self.top_k, self.residual, self.num_threads, self.proxy)
+        top_k = None if self.top_k is None else int(self.top_k)
+        return ProxyDecoder(self.energy, top_k, self.residual, int(self.num_threads), self.proxy)
 
     def _order(self, n: int) -> int:
         return max(1, min(super()._order(n), n))
@@ -141,4 +148,4 @@ class ProxySPEX(Explainer):
         # BLAS gets the same thread count as LightGBM: on a busy machine oversubscribed BLAS threads
         # made the refit's SVD 10x slower; the value function runs outside this limit's reach only
         # if it uses its own pools (torch does)
-        return threadpool_limits(limits=self.num_threads, user_api="blas")
+        return threadpool_limits(limits=int(self.num_threads), user_api="blas")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..decoders.spex import SpexDecoder
 from ..design.spex import DEFAULT_GROUPS, SpexSubsampling
 from ..engine import QueryEngine
-from .base import Explainer
+from .base import Explainer, check_whole
 
 
 class SPEX(Explainer):
@@ -54,12 +54,14 @@ class SPEX(Explainer):
         super().__init__(max_order=max_order, index=index, random_state=random_state, engine=engine)
         if max_order == 0:
             raise ValueError("SPEX needs max_order ≥ 1 (order 0 is just the mean; query it directly)")
-        self.groups = int(groups)
-        self.chase_depth = chase_depth
-        self.max_rounds = int(max_rounds)
+        check_whole("groups", groups, 1)
+        check_whole("chase_depth", chase_depth, 1, optional=True)
+        check_whole("max_rounds", max_rounds, 1)
+        # stored as given (scikit-learn's clone checks that)
+        self.groups, self.chase_depth, self.max_rounds = groups, chase_depth, max_rounds
 
     def design(self) -> SpexSubsampling:
-        return SpexSubsampling(self.groups)
+        return SpexSubsampling(int(self.groups))
 
     def decoder(self) -> SpexDecoder:
-        return SpexDecoder(self.chase_depth, self.max_rounds)
+        return SpexDecoder(None if self.chase_depth is None else int(self.chase_depth), int(self.max_rounds))
