@@ -35,6 +35,9 @@ def test_wrong_length_is_never_broadcast():
         evaluate(lambda m: ["a"] * len(m), np.ones((2, 3), bool))
     with pytest.raises(TypeError, match="callable"):
         evaluate(42, np.ones((2, 3), bool))
+    for extra in [(0,), (2, 2)]:  # 2 parts: 4 masks, answered (4, 0) or (4, 2, 2): both allowed forms are named
+        with pytest.raises(ValueFunctionError, match=r"shape \(4,\), or one per output: shape \(4, m\)"):
+            spectrex.explain(lambda m, e=extra: np.zeros((len(m), *e)), 2, progress=False)
 
 
 def test_n_and_budget():

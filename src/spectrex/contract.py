@@ -153,10 +153,10 @@ def check_outputs(values, q: int, width: int | None = None, *, what: str = "the 
     if out.ndim == 1 and out.shape[0] == q:
         out = out[:, None]
     if out.ndim != 2 or out.shape[0] != q or out.shape[1] == 0:
-        shape = f"({q},)" if width in (None, 1) else f"({q}, {width})"
+        several = f"({q}, m) for m ≥ 1 outputs" if width is None else f"({q}, {width}) for its {width} outputs"
         raise ValueFunctionError(
-            f"{what} returned shape {out.shape} for {q} masks; it must return one float per mask row, shape ({q},)"
-            + ("" if width in (None, 1) else f", or one per output: shape {shape}")
+            f"{what} returned shape {out.shape} for {q} masks; it must return one float per mask row, shape "
+            f"({q},)" + ("" if width == 1 else f", or one per output: shape {several}")
         )
     if width is not None and out.shape[1] != width:
         raise ValueFunctionError(
