@@ -549,7 +549,7 @@ CLI = [
     ("report support twice", ["report", "{d}/result-dup.json"], "more than once"),
     ("report support range", ["report", "{d}/result-range.json"], "from 0 to 2"),
     ("report coef string", ["report", "{d}/result-coef.json"], "coefficient 0"),
-    ("report nul bytes", ["report", "{d}/result-nul.json"], "not valid JSON|not a text file|NUL bytes"),
+    ("report nul bytes", ["report", "{d}/result-nul.json"], "is not JSON|not a text file|NUL bytes"),
     ("report latin", ["report", "{d}/result-latin.json"], "not a text file|not UTF-8"),
     ("report fifo", ["report", "{d}/fifo.json"], "no result file"),
     ("report dev zero", ["report", "/dev/zero"], "no result file"),

@@ -118,13 +118,14 @@ class Explanations(Sequence):
     def from_json(cls, source: str | Path, max_bytes: int | None = None) -> Explanations:
         """Read what :meth:`to_json` wrote (a JSON string or a file path); the same bounds as
         :meth:`Interactions.from_json`, applied to the whole document and to each output."""
-        from .interactions import result_text
+        from .interactions import parse_result, result_text
 
         text, where = result_text(source, max_bytes)
-        try:
-            doc = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            raise ValueError(f"{where} is not JSON ({exc}); pass a file written by Explanations.to_json") from None
+        return cls.from_dict(parse_result(text, where), where)
+
+    @classmethod
+    def from_dict(cls, doc, where: str = "the result") -> Explanations:
+        """An :class:`Explanations` from the parsed document of :meth:`to_json` (``where`` names it in errors)."""
         if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
             raise ValueError(
                 f"{where} is not a spectrex multi-output result (schema {SCHEMA!r}); a single-output result is read "
@@ -166,12 +167,13 @@ def every(result: Interactions | Explanations) -> list[Interactions]:
 
 def read_result(source: str | Path, max_bytes: int | None = None) -> Interactions | Explanations:
     """A result file of either kind: one output (:class:`Interactions`) or several (:class:`Explanations`)."""
-    from .interactions import result_text
+    from .interactions import parse_result, result_text
 
-    text, _ = result_text(source, max_bytes)  # read once, bounded; each reader then parses the text
-    if f'"schema": "{SCHEMA}"' in text[:200]:
-        return Explanations.from_json(text, max_bytes)
-    return Interactions.from_json(text, max_bytes)
+    text, where = result_text(source, max_bytes)  # read once, bounded, and parsed once
+    doc = parse_result(text, where)
+    if isinstance(doc, dict) and doc.get("schema") == SCHEMA:
+        return Explanations.from_dict(doc, where)
+    return Interactions.from_dict(doc, where)
 
 
 def shown_names(outputs: Sequence[str]) -> list[str]:

@@ -272,15 +272,7 @@ class Interactions:
         """
 
         text, where = result_text(source, max_bytes)
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{where} is not JSON ({exc}); pass a file written by Interactions.to_json") from None
-        except RecursionError:
-            raise ValueError(
-                f"{where} nests its JSON too deeply to be a spectrex result; pass a file written by to_json"
-            ) from None
-        return cls.from_dict(doc, where)
+        return cls.from_dict(parse_result(text, where), where)
 
     @classmethod
     def from_dict(cls, doc: dict, where: str = "the result") -> Interactions:
@@ -398,6 +390,21 @@ class Interactions:
     def _repr_html_(self) -> str:
         """Jupyter's display: the compact summary with the top parts and pairs."""
         return self.summary().html()
+
+
+def parse_result(text: str, where: str):
+    """The JSON document of a result's ``text``; a ``ValueError`` naming ``where`` (the file) when it is not
+    JSON, for every reader of result files."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{where} is not JSON ({exc}); pass a result written by spectrex (explain --json, to_json)"
+        ) from None
+    except RecursionError:
+        raise ValueError(
+            f"{where} nests its JSON too deeply to be a spectrex result; pass a file written by to_json"
+        ) from None
 
 
 def result_text(source: str | Path, max_bytes: int | None = None) -> tuple[str, str]:

@@ -114,6 +114,11 @@ def test_json_round_trip_is_lossless(tmp_path):
 
     assert isinstance(read_result(path), Explanations)
     assert isinstance(read_result(result[0].to_json()), spectrex.Interactions)
+    for text in ("xx\n", "[1, 2", "{}"):  # a file that is not a result is named, never read as a path
+        bad = tmp_path / "bad.json"
+        bad.write_text(text)
+        with pytest.raises(ValueError, match=f"{bad}"):
+            read_result(bad)
 
 
 def test_summary_and_heatmap():

@@ -50,9 +50,13 @@ def test_duplicate_ids_keep_the_first():
     assert recs[1].id == "a@1" and recs[1].problem == "duplicate id 'a' (first at record 0)"
 
 
-def test_wrong_sources():
+def test_wrong_sources(tmp_path):
     with pytest.raises(FileNotFoundError, match="no records file"):
         read_records("/nonexistent/records.jsonl")
+    torn = tmp_path / "records.json"
+    torn.write_text('[{"text": "a b"}, ')
+    with pytest.raises(ValueError, match=f"{torn} is not valid JSON .*a .jsonl file"):  # named, with the fix
+        read_records(torn)
     with pytest.raises(TypeError, match="not one dict"):
         read_records({"text": "a"})
 

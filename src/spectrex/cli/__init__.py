@@ -87,7 +87,7 @@ def error_line(exc: BaseException) -> str:
         elif exc.errno == errno.ENOSPC:
             text += ": free some disk space, or write elsewhere"
     elif isinstance(exc, json.JSONDecodeError):
-        text = f"the file is not valid JSON ({exc}); pass a result written by spectrex (--json, Interactions.to_json)"
+        text = f"a file given is not valid JSON ({exc}); check it"  # readers of known files name the file
     elif _expected(exc):
         text = str(exc) or type(exc).__name__
     else:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ResourceError
-from ..interactions import Interactions
+from ..interactions import Interactions, parse_result
 from .colours import NEGATIVE, POSITIVE
 from .overview import PAIR_INDEX, rounding_level
 from .page import page
@@ -230,11 +230,10 @@ def check_report_file(path: str | Path) -> None:
             "load it in Python (Interactions.from_json) and report a subset"
         )
     try:
-        doc = json.loads(path.read_bytes().decode("utf-8"))
+        text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"{path} is not a text file; pass a result written by spectrex (--json)") from None
-    except RecursionError:
-        raise ValueError(f"{path} nests its JSON too deeply to be a spectrex result; check the file") from None
+    doc = parse_result(text, str(path))
     fmt = doc.get("schema") if isinstance(doc, dict) else None
     if fmt == "spectrex.explanations/1":  # several outputs: the parts are each output's
         items = doc.get("items")

@@ -153,6 +153,11 @@ def _read_file(path: Path) -> Iterator[tuple[str | None, Any]]:
             doc = json.loads(path.read_bytes().decode("utf-8-sig"))
         except UnicodeDecodeError as exc:
             raise _not_utf8(path, exc) from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"{path} is not valid JSON ({exc}); give a .json file holding a list of records, or a .jsonl file "
+                "with one record per line"
+            ) from None
         except RecursionError:
             raise ValueError(f"{path} nests its JSON too deeply; give a .json file holding a list of records") from None
         if not isinstance(doc, list):
