@@ -56,6 +56,21 @@ def test_model_settings_by_keyword_reach_the_model():
     assert "positive" in result.summary().quantity and "negative" in result.summary().quantity
 
 
+def test_a_built_scorer_takes_what_it_scores_on_a_copy_and_refuses_the_rest():
+    from spectrex.models import load_model
+
+    lm = load_model("tiny-causal-lm", target=" ab")
+    result = explain_text("good movie , bad end", lm, progress=False, holdout=0, **SENTIMENT)
+    by_name = explain_text("good movie , bad end", "tiny-causal-lm", progress=False, holdout=0, **SENTIMENT)
+    np.testing.assert_allclose(result.values, by_name.values)  # the same model, scoring the same thing
+    assert result.metadata["target"] == SENTIMENT["target"] and lm.target == " ab"  # the scorer given is unchanged
+    with pytest.raises(ValueError, match="device is a setting of how a model is loaded"):
+        explain_text("good movie", lm, device="cpu")
+    tox = load_model("toxicity")
+    with pytest.raises(ValueError, match="takes no 'contrast'"):
+        explain_text("you idiot", tox, contrast=" no")
+
+
 def test_progress_false_without_an_engine(capsys):
     calls = []
     result = explain_text("you are a wonderful idiot", "toxicity", progress=lambda d, t: calls.append((d, t)))

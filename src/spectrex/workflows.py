@@ -112,7 +112,9 @@ def explain_text(
     target, contrast, template, device : optional
         The model's settings when ``model`` is a name (``explain_text(text, "gemma-3-270m", **SENTIMENT)``):
         the continuation scored (or class), the one subtracted, the prompt with ``{text}``, the device.
-        With a function, only ``template`` applies (the function sees the filled prompts).
+        A built scorer takes the first three (those its model takes) on a copy that shares its weights
+        (``explain_text(text, tox, target="insult")``), not ``device``. With a function, only ``template``
+        applies (the function sees the filled prompts).
     model_settings : dict, optional
         Any other setting of :func:`~spectrex.models.load_model` (``output``, ``batch_size``, ``echo``, …).
     parts : {"words", "sentences", "paragraphs", "tokens"}
@@ -179,12 +181,16 @@ def _scorer(model, target, contrast, template, device, settings: dict, flags: di
     if isinstance(model, str):
         return load_model(model, **{**flags, **named})
     if isinstance(model, TextScorer):
-        if named:
+        # what a built scorer scores (target, contrast, template) applies to a copy sharing its weights, which
+        # refuses what this model does not take; how it was built (device, model settings) does not change
+        built = sorted(set(named) - {"target", "contrast", "template"})
+        if built:
             raise ValueError(
-                f"{', '.join(sorted(named))} are settings of a model loaded by name; this model is already built: "
-                "pass them to load_model(...) (or to your scorer), or give the model's name here"
+                f"{', '.join(built)} {'is a setting' if len(built) == 1 else 'are settings'} of how a model is "
+                f"loaded, and this one is already built: pass {'it' if len(built) == 1 else 'them'} to "
+                "load_model(...) (or to your scorer), or give the model's name here"
             )
-        return model
+        return model.with_settings(**named) if named else model
     if callable(model):
         extra = sorted(set(named) - {"template"})
         if extra:
