@@ -40,6 +40,11 @@ def test_a_function_sees_the_filled_template():
     assert seen and all(t.startswith("Review: ") and t.endswith("\nSentiment:") for t in seen)
 
 
+def test_a_function_that_returns_no_numbers_is_told_what_to_return():
+    with pytest.raises(ValueError, match="returned str .*return one float per text"):
+        explain_text("a b c", lambda texts: "x", progress=False)
+
+
 def test_target_and_contrast_are_refused_for_a_function():
     with pytest.raises(ValueError, match="your function decides"):
         explain_text("a b c", my_model, target=" positive")

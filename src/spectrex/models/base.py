@@ -318,7 +318,14 @@ class FunctionScorer(TextScorer):
     def score(self, texts: list[str]) -> np.ndarray:
         if self.template is not None:
             texts = [self.template.format(text=t) for t in texts]
-        out = np.asarray(self.fn(list(texts)), dtype=np.float64).reshape(-1)
+        answer = self.fn(list(texts))
+        try:
+            out = np.asarray(answer, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"the model function {self.model_id} returned {type(answer).__name__} ({exc}); return one float "
+                "per text"
+            ) from None
         if out.shape[0] != len(texts):
             raise ValueError(
                 f"the model function {self.model_id} returned {out.shape[0]} values for {len(texts)} texts; "
