@@ -76,7 +76,8 @@ def kernel_allocation(n: int, count: int, *, even: bool = False) -> np.ndarray:
             alloc[s], left = 1, left - 1
     sizes = np.arange(1, n)
     weight = np.ones(n - 1) if even else 1.0 / (sizes * (n - sizes))
-    masks_of_size = np.array([comb(n, int(s)) for s in sizes], float)
+    # capped: C(n, s) is only compared with shares of the count, and as a float it overflows from n ≈ 1,030
+    masks_of_size = np.array([min(comb(n, int(s)), 2**62) for s in sizes], float)
     free = np.ones(n - 1, bool)
     while left > 0 and free.any():
         w = np.where(free, weight, 0.0)
@@ -239,7 +240,8 @@ class StratifiedDesign(MaskDesign):
 
     def draw(self, n: int, budget: int, max_order: int | None, rng: np.random.Generator):
         share = self.share if budget >= SMALL_BUDGET_PER_PART * n else max(self.share, SMALL_BUDGET_SHARE)
-        share = max(share, min(1.0, budget / (KERNEL_ALL_FROM * 2.0**n)))
+        # int / int: exact for any n (2.0**n, or a float times 2**n, overflows from n = 1,024)
+        share = max(share, min(1.0, budget / 2**n / KERNEL_ALL_FROM))
         thin = budget < THIN_BELOW_PER_PART * n
         paired = (thin and budget * n <= PAIRED_UP_TO) if self.paired == "auto" else bool(self.paired)
         return stratified_masks(n, budget, rng, share, paired=paired, even=thin), None

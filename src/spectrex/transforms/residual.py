@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from math import comb, lgamma, log
+from math import comb, exp, lgamma, log
 
 import numpy as np
 
@@ -230,6 +230,7 @@ def estimate(
                 continue
             m = np.rint(cnt[j])
             population = sum(comb(t, j) * comb(n - t, int(s) - j) for s in b if 0 <= int(s) - j <= n - t)
+            population = min(population, 2**62)  # only m / population is used: ~0 either way, and a float from here
             safe = np.maximum(m, 1)
             mean = np.where(m > 0, s1[j] / safe, 0.0)
             within = np.where(m > 1, (s2[j] - s1[j] ** 2 / safe) / np.maximum(m - 1, 1), spread)
@@ -327,18 +328,21 @@ def first_order_weights(kind: str, n: int, a: float, b: float) -> np.ndarray:
     """
     w1, w2 = pattern_weights(kind, 1, n), pattern_weights(kind, 2, n)
 
-    def each(w: np.ndarray, t: int, s: int, j: int) -> float:  # the coefficient of one such mask
-        count = comb(t, j) * comb(n - t, s - j) if 0 <= s - j <= n - t else 0
-        return w[s, j] / count if count else 0.0
+    def each(w: np.ndarray, t: int, s: int, j: int, log_masks: float) -> float:
+        """One such mask's coefficient times the ``exp(log_masks)`` masks it is summed over (in logs: the
+        counts overflow a float from n ≈ 1,030)."""
+        if not 0 <= s - j <= n - t or w[s, j] == 0:
+            return 0.0
+        return w[s, j] * exp(log_masks - log_comb(t, j) - log_comb(n - t, s - j))
 
     out = np.zeros((n + 1, 2))
     for s in range(n + 1):
         if s >= 1:  # i kept: the other s − 1 kept parts pair with it in pattern 2, the n − s others in 1
-            inside = a * each(w1, 1, s, 1) + b * ((s - 1) * each(w2, 2, s, 2) + (n - s) * each(w2, 2, s, 1))
-            out[s, 1] = inside * comb(n - 1, s - 1)
+            m = log_comb(n - 1, s - 1)
+            out[s, 1] = a * each(w1, 1, s, 1, m) + b * ((s - 1) * each(w2, 2, s, 2, m) + (n - s) * each(w2, 2, s, 1, m))
         if s <= n - 1:
-            outside = a * each(w1, 1, s, 0) + b * (s * each(w2, 2, s, 1) + (n - 1 - s) * each(w2, 2, s, 0))
-            out[s, 0] = outside * comb(n - 1, s)
+            m = log_comb(n - 1, s)
+            out[s, 0] = a * each(w1, 1, s, 0, m) + b * (s * each(w2, 2, s, 1, m) + (n - 1 - s) * each(w2, 2, s, 0, m))
     return out
 
 
@@ -433,12 +437,14 @@ def _fsii(sample: ResidualSample, k: int):
     sizes_t = terms.sum(axis=1)
     # μ(s) for 0 < s < n, and g(u) = Σ_{M ⊇ U, 0<|M|<n} μ(|M|) for |U| = u
     s_all = np.arange(n + 1)
-    mu = np.zeros(n + 1)
+    mu, log_mu = np.zeros(n + 1), np.full(n + 1, -np.inf)
     inner = (s_all > 0) & (s_all < n)
-    mu[inner] = np.exp(log(n - 1) - np.array([log_comb(n, int(s)) for s in s_all[inner]])) / (
-        s_all[inner] * (n - s_all[inner])
+    log_mu[inner] = (
+        log(n - 1) - np.array([log_comb(n, int(s)) for s in s_all[inner]]) - np.log(s_all[inner] * (n - s_all[inner]))
     )
-    g = np.array([sum(comb(n - u, s - u) * mu[s] for s in range(max(u, 1), n)) for u in range(n + 1)])
+    mu[inner] = np.exp(log_mu[inner])
+    # in logs: C(n − u, s − u) overflows a float from n ≈ 1,030 (μ(s) ≈ 1 / C(n, s) brings it back)
+    g = np.array([sum(exp(log_comb(n - u, s - u) + log_mu[s]) for s in range(max(u, 1), n)) for u in range(n + 1)])
     union = terms.astype(np.int64) @ terms.T.astype(np.int64)  # |S ∩ T|
     union = sizes_t[:, None] + sizes_t[None, :] - union
     gram = g[union]
