@@ -166,6 +166,8 @@ API = [
     ("method unknown", lambda: spectrex.explain(f, 8, method="magic"), ValueError, "unknown method"),
     ("max_order negative", lambda: spectrex.explain(f, 8, max_order=-1), ValueError, "max_order"),
     ("max_order float", lambda: spectrex.explain(f, 8, max_order=1.5), ValueError, "max_order"),
+    ("random_state string", lambda: spectrex.explain(f, 8, random_state="a"), ValueError, "random_state must be"),
+    ("random_state negative", lambda: spectrex.ProxySPEX(random_state=-1), ValueError, "random_state must be"),
     ("max_order string", lambda: spectrex.explain(f, 8, max_order="2"), ValueError, "max_order must be"),
     ("max_order list", lambda: spectrex.ProxySPEX(max_order=[2]), ValueError, "max_order must be"),
     (

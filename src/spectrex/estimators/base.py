@@ -95,6 +95,12 @@ class Explainer(ABC):
         self, max_order: int | None = None, index: str = "Moebius", random_state=None, engine: QueryEngine | None = None
     ):
         check_whole("max_order", max_order, 0, optional=True)
+        try:
+            np.random.default_rng(random_state)  # what explain does with it (a Generator is returned as is)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"random_state must be None, an integer ≥ 0 or a numpy Generator, got {random_state!r}"
+            ) from None
         self.max_order = max_order
         self.index = canonical_index(index)
         self.random_state = random_state
