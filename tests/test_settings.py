@@ -32,6 +32,8 @@ class Count(TextScorer):
         ({"parts": "letters"}, "unknown parts"),
         ({"masking": "hide"}, "unknown masking"),
         ({"grid": (0, 2)}, "grid needs at least 1 row"),
+        ({"seed": -1}, "seed must be a whole number ≥ 0"),
+        ({"seed": "a"}, "seed must be a whole number ≥ 0"),
     ],
 )
 def test_settings_check_themselves(changes, message):

@@ -99,7 +99,7 @@ class RunSettings:
     replacement: str | None = _option(None, "the text put in place of a hidden part (masking mask or replace)",
                                       result=True, cli=False)  # fmt: skip
     holdout: int = _option(64, "extra random queries to measure faithfulness R² (64)", int, result=True)
-    seed: int = _option(0, "random seed of the masks (0)", int, result=True)
+    seed: int = _option(0, "random seed of the masks (0)", int_at_least(0), result=True)
     top: int = _option(10, "interactions shown, or kept per record in a dataset's index (10)", int_at_least(1))
     batch_size: int | str = _option(DEFAULT_BATCH_SIZE, "masks per model call, or 'auto' (default)", parse_batch_size)
     on_error: str = _option(
@@ -138,6 +138,8 @@ class RunSettings:
                 f"holdout must be 0 (no faithfulness check) or at least 2 random masks (R² needs two), got {holdout!r}"
             )
         object.__setattr__(self, "holdout", int(holdout))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"seed must be a whole number ≥ 0, got {self.seed!r}")
         check_method(self.method)  # "unknown method …; choose one of: …"
         if self.parts not in UNITS:
             raise ValueError(f"unknown parts {self.parts!r}; choose one of: {', '.join(UNITS)}")
