@@ -248,6 +248,12 @@ API = [
     ("top_logprobs 0", lambda: _openai(top_logprobs=0), ValueError, "top_logprobs"),
     ("top_logprobs 500", lambda: _openai(top_logprobs=500), ValueError, "top_logprobs"),
     ("max_new_tokens 0", lambda: _openai(max_new_tokens=0), ValueError, "max_new_tokens"),
+    (
+        "lm max_new_tokens 0",
+        lambda: spectrex.models.load_model("tiny-causal-lm", max_new_tokens=0),
+        ValueError,
+        "max_new_tokens must be a positive integer",
+    ),
     ("timeout 0", lambda: _openai(timeout=0), ValueError, "timeout"),
     ("timeout nan", lambda: _openai(timeout=float("nan")), ValueError, "timeout"),
     ("deadline -1", lambda: _openai(deadline=-1), ValueError, "deadline"),

@@ -154,7 +154,7 @@ class Explanations(Sequence):
         return outputs_overview(self, index=index)
 
     def __repr__(self) -> str:
-        return f"Explanations({len(self)} outputs, n={self.n})\n" + self.summary().text()
+        return f"Explanations({len(self)} output{'s' * (len(self) != 1)}, n={self.n})\n" + self.summary().text()
 
     def _repr_html_(self) -> str:
         return self.summary().html()

@@ -39,6 +39,13 @@ def check_template(template) -> str:
     return template
 
 
+def check_max_new_tokens(value) -> int:
+    """The most tokens a generated target may have: a positive integer (0 or less would generate nothing)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"max_new_tokens must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def check_contrast(target, contrast) -> None:
     """Refuse a contrast that leaves nothing to explain: empty, or the target itself (the score would be
     ``log P(target) − log P(target) = 0`` for every mask, a run of model time for an explanation of 0)."""

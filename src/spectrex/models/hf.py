@@ -13,7 +13,15 @@ import numpy as np
 
 from ..errors import SpectrexError
 from ._identity import folder_identity
-from .base import TextScorer, check_contrast, check_template, first_line, log_probability, logit_of
+from .base import (
+    TextScorer,
+    check_contrast,
+    check_max_new_tokens,
+    check_template,
+    first_line,
+    log_probability,
+    logit_of,
+)
 
 
 def auto_device(device: str | None = None) -> str:
@@ -151,7 +159,8 @@ class CausalLMScorer(TextScorer):
         self.per_token = bool(per_token)
         self.model, self.tokenizer = model, tokenizer
         self.device = str(next(model.parameters()).device)
-        self.template, self.contrast, self.max_new_tokens = template, contrast, int(max_new_tokens)
+        self.template, self.contrast = template, contrast
+        self.max_new_tokens = check_max_new_tokens(max_new_tokens)
         self.batch_size = _check_batch(batch_size)
         self.weights_id = weights_id
         self.model_id = model_id or str(getattr(model.config, "name_or_path", "") or type(model).__name__)

@@ -42,7 +42,7 @@ import numpy as np
 from ..errors import PartialResultError, ServerDownError, SpectrexError
 from ..redact import redact_url, secret_tag
 from ._http import JSONClient, RequestPolicy, RetryableError, ServerError, server_root
-from .base import TextScorer, check_contrast, check_template, first_line, log_probability
+from .base import TextScorer, check_contrast, check_max_new_tokens, check_template, first_line, log_probability
 
 __all__ = ["OpenAICompletionsScorer", "RetryableError", "ServerError", "TargetNotRankedError"]
 
@@ -157,8 +157,7 @@ class OpenAICompletionsScorer(TextScorer):
             )
         if isinstance(top_logprobs, bool) or not isinstance(top_logprobs, int) or not 1 <= top_logprobs <= 100:
             raise ValueError(f"top_logprobs must be an integer from 1 to 100, got {top_logprobs!r}")
-        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
+        check_max_new_tokens(max_new_tokens)
         #: the server's root URL as requests use it (credentials included) and as shown or stored (redacted)
         self.base = server_root(url)
         self.shown = redact_url(self.base)

@@ -23,7 +23,7 @@ from ..contract import ValueFunction
 from ..digest import identity_hash
 from ..errors import SpectrexError
 from ..parts.text import RENDER_VERSION
-from .base import check_contrast, first_line
+from .base import check_contrast, check_max_new_tokens, first_line
 
 
 class VisionLanguageScorer:
@@ -63,7 +63,8 @@ class VisionLanguageScorer:
         self.device = str(next(model.parameters()).device)
         self.batch_size = int(batch_size or (64 if self.device.startswith("cuda") else 8))
         check_contrast(target, contrast)
-        self.target, self.contrast, self.max_new_tokens = target, contrast, int(max_new_tokens)
+        self.target, self.contrast = target, contrast
+        self.max_new_tokens = check_max_new_tokens(max_new_tokens)
         self.model_id = model_id or str(getattr(model.config, "name_or_path", "") or type(model).__name__)
         self._positions = "position_ids" in inspect.signature(model.forward).parameters and not hasattr(
             model.config,

@@ -94,7 +94,7 @@ def outputs_overview(result, index: str = "SV") -> OutputsOverview:
         fresh = meta.get("holdout_queries", "?")
         fit = f"held-out R² {min(r2):.3f}–{max(r2):.3f} over the outputs on {fresh} fresh masks"
     header = (
-        f"explained: {len(result)} outputs from one set of queries{model}\n"
+        f"explained: {len(result)} output{'s' * (len(result) != 1)} from one set of queries{model}\n"
         f"{result.n} parts · {meta.get('method', '?')} · {fit} · {cost_summary(meta)}"
     )
     return OutputsOverview(header, index, labels, names, values, pairs, pair_index)
