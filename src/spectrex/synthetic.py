@@ -28,7 +28,8 @@ def planted(
     available = sum(comb(n, t) for t in range(1, max_order + 1))
     if not 1 <= max_order <= n or k > available:
         raise ValueError(
-            f"cannot plant {k} distinct interactions of order 1..{max_order} over {n} parts ({available} exist)"
+            f"cannot plant {k} distinct interactions of order 1..{max_order} over {n} part{'s' * (n != 1)}: only "
+            f"{available} exist; use more parts, fewer interactions or a lower order"
         )
     rng = np.random.default_rng(random_state)
     rows = np.zeros((0, bitset.n_words(n)), dtype=np.uint64)
