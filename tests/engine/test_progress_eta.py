@@ -45,3 +45,23 @@ def test_cli_says_the_plan_before_loading_and_the_flag_after_the_first_batch(mon
     assert "planned: 128 queries (proxyspex, 12 parts) + 16 held out" in out.replace("\n", " ")
     assert "first 8 queries took" in err and "--budget 64 halves" in err
     assert "kept from an earlier run" not in err  # the held-out check re-reads this run's answers: not "earlier"
+
+
+def test_the_start_up_of_the_first_batch_is_not_taken_for_the_models_pace(monkeypatch, capsys):
+    import time
+
+    monkeypatch.setattr(progress_mod, "ETA_MIN_S", 2.0)
+    calls = []
+
+    def warming(masks):  # the first call pays a start-up (a kernel's compilation, a model's first pass)
+        if not calls:
+            time.sleep(1.0)
+        calls.append(len(masks))
+        return f(masks)
+
+    query = QueryEngine(batch_size=8).bind(warming, 10)
+    query.expect(640)
+    query(np.random.default_rng(0).random((640, 10)) < 0.5)
+    query.close()
+    # from the first batch alone: 632 more queries at 8 per second, "about 1 min 19 s"; the run took ~1 s
+    assert len(calls) > 2 and "for the other" not in capsys.readouterr().err
