@@ -372,7 +372,7 @@ CLI = [
         ["explain", " ".join(["word"] * 45), "--model", "tiny-classifier", "--budget", "1000000000000"],
         "GiB",
     ),
-    ("explain max-order -1", ["explain", "a b c", "--model", "tiny-classifier", "--max-order", "-1"], "max_order"),
+    ("explain max-order -1", ["explain", "a b c", "--model", "tiny-classifier", "--max-order", "-1"], "at least 0"),
     (
         "explain spex 30",
         ["explain", "a b c d e f g h i j k l", "--model", "tiny-classifier", "--method", "spex", "--max-order", "30"],

@@ -86,7 +86,7 @@ class RunSettings:
         DEFAULT_METHOD, "proxyspex, spex, exact, … (default auto: exact up to 10 parts, else proxyspex)", result=True
     )
     budget: int | None = _option(None, "most model queries to spend (default: the method's)", int, result=True)
-    max_order: int | None = _option(None, "highest interaction order to recover", int, result=True)
+    max_order: int | None = _option(None, "highest interaction order to recover", int_at_least(0), result=True)
     parts: str = _option(
         "words", "what a part is (default words)", choices=("words", "sentences", "paragraphs", "tokens"), result=True
     )

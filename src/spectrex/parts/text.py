@@ -185,7 +185,10 @@ def _non_blank_starts(text: str, starts: list[int]) -> list[int]:
 
 def _token_starts(text: str, tokenizer) -> list[int]:
     if tokenizer is None:
-        raise ValueError("parts='tokens' needs the model's tokenizer; pass tokenizer=…, or use parts='words'")
+        raise ValueError(
+            "parts='tokens' (--parts tokens) needs the model's tokenizer, and this model has none spectrex can use: "
+            "use parts='words', or give make_parts a tokenizer=…"
+        )
     try:
         enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     except (NotImplementedError, TypeError, ValueError) as exc:
