@@ -313,7 +313,8 @@ API = [
     ("dataset folder", lambda: _dataset("afolder"), IsADirectoryError, "is a folder"),
     ("dataset txt", lambda: _dataset("records.txt"), ValueError, "use a .jsonl"),
     # issue 25: summaries
-    ("summarize missing", lambda: _summarize("/nonexistent-spx/run"), FileNotFoundError, "no index.jsonl"),
+    ("summarize missing", lambda: _summarize("/nonexistent-spx/run"), FileNotFoundError, "no run folder at /nonex"),
+    ("summarize a file", lambda: _summarize(HOSTILE / "result-nul.json"), NotADirectoryError, "not a run folder"),
     ("summarize no index", lambda: _summarize(HOSTILE / "run-noindex"), FileNotFoundError, "no index.jsonl"),
     # issue 25: every value refused up front when it cannot fit
     ("engine workers 1e9", lambda: QueryEngine(backend="threads", workers=10**9), ValueError, "at most 1,024"),
@@ -547,7 +548,7 @@ CLI = [
     ("summarize top 0", ["summarize", "{d}/run-noindex", "--top", "0"], "at least 1"),
     ("summarize rows -1", ["summarize", "{d}/run-noindex", "--rows", "-1"], "at least 0"),
     ("summarize no index", ["summarize", "{d}/run-noindex"], "no index.jsonl"),
-    ("summarize missing", ["summarize", "/nonexistent-spx/run"], "no index.jsonl"),
+    ("summarize missing", ["summarize", "/nonexistent-spx/run"], "no run folder at"),
     # issue 25: results given to report (the viewer's /view/ shares the bound, tested there)
     ("report top 0", ["report", "{d}/good.json", "--top", "0"], "at least 1"),
     ("report max-order 0", ["report", "{d}/good.json", "--max-order", "0"], "at least 1"),

@@ -29,12 +29,15 @@ COLUMNS = (
 def entries(folder) -> list[dict]:
     """The index lines of a run folder (one per record, latest wins), in input order."""
     path = Path(folder).expanduser()
+    wrote = "pass the folder a dataset run wrote (spectrex explain --inputs … --out DIR)"
     if path.is_dir():
         path = path / INDEX
+    elif path.name != INDEX:  # not the index file itself: a folder that is not there, or another file
+        if path.exists():
+            raise NotADirectoryError(f"{path} is a file, not a run folder; {wrote}")
+        raise FileNotFoundError(f"no run folder at {path}; {wrote}")
     if not path.exists():
-        raise FileNotFoundError(
-            f"no {INDEX} in {path.parent}: pass the folder a dataset run wrote (spectrex explain --inputs … --out DIR)"
-        )
+        raise FileNotFoundError(f"no {INDEX} in {path.parent}: {wrote}")
     rows = list(read_index(path).values())
     rows.sort(key=lambda e: (e.get("position", 1 << 62), e["id"]))
     return rows
