@@ -437,14 +437,12 @@ def _fsii(sample: ResidualSample, k: int):
     sizes_t = terms.sum(axis=1)
     # μ(s) for 0 < s < n, and g(u) = Σ_{M ⊇ U, 0<|M|<n} μ(|M|) for |U| = u
     s_all = np.arange(n + 1)
-    mu, log_mu = np.zeros(n + 1), np.full(n + 1, -np.inf)
+    mu = np.zeros(n + 1)
     inner = (s_all > 0) & (s_all < n)
-    log_mu[inner] = (
-        log(n - 1) - np.array([log_comb(n, int(s)) for s in s_all[inner]]) - np.log(s_all[inner] * (n - s_all[inner]))
+    mu[inner] = np.exp(log(n - 1) - np.array([log_comb(n, int(s)) for s in s_all[inner]])) / (
+        s_all[inner] * (n - s_all[inner])
     )
-    mu[inner] = np.exp(log_mu[inner])
-    # in logs: C(n − u, s − u) overflows a float from n ≈ 1,030 (μ(s) ≈ 1 / C(n, s) brings it back)
-    g = np.array([sum(exp(log_comb(n - u, s - u) + log_mu[s]) for s in range(max(u, 1), n)) for u in range(n + 1)])
+    g = np.array([sum(comb(n - u, s - u) * mu[s] for s in range(max(u, 1), n)) for u in range(n + 1)])
     union = terms.astype(np.int64) @ terms.T.astype(np.int64)  # |S ∩ T|
     union = sizes_t[:, None] + sizes_t[None, :] - union
     gram = g[union]
