@@ -1,4 +1,4 @@
-"""After the first batch of a long run the engine says how long the rest will take, and what costs less."""
+"""Early in a long run the engine says how long the rest will take, and what costs less."""
 
 import numpy as np
 

@@ -52,7 +52,7 @@ def engine_from_args(args: argparse.Namespace, cache_key=None, keep_answers: boo
     ``cache_key`` names the model and input in the cache when the value function has no ``fingerprint``.
     ``keep_answers``: without ``--cache`` (and unless ``--no-cache``), keep the answers in the default
     folder ``$SPECTREX_CACHE/answers``, one bounded file per value function, so that an interrupted
-    run resumes. ``hint`` is shown with the time estimate after the first batch (the flag that costs less).
+    run resumes. ``hint`` is shown with the time estimate early in a long run (the flag that costs less).
     """
     from ..settings import RunSettings
 

@@ -194,7 +194,7 @@ def _say_plan(console: Console, planned) -> None:
 
 
 def _cheaper(planned) -> str:
-    """The flag that makes this run cost less, for the time estimate said after the first batch."""
+    """The flag that makes this run cost less, for the time estimate said early in a long run."""
     if planned.method == "exact":
         return "fewer parts cost less (exact doubles with each part): --parts sentences, or a shorter text"
     half = planned.queries // 2

@@ -48,7 +48,7 @@ class Progress:
         if not (mode is None or isinstance(mode, bool) or callable(mode)):
             raise TypeError(f"progress must be True, False, None or a callable(done, total); got {mode!r}")
         self.mode = mode
-        #: given the time estimate after the first batch of a long run, returns the line to show (or None)
+        #: given the time estimate early in a long run (see :data:`ETA_MIN_S`), returns the line to show (or None)
         self.eta = eta if mode is None or mode is True else None
         self._t_first: float | None = None
         #: the time and count at the end of the first batch (the start-up's), once it is done
