@@ -74,6 +74,12 @@ def _policy(**kw):
     return RequestPolicy(**kw)
 
 
+def _tiny_with(**kw):
+    from spectrex.models import load_model
+
+    return load_model("tiny-causal-lm", target=" ab", **kw)
+
+
 def _openai(**kw):
     from spectrex.models.openai import OpenAICompletionsScorer
 
@@ -176,6 +182,10 @@ API = [
         ValueError,
         "max_order must be",
     ),
+    # 1 == True: `paired in (True, False, "auto")` took 1 and 0, then `paired is True` read 1 as False (adaptive)
+    ("paired 1", lambda: spectrex.ProxySPEX(paired=1), ValueError, "paired must be True, False or 'auto'"),
+    ("paired 'no'", lambda: spectrex.ProxySPEX(paired="no"), ValueError, "paired must be"),
+    ("paired set 0", lambda: spectrex.ProxySPEX().set_params(paired=0).explain(f, 8, 300), ValueError, "paired"),
     ("spex max_order 30", lambda: spectrex.explain(f, 200, method="spex", max_order=30), ValueError, "max_order ≤"),
     ("spex max_order 11", lambda: spectrex.explain(f, 200, method="spex", max_order=11), ValueError, "BCH"),
     ("spex max_order 0", lambda: spectrex.explain(f, 20, method="spex", max_order=0), ValueError, "max_order"),
@@ -319,6 +329,11 @@ API = [
     # issue 25: every value refused up front when it cannot fit
     ("engine workers 1e9", lambda: QueryEngine(backend="threads", workers=10**9), ValueError, "at most 1,024"),
     ("openai concurrency 1e6", lambda: _openai(concurrency=10**6), ValueError, "from 1 to 1024"),
+    # echo=0 passed `echo in ("auto", True, False)` and then `echo is not False` probed the echo mode: the opposite
+    ("openai echo 0", lambda: _openai(echo=0), ValueError, "echo must be True, False or 'auto', got 0"),
+    ("openai per_token 'no'", lambda: _openai(per_token="no"), ValueError, "per_token must be True or False"),
+    ("hf per_token 'no'", lambda: _tiny_with(per_token="no"), ValueError, "per_token must be True or False"),
+    ("hf chat 1", lambda: _tiny_with(chat=1), ValueError, "chat must be True or False"),
     (
         "holdout 1e9",
         lambda: spectrex.explain_text("a b c d e f g h i j k l", _tiny(), holdout=10**9),
@@ -494,6 +509,7 @@ CLI = [
     ("image fill red", ["explain-image", "chelsea", "--fill", "red"], "fill"),
     ("image grid x", ["explain-image", "chelsea", "--grid", "x"], "ROWSxCOLS"),
     ("image grid 0x0", ["explain-image", "chelsea", "--grid", "0x0"], "grid"),
+    ("image grid 1x1", ["explain-image", "chelsea", "--grid", "1x1"], "only 1 part \\(a 1×1 grid\\)"),
     ("image budget x", ["explain-image", "chelsea", "--budget", "x"], "invalid int"),
     ("image batch 0", ["explain-image", "chelsea", "--batch-size", "0"], "batch"),
     ("image method", ["explain-image", "chelsea", "--method", "magic"], "unknown method"),

@@ -26,12 +26,16 @@ class Count(TextScorer):
         ({"holdout": -1}, "holdout must be 0"),
         ({"method": "magic"}, "unknown method 'magic'"),
         ({"backend": "gpu"}, "unknown backend 'gpu'"),
-        ({"workers": 0}, "workers must be at least 1"),
+        ({"workers": 0}, "workers must be a whole number, at least 1"),
+        ({"workers": "4"}, "workers must be a whole number, at least 1"),  # was a TypeError from `<`
+        ({"limit": "3"}, "limit must be a whole number of records"),
         ({"batch_size": 0}, "batch_size must be a positive integer or 'auto'"),
         ({"on_error": "skip"}, "on_error must be 'raise' or 'drop'"),
         ({"parts": "letters"}, "unknown parts"),
         ({"masking": "hide"}, "unknown masking"),
-        ({"grid": (0, 2)}, "grid needs at least 1 row"),
+        ({"grid": (0, 2)}, "grid is \\(rows, cols\\), each at least 1"),
+        ({"grid": (2.5, 3)}, "grid is \\(rows, cols\\)"),  # was cut to 2 rows silently
+        ({"grid": 3}, "grid is \\(rows, cols\\)"),  # was a TypeError
         ({"seed": -1}, "seed must be a whole number ≥ 0"),
         ({"seed": "a"}, "seed must be a whole number ≥ 0"),
     ],
@@ -44,6 +48,7 @@ def test_settings_check_themselves(changes, message):
 def test_settings_are_frozen_picklable_and_replaced_with_checks():
     s = RunSettings(method="exact", holdout=np.int64(8), grid=[2, 2])
     assert s.holdout == 8 and type(s.holdout) is int and s.grid == (2, 2)
+    assert RunSettings(grid="2x3").grid == (2, 3)  # as --grid writes it
     assert pickle.loads(pickle.dumps(s)) == s  # what a Ray actor receives
     with pytest.raises(AttributeError):
         s.method = "spex"

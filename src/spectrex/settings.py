@@ -21,6 +21,7 @@ import numpy as np
 from .api import DEFAULT_METHOD, check_method
 from .engine.query import DEFAULT_BATCH_SIZE, DEFAULT_ON_ERROR, ON_ERROR, check_batch_size, check_on_error
 from .parts.text import MASKINGS, UNITS
+from .validate import is_whole
 
 #: where a run's work goes: in-process, threads / async calls (a record's queries), Ray actors (whole records)
 BACKENDS = ("local", "threads", "async", "ray")
@@ -133,34 +134,34 @@ class RunSettings:
 
     def __post_init__(self) -> None:
         holdout = self.holdout
-        if isinstance(holdout, bool) or not isinstance(holdout, (int, np.integer)) or holdout < 0 or holdout == 1:
+        if not is_whole(holdout, 0) or holdout == 1:
             raise ValueError(
                 f"holdout must be 0 (no faithfulness check) or at least 2 random masks (R² needs two), got {holdout!r}"
             )
         object.__setattr__(self, "holdout", int(holdout))
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+        if not is_whole(self.seed, 0):
             raise ValueError(f"seed must be a whole number ≥ 0, got {self.seed!r}")
         check_method(self.method)  # "unknown method …; choose one of: …"
         if self.parts not in UNITS:
             raise ValueError(f"unknown parts {self.parts!r}; choose one of: {', '.join(UNITS)}")
         if self.masking not in MASKINGS:
             raise ValueError(f"unknown masking {self.masking!r}; choose one of: {', '.join(MASKINGS)}")
-        if isinstance(self.top, bool) or not isinstance(self.top, (int, np.integer)) or self.top < 0:
+        if not is_whole(self.top, 0):
             raise ValueError(f"top must be a whole number of interactions (0 or more), got {self.top!r}")
         object.__setattr__(self, "top", int(self.top))
         object.__setattr__(self, "batch_size", check_batch_size(self.batch_size))
         check_on_error(self.on_error)
         if self.backend not in BACKENDS:
             raise ValueError(f"unknown backend {self.backend!r}; choose one of: {', '.join(BACKENDS)}")
-        if self.workers is not None and (isinstance(self.workers, bool) or self.workers < 1):
-            raise ValueError(f"workers must be at least 1, got {self.workers}")
-        if self.limit is not None and (isinstance(self.limit, bool) or self.limit < 1):
-            raise ValueError(f"limit must be at least 1 record, got {self.limit!r}")
+        if self.workers is not None and not is_whole(self.workers, 1):
+            raise ValueError(f"workers must be a whole number, at least 1, got {self.workers!r}")
+        if self.limit is not None and not is_whole(self.limit, 1):
+            raise ValueError(f"limit must be a whole number of records, at least 1, got {self.limit!r}")
         if self.grid is not None:
-            rows, cols = (int(v) for v in self.grid)
-            if rows < 1 or cols < 1:
-                raise ValueError(f"grid needs at least 1 row and 1 column, e.g. (3, 3); got {self.grid!r}")
-            object.__setattr__(self, "grid", (rows, cols))
+            grid = parse_grid(self.grid) if isinstance(self.grid, str) else tuple(np.atleast_1d(self.grid).tolist())
+            if len(grid) != 2 or not all(is_whole(v, 1) for v in grid):
+                raise ValueError(f"grid is (rows, cols), each at least 1, e.g. (3, 3) or '3x3'; got {self.grid!r}")
+            object.__setattr__(self, "grid", tuple(int(v) for v in grid))
 
     # -- made from -------------------------------------------------------------------------
     @classmethod

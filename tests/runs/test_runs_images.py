@@ -52,3 +52,13 @@ def test_image_records(tmp_path):
     assert resumed.explained == 4 and resumed.ok == 1
     cat = read_index(out / "index.jsonl")["cat"]
     assert (cat["queries_sent"], cat["queries_cached"]) == (0, 16), cat
+
+
+def test_a_one_patch_grid_is_refused_per_record(tmp_path):
+    skimage_io.imsave(tmp_path / "cat.png", skimage.data.chelsea()[::4, ::4])
+    (tmp_path / "images.jsonl").write_text(json.dumps({"id": "cat", "image": "cat.png"}) + "\n")
+    out = tmp_path / "out"
+    run = explain_dataset(tmp_path / "images.jsonl", "efficientnet-lite0", out=out, method="exact", holdout=0,
+                          grid=(1, 1), progress=False)  # fmt: skip
+    assert (run.ok, run.invalid) == (0, 1)  # was explained: one part, "interactions" of nothing
+    assert read_index(out / "index.jsonl")["cat"]["reason"].startswith("the image is in only 1 part (a 1×1 grid)")

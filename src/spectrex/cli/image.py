@@ -119,12 +119,13 @@ def run(args: argparse.Namespace, console: Console) -> int:
         check_output(path, flag)
     from ..api import explain
     from ..models.vision import ImageClassifierValue, class_index, class_name
-    from ..parts.image import ImageParts
+    from ..parts.image import ImageParts, check_alone
     from .engine_args import engine_from_args
 
     image = read_image(args.path)
     grid = None if args.superpixels else args.grid or DEFAULT_GRID
     parts = ImageParts(image, grid=grid, superpixels=args.superpixels, fill=args.fill)
+    check_alone(parts)
     _say_plan(console, args, parts.n)
     with console.status("loading EfficientNet-Lite0"):
         target = None if args.class_ is None else class_index(args.class_)

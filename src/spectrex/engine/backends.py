@@ -37,6 +37,7 @@ import numpy as np
 from .. import retry as _retry
 from ..errors import PartialResultError, RetryableError, WorkerLostError
 from ..retry import RetryPolicy, is_retryable
+from ..validate import is_whole
 from .actors import ActorPool, import_ray, ray_init_local, spectrex_path
 
 __all__ = [
@@ -515,7 +516,7 @@ MAX_WORKERS = 1024
 
 def make_backend(spec, workers: int | None = None) -> Backend:
     """A back-end from a name (``"local"``, ``"threads"``, ``"async"``, ``"ray"``) or an instance."""
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1):
+    if workers is not None and not is_whole(workers, 1):
         raise ValueError(
             f"workers must be a positive integer (threads / concurrent calls / Ray actors), got {workers!r}"
         )

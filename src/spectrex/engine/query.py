@@ -26,6 +26,7 @@ import numpy as np
 from ..contract import check_masks, check_outputs, declared_outputs
 from ..errors import CacheError, PartialResultError, ServerDownError, ValueFunctionError
 from ..transforms import bitset
+from ..validate import is_whole
 from .answers import answer_file, prune, touch
 from .backends import Backend, LocalBackend, WorkerLostError, is_retryable, make_backend
 from .cache import QueryCache
@@ -606,7 +607,7 @@ def check_batch_size(batch_size) -> int | str:
     """``"auto"`` or a positive integer (as an int); else ``ValueError``."""
     if batch_size == "auto":
         return batch_size
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if not is_whole(batch_size, 1):
         raise ValueError(f"batch_size must be a positive integer or 'auto', got {batch_size!r}")
     return int(batch_size)
 

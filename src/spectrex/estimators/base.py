@@ -12,7 +12,6 @@ import contextlib
 import copy
 import dataclasses
 import inspect
-import numbers
 import time
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
@@ -31,40 +30,10 @@ from ..transforms import bitset
 from ..transforms.indices import canonical_index
 from ..transforms.residual import ResidualSample
 from ..transforms.sparse import SparseTransform
+from ..validate import check_whole
 
 if TYPE_CHECKING:
     from ..explanations import Explanations
-
-
-def check_whole(name: str, value, least: int, *, optional: bool = False) -> None:
-    """Refuse a setting that is not a whole number ``≥ least`` (``None`` too when ``optional``), naming it.
-
-    Integer-valued floats pass (``2.0``); strings, lists, booleans, NaN and infinities do not — ``int()``'s own
-    errors ("invalid literal for int() with base 10") name no setting.
-    """
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value).is_integer() or value < least:
-        what = "a positive integer" if least == 1 else f"an integer ≥ {least}"
-        raise ValueError(f"{name} must be {what}{' or None' if optional else ''}, got {value!r}")
-
-
-def check_number(name: str, value, *, positive: bool = False) -> None:
-    """Refuse a setting that is not a finite real number ``≥ 0`` (``> 0`` when ``positive``), naming it."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not np.isfinite(value)
-        or value < 0
-        or (positive and value == 0)
-    ):
-        raise ValueError(f"{name} must be a finite number {'>' if positive else '≥'} 0, got {value!r}")
-
-
-def check_flag(name: str, value) -> None:
-    """Refuse a setting that is not True or False (a string "no" would read as True), naming it."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
 
 
 class Explainer(ABC):

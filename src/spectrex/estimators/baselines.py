@@ -21,7 +21,8 @@ from ..decoders import baselines as dec
 from ..design.lime import LimeDesign
 from ..design.shapley import ShapleyKernelDesign, first_order_default
 from ..design.uniform import UniformDesign
-from .base import Explainer, check_number, check_whole
+from ..validate import check_number, check_whole
+from .base import Explainer
 
 
 class _FirstOrder(Explainer):

@@ -10,7 +10,8 @@ from ..decoders.proxy import ProxyDecoder
 from ..design.stratified import StratifiedDesign
 from ..design.uniform import UniformDesign
 from ..transforms.residual import ResidualSample
-from .base import Explainer, check_flag, check_number, check_whole
+from ..validate import check_flag, check_number, check_whole
+from .base import Explainer
 
 
 def default_budget(n: int, max_order: int | None = None) -> int:
@@ -108,8 +109,7 @@ class ProxySPEX(Explainer):
         check_flag("residual", residual)
         check_flag("adaptive", adaptive)
         check_number("tol", tol)
-        if paired not in (True, False, "auto"):
-            raise ValueError(f"paired must be True, False or 'auto', got {paired!r}")
+        check_flag("paired", paired, auto=True)
         if proxy not in ("numba", "lightgbm"):
             raise ValueError(f"proxy must be 'numba' or 'lightgbm', got {proxy!r}")
         # stored as given (scikit-learn's clone checks that); energies are normalised where they are used
@@ -118,12 +118,16 @@ class ProxySPEX(Explainer):
 
     def design(self) -> StratifiedDesign | UniformDesign:
         if self.adaptive:  # nested prefixes are a uniform-mask design
-            return UniformDesign(_minimum, default_budget, paired=self.paired is True, method="ProxySPEX")
-        return StratifiedDesign(_minimum, default_budget, paired=self.paired, method="ProxySPEX")
+            return UniformDesign(_minimum, default_budget, paired=self._paired() is True, method="ProxySPEX")
+        return StratifiedDesign(_minimum, default_budget, paired=self._paired(), method="ProxySPEX")
+
+    def _paired(self) -> bool | str:
+        """``paired`` as True, False or "auto" (stored as given, e.g. ``numpy.True_``, for ``clone``)."""
+        return check_flag("paired", self.paired, auto=True)
 
     def _residual(self, transform, diagnostics: dict, masks: np.ndarray, y: np.ndarray) -> ResidualSample | None:
         # uniform paired masks (the adaptive design) are not uniform within a size given the other half
-        if self.paired is True and self.adaptive:
+        if self._paired() is True and self.adaptive:
             return None
         # the refit's residuals at its own rows are smaller than at fresh masks: scale the variances by
         # the held-out over the in-sample residual variance (from the decoder's own holdout rows)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..decoders.spex import SpexDecoder
 from ..design.spex import DEFAULT_GROUPS, SpexSubsampling
 from ..engine import QueryEngine
-from .base import Explainer, check_whole
+from ..validate import check_whole
+from .base import Explainer
 
 
 class SPEX(Explainer):

@@ -21,6 +21,7 @@ from ..contract import ValueFunction, check_masks
 from ..digest import identity_hash
 from ..parts.text import RENDER_VERSION, TextParts, _check_masking
 from ..provenance import Source
+from ..validate import is_whole
 
 
 def check_template(template) -> str:
@@ -41,7 +42,7 @@ def check_template(template) -> str:
 
 def check_max_new_tokens(value) -> int:
     """The most tokens a generated target may have: a positive integer (0 or less would generate nothing)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    if not is_whole(value, 1):
         raise ValueError(f"max_new_tokens must be a positive integer, got {value!r}")
     return int(value)
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SpectrexError
+from ..validate import check_flag, is_whole
 from ._identity import folder_identity
 from .base import (
     TextScorer,
@@ -139,6 +140,7 @@ class CausalLMScorer(TextScorer):
         prefix_cache: bool = True,
     ) -> None:
         check_template(template)
+        chat, per_token = check_flag("chat", chat), check_flag("per_token", per_token)
         if system is not None and not chat:
             raise ValueError("a system prompt belongs to a chat: pass chat=True (--chat) with system=… (--system)")
         if chat and not getattr(tokenizer, "chat_template", None):
@@ -147,8 +149,8 @@ class CausalLMScorer(TextScorer):
                 "none (a base model, not a chat/instruct one); leave out chat=True (--chat), or build the prompt "
                 "with --template"
             )
-        self.chat, self.system = bool(chat), system
-        self.prefix_cache = bool(prefix_cache)
+        self.chat, self.system = chat, system
+        self.prefix_cache = check_flag("prefix_cache", prefix_cache)
         #: (prefix token ids, their key/value cache) of the last shared prefix computed
         self._prefix: tuple[tuple[int, ...], Any] | None = None
         if per_token and contrast is not None:
@@ -156,7 +158,7 @@ class CausalLMScorer(TextScorer):
                 "per_token explains each token of the target; with a contrast the explained number is a difference "
                 "of two sequences, which has no tokens of its own: leave out contrast, or per_token"
             )
-        self.per_token = bool(per_token)
+        self.per_token = per_token
         self.model, self.tokenizer = model, tokenizer
         self.device = str(next(model.parameters()).device)
         self.template, self.contrast = template, contrast
@@ -394,7 +396,7 @@ class ClassifierScorer(TextScorer):
         weights_id: str | None = None,
         all_labels: bool = False,
     ) -> None:
-        self.all_labels = bool(all_labels)
+        self.all_labels = check_flag("all_labels", all_labels)
         if output not in self.OUTPUTS:
             raise ValueError(f"unknown output {output!r}; choose one of: {', '.join(self.OUTPUTS)}")
         self.model, self.tokenizer, self.output = model, tokenizer, output
@@ -549,7 +551,7 @@ def _shared_prefix(prompts: list[list[int]]) -> int:
 def _check_batch(batch_size) -> int | None:
     if batch_size is None:
         return None
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if not is_whole(batch_size, 1):
         raise ValueError(
             f"batch_size must be a positive integer (or None: one forward pass per call), got {batch_size!r}"
         )

@@ -41,12 +41,12 @@ import numpy as np
 
 from ..errors import PartialResultError, ServerDownError, SpectrexError
 from ..redact import redact_url, secret_tag
+from ..validate import check_flag, is_whole
 from ._http import JSONClient, RequestPolicy, RetryableError, ServerError, server_root
 from .base import TextScorer, check_contrast, check_max_new_tokens, check_template, first_line, log_probability
 
 __all__ = ["OpenAICompletionsScorer", "RetryableError", "ServerError", "TargetNotRankedError"]
 
-ECHO_MODES = ("auto", True, False)
 #: the most requests in flight (each holds a thread and a connection)
 MAX_CONCURRENCY = 1024
 #: seconds a Ctrl-C waits for the requests in flight, so that their answers are stored
@@ -135,27 +135,25 @@ class OpenAICompletionsScorer(TextScorer):
         per_token: bool = False,
     ) -> None:
         check_template(template)
+        echo, per_token = check_flag("echo", echo, auto=True), check_flag("per_token", per_token)
         if per_token and (contrast is not None or echo is False):
             raise ValueError(
                 "per_token reads each target token's log-probability from the echoed prompt: it needs echo "
                 "(not echo=False) and no contrast (a difference of two sequences has no tokens of its own)"
             )
-        self.per_token = bool(per_token)
+        self.per_token = per_token
         #: the target's tokens as the server splits them (per_token; found by prepare)
         self._tokens: list[str] | None = None
         #: the full prompt and its per-token answer, from prepare() (its first scoring sends no second request)
         self._full: tuple[str, list[float]] | None = None
-        for name, value in (("target", target), ("contrast", contrast)):
-            if value is not None and (not isinstance(value, str) or value == ""):
-                raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+        if target is not None and (not isinstance(target, str) or target == ""):
+            raise ValueError(f"target must be a non-empty string, got {target!r}")
         check_contrast(target, contrast)
-        if echo not in ECHO_MODES or isinstance(echo, str) and echo != "auto":
-            raise ValueError(f"echo must be 'auto', True or False, got {echo!r}")
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
+        if not is_whole(concurrency, 1, MAX_CONCURRENCY):
             raise ValueError(
                 f"concurrency must be an integer from 1 to {MAX_CONCURRENCY} (requests in flight), got {concurrency!r}"
             )
-        if isinstance(top_logprobs, bool) or not isinstance(top_logprobs, int) or not 1 <= top_logprobs <= 100:
+        if not is_whole(top_logprobs, 1, 100):
             raise ValueError(f"top_logprobs must be an integer from 1 to 100, got {top_logprobs!r}")
         check_max_new_tokens(max_new_tokens)
         #: the server's root URL as requests use it (credentials included) and as shown or stored (redacted)

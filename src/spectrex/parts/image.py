@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..contract import check_masks
+from ..errors import SpectrexError
 
 FILLS = ("blur", "mean")
 #: scikit-image's bundled photos, usable by name wherever an image path is asked for
@@ -29,6 +30,19 @@ def read_image(path: str) -> np.ndarray:
         return skimage.io.imread(path)
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path!r} is not an image scikit-image can read ({exc}); give a PNG or JPEG file") from exc
+
+
+def check_alone(parts: ImageParts) -> None:
+    """Refuse an image explained on its own in fewer than two parts (beside a question's words one part is fine:
+    then it says whether the image matters at all)."""
+    if parts.n < 2:
+        grid = parts.kind == "grid"
+        cut = f"a {parts.grid[0]}×{parts.grid[1]} grid" if grid else "SLIC found 1 superpixel"
+        raise SpectrexError(
+            f"the image is in only 1 part ({cut}): with one part there is no interaction to find and its effect is "
+            "just the model's output with and without the image; "
+            + ("use a finer grid (e.g. --grid 3x3)" if grid else "ask for more superpixels (e.g. --superpixels 16)")
+        )
 
 
 def as_float_image(image) -> np.ndarray:

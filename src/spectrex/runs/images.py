@@ -62,7 +62,7 @@ class ImageExplainer:
         from ..api import explain
         from ..engine import fingerprint
         from ..models.vision import ImageClassifierValue
-        from ..parts.image import ImageParts
+        from ..parts.image import ImageParts, check_alone
         from ..workflows import holdout_faithfulness
 
         s = self.settings
@@ -71,6 +71,7 @@ class ImageExplainer:
         image, data, where = self._read(record)
         grid = s.grid or DEFAULT_GRID
         parts = ImageParts(image, grid=grid)
+        check_alone(parts)
         target = record.data.get("target", self.target)
         f = ImageClassifierValue(parts, model=self.model, target=None if target is None else int(target),
                                  device=self.device)  # fmt: skip
