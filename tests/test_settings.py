@@ -38,6 +38,8 @@ class Count(TextScorer):
         ({"grid": 3}, "grid is \\(rows, cols\\)"),  # was a TypeError
         ({"seed": -1}, "seed must be a whole number ≥ 0"),
         ({"seed": "a"}, "seed must be a whole number ≥ 0"),
+        ({"per_token": "no"}, "per_token must be True or False"),  # bool("no") is True
+        ({"all_labels": 1}, "all_labels must be True or False"),
     ],
 )
 def test_settings_check_themselves(changes, message):

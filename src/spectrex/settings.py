@@ -21,7 +21,7 @@ import numpy as np
 from .api import DEFAULT_METHOD, check_method
 from .engine.query import DEFAULT_BATCH_SIZE, DEFAULT_ON_ERROR, ON_ERROR, check_batch_size, check_on_error
 from .parts.text import MASKINGS, UNITS
-from .validate import is_whole
+from .validate import check_flag, is_whole
 
 #: where a run's work goes: in-process, threads / async calls (a record's queries), Ray actors (whole records)
 BACKENDS = ("local", "threads", "async", "ray")
@@ -142,6 +142,8 @@ class RunSettings:
         if not is_whole(self.seed, 0):
             raise ValueError(f"seed must be a whole number ≥ 0, got {self.seed!r}")
         check_method(self.method)  # "unknown method …; choose one of: …"
+        for name in ("per_token", "all_labels"):
+            object.__setattr__(self, name, check_flag(name, getattr(self, name)))
         if self.parts not in UNITS:
             raise ValueError(f"unknown parts {self.parts!r}; choose one of: {', '.join(UNITS)}")
         if self.masking not in MASKINGS:

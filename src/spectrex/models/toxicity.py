@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SpectrexError
+from ..validate import check_flag, is_whole
 from .base import TextScorer, logit_of
 
 PACKAGE = "toxic-comment-classifier"
@@ -81,7 +82,9 @@ class ToxicityScorer(TextScorer):
     ) -> None:
         import torch
 
-        self.all_labels = bool(all_labels)
+        self.all_labels = check_flag("all_labels", all_labels)
+        if not is_whole(batch_size, 1):
+            raise ValueError(f"batch_size must be a positive integer (texts per forward pass), got {batch_size!r}")
         if label not in LABELS:
             raise ValueError(f"unknown toxicity label {label!r}; choose one of: {', '.join(LABELS)}")
         if output not in ("logit", "probability"):
