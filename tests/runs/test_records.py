@@ -21,7 +21,10 @@ def test_jsonl_csv_and_iterables(tmp_path):
     recs = read_records(csv)
     assert [r.id for r in recs] == ["a", "b"]
     assert recs[0].data["label"] == "pos" and recs[0].kind == "text"
-    assert "no 'text'" in recs[1].problem
+    assert recs[1].problem == "the text is empty"  # its cell is blank; the file has a text column
+    both = tmp_path / "both.csv"  # a text column and an image column, each row filling one
+    both.write_text("text,image\nhello there,\n,cat.png\n")
+    assert [r.kind for r in read_records(both)] == ["text", "image"]
     recs = read_records(["plain string", {"text": "x y", "id": "k"}])
     assert [r.id for r in recs] == ["0", "k"] and recs[0].text == "plain string"
 

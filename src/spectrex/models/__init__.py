@@ -149,7 +149,7 @@ def make_parts(text: str | Sequence[str], parts: str = "words", tokenizer=None) 
         raise SpectrexError(
             f"the text has only {tp.n} part ({parts}): with one part there is no interaction to find and "
             "its effect is just the model's output with and without it; split it more finely "
-            "(e.g. parts='words' or 'tokens') or give more text"
+            "(e.g. parts='words' or 'tokens', --parts on the command line) or give more text"
         )
     return tp
 

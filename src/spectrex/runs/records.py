@@ -196,8 +196,12 @@ def _csv_rows(path: Path, fh) -> Iterator[tuple[str | None, Any]]:
     reader = csv.DictReader(fh)
     if reader.fieldnames is None or not set(KINDS) & set(reader.fieldnames):
         raise ValueError(f"{path} needs a header row with a 'text' (or 'image') column")
-    for row in reader:
-        row = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
+    for cells in reader:
+        row = {k: v for k, v in cells.items() if k is not None and v not in (None, "")}
+        if not set(KINDS) & set(row):  # a blank text cell is an empty text (not a record without a text column)
+            blank = next((k for k in KINDS if k in cells), None)
+            if blank is not None:
+                row[blank] = ""
         if isinstance(row.get("documents"), str):  # documents as a JSON list in one cell
             try:
                 row["documents"] = json.loads(row["documents"])
