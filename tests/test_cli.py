@@ -21,10 +21,12 @@ def test_bad_input_is_a_clear_error(capsys):
 
 def test_debug_shows_the_traceback(capsys):
     assert main(["demo", "--method", "magic"]) == 2
-    assert "Traceback" not in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert "error: unknown method 'magic'" in err and "error:" not in out  # on stderr: `> file` still shows it
     assert main(["demo", "--method", "magic", "--debug"]) == 2
-    out = capsys.readouterr().out
-    assert "Traceback" in out and out.count("error:") == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.count("error:") == 1
 
 
 def test_demo_says_whether_the_planted_function_was_recovered(capsys):

@@ -38,7 +38,7 @@ def test_explain_prints_table_and_saves_json(tmp_path, capsys):
 )
 def test_bad_input_is_a_clear_error(argv, message, capsys):
     assert main(argv) == 2
-    out = " ".join(capsys.readouterr().out.split())
+    out = " ".join(capsys.readouterr().err.split())
     assert "error" in out and message in out
 
 
@@ -48,7 +48,7 @@ def test_cuda_without_a_gpu_is_a_clear_error(capsys):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     assert main(["explain", "a b c", "--model", "tiny-causal-lm", "--target", " x", "--device", "cuda"]) == 2
-    out = " ".join(capsys.readouterr().out.split())
+    out = " ".join(capsys.readouterr().err.split())
     assert "sees no CUDA GPU" in out and "--device cpu" in out
 
 
@@ -88,7 +88,7 @@ def test_answers_are_kept_by_default_and_no_cache_keeps_none(tmp_path, monkeypat
     assert main(argv) == 0
     assert "0 queries (+16 cached)" in capsys.readouterr().out
     assert main([*argv, "--no-cache", "--cache", str(tmp_path / "a.sqlite")]) == 2
-    assert "not both" in capsys.readouterr().out
+    assert "not both" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_arguments_are_checked_before_the_model_loads(argv, message, capsys, mon
 
     monkeypatch.setattr(models, "load_model", lambda *a, **k: pytest.fail("the model loaded before the check"))
     assert main(argv) == 2
-    assert message in capsys.readouterr().out
+    assert message in capsys.readouterr().err
 
 
 def test_errors_flag_adds_standard_errors_and_intervals(capsys):

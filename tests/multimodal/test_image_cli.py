@@ -13,7 +13,7 @@ def test_missing_scikit_image_is_an_install_message_not_a_bug(monkeypatch, capsy
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "skimage", None)  # import skimage → ImportError
     assert main(["explain-image", "coffee"]) == 2
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert 'pip install "spectrex[images]"' in out and "bug" not in out
 
 
@@ -32,7 +32,7 @@ def test_flags_that_do_not_apply_are_refused_before_any_model_loads(extra, messa
 
     monkeypatch.setattr(models, "load_model", lambda *a, **k: pytest.fail("a model loaded before the check"))
     assert main(["explain-image", "coffee", "--grid", "2x2", *extra]) == 2
-    assert message in capsys.readouterr().out
+    assert message in capsys.readouterr().err
 
 
 def test_question_without_answer_explains_the_models_own_answer(tmp_path, capsys):

@@ -144,4 +144,4 @@ def test_cli_explains_image_and_question_on_a_served_vlm(server, tmp_path, capsy
     assert result.to("SII", max_order=2).top(1, order=2)[0].labels == ("patch r0c0", "word 'animal'")
     assert png.stat().st_size > 10_000 and "image-box" in page.read_text()
     assert main([*argv, "--json", str(tmp_path / "no" / "r.json")]) == 2
-    assert "does not exist" in " ".join(capsys.readouterr().out.split())  # refused before any request
+    assert "does not exist" in " ".join(capsys.readouterr().err.split())  # refused before any request

@@ -72,7 +72,7 @@ def test_cli_report(tmp_path, xss_result, capsys):
         page = (tmp_path / "out.html").read_text()
         assert len(_embedded(page)["views"]["Shapley"]["top"]) == k
     assert main(["report", str(tmp_path / "missing.json")]) == 2
-    assert "no result file" in capsys.readouterr().out
+    assert "no result file" in capsys.readouterr().err
 
 
 def test_large_sparse_result_uses_the_milp(tmp_path):

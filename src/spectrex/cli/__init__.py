@@ -46,12 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args, console) or 0)
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]")
+        Console(stderr=True).print("[yellow]interrupted[/]")
         return 130
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line (the traceback with --debug)
+        # on stderr, as argparse's own errors: `spectrex … > out.txt` still shows them, and no output file holds them
+        errors = Console(stderr=True)
         if debug:
-            console.print_exception()
-        console.print(f"[bold red]error:[/] {error_line(exc)}", soft_wrap=True, markup=True, highlight=False)
+            errors.print_exception()
+        errors.print(f"[bold red]error:[/] {error_line(exc)}", soft_wrap=True, markup=True, highlight=False)
         return 2 if _expected(exc) else 1
     finally:
         talk.set_quiet(was_quiet)
