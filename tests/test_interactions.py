@@ -206,3 +206,22 @@ def test_every_view_names_its_index_and_reads_shapley_on_request():
     sv_printed = dict(res.summary(k=6).first)
     for i, label in enumerate(res.labels):
         assert res.first_order("SV")[i] == pytest.approx(sv_printed[label], abs=1e-12)
+
+
+def test_lookups_and_views_refuse_what_they_cannot_read():
+    f = lambda m: 2.0 * m[:, 0] + 3.0 * m[:, 1] * m[:, 2]  # noqa: E731
+    r = spectrex.explain(f, 4, budget=16, labels=["not", "so", "good", "x"])
+    assert r[(1, 2)] == r[[1, 2]] == pytest.approx(3.0) and r[np.int64(0)] == pytest.approx(2.0)
+    # a label read as part numbers was int()'s "invalid literal"; a label's number is said
+    with pytest.raises(ValueError, match=r"given by part numbers.*the part named so is result\[1\]"):
+        r["so"]
+    with pytest.raises(ValueError, match=r"the parts named so are result\[\(1, 2\)\]"):
+        r.std_error(("so", "good"))
+    for bad in (1.5, (True, 2)):  # 1.5 was "float object is not iterable"; True read as part 1
+        with pytest.raises(ValueError, match="given by part numbers"):
+            r[bad]
+    # top(-1) gave [], top("3") and to("SII", "2") read strings as numbers, to("SV", True) passed as 1
+    for call, name in ((lambda: r.top(-1), "k"), (lambda: r.top("3"), "k"), (lambda: r.top(3, order="2"), "order"),
+                       (lambda: r.to("SII", "2"), "max_order"), (lambda: r.to("SV", True), "max_order")):  # fmt: skip
+        with pytest.raises(ValueError, match=f"^{name} must be an integer"):
+            call()

@@ -24,6 +24,7 @@ from .transforms import bitset
 from .transforms.indices import canonical_index, convert
 from .transforms.residual import ResidualSample, corrections, shrink, thin_orders
 from .transforms.sparse import SparseTransform
+from .validate import check_whole, is_whole
 
 SCHEMA = "spectrex.interactions/1"
 
@@ -143,8 +144,7 @@ class Interactions:
     def std_error(self, parts) -> float:
         """Standard error of one value given as part indices (NaN when it is the surrogate's alone; 0 for every
         value of a result that answered and reproduces every mask)."""
-        parts = (parts,) if isinstance(parts, (int, np.integer)) else tuple(parts)
-        pos = bitset.lookup(self.supports, bitset.from_indices([parts], self.n))[0]
+        pos = self._position(parts)
         if pos < 0:
             return 0.0 if self.provenance.every_mask else float("nan")
         return float(self.std_errors[pos])
@@ -163,10 +163,29 @@ class Interactions:
         empty = np.flatnonzero(self.orders == 0)
         return float(self.values[empty[0]]) if empty.size else 0.0
 
+    def _position(self, parts) -> int:
+        """Row of the interaction ``parts`` (a part index or a tuple of them) in this view, -1 when absent."""
+        key = (parts,) if is_whole(parts) else parts
+        try:
+            key = tuple(key) if not isinstance(key, (str, bytes)) else None
+        except TypeError:
+            key = None
+        if key is None or not all(is_whole(i) for i in key):
+            named = (parts,) if isinstance(parts, str) else key or ()
+            names = ""
+            if named and all(isinstance(x, str) and x in self.labels for x in named):  # labels: say their numbers
+                numbers = tuple(self.labels.index(x) for x in named)
+                names = f"; the part{'s' if len(numbers) > 1 else ''} named so {'are' if len(numbers) > 1 else 'is'} "
+                names += f"result[{numbers if len(numbers) > 1 else numbers[0]}]"
+            raise ValueError(
+                f"an interaction is given by part numbers, e.g. result[3] or result[(3, 7)], got {parts!r}{names} "
+                "(result.labels lists the parts in order)"
+            )
+        return int(bitset.lookup(self.supports, bitset.from_indices([key], self.n))[0])
+
     def __getitem__(self, parts) -> float:
-        """Value of one interaction given as part indices, e.g. ``result[(3, 7)]``."""
-        parts = (parts,) if isinstance(parts, (int, np.integer)) else tuple(parts)
-        pos = bitset.lookup(self.supports, bitset.from_indices([parts], self.n))[0]
+        """Value of one interaction given as part indices, e.g. ``result[(3, 7)]`` (0 where it has none)."""
+        pos = self._position(parts)
         return float(self.values[pos]) if pos >= 0 else 0.0
 
     def as_dict(self) -> dict[tuple[int, ...], float]:
@@ -181,6 +200,8 @@ class Interactions:
         """
         if index is not None:
             return self.to(index).top(k, order)
+        check_whole("k", k, 0)
+        check_whole("order", order, 0, optional=True)
         orders = self.orders
         keep = orders > 0 if order is None else orders == order
         pos = np.flatnonzero(keep)

@@ -11,12 +11,13 @@ import numbers
 import numpy as np
 
 
-def is_whole(value, least: int, most: int | None = None) -> bool:
-    """Whether ``value`` is an integer (Python or NumPy, not a bool) in ``[least, most]``."""
+def is_whole(value, least: int | None = None, most: int | None = None) -> bool:
+    """Whether ``value`` is an integer (Python or NumPy, not a bool) in ``[least, most]`` (either end open when
+    None)."""
     return (
         not isinstance(value, (bool, np.bool_))
         and isinstance(value, (int, np.integer))
-        and value >= least
+        and (least is None or value >= least)
         and (most is None or value <= most)
     )
 

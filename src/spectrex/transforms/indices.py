@@ -23,6 +23,7 @@ from math import comb
 
 import numpy as np
 
+from ..validate import check_whole
 from .bitset import popcount
 from .sparse import SparseTransform, superset_sum
 
@@ -89,14 +90,13 @@ def convert(transform: SparseTransform, index: str, max_order: int | None = None
     indices (SV, k-SII) where it is the baseline ``f(∅)``, as in shapiq's exact values.
     """
     index = canonical_index(index)
+    check_whole("max_order", max_order, 0, optional=True)
     if index in ("SV", "BV"):
-        if max_order not in (None, 1):
+        if max_order is not None and max_order != 1:
             raise ValueError(f"{index} is first-order; max_order must be 1 (or None), not {max_order}")
         k = 1
     else:
         k = transform.max_order if max_order is None else int(max_order)
-        if k < 0:
-            raise ValueError(f"max_order must be ≥ 0, got {max_order}")
     if index in ("Fourier", "Moebius"):
         t = transform.to_basis("fourier" if index == "Fourier" else "mobius").truncate(k)
         return t.supports, t.coefs, k
