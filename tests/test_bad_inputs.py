@@ -182,6 +182,19 @@ API = [
         ValueError,
         "max_order must be",
     ),
+    # a setting no method takes was Python's "Explainer.__init__() got an unexpected keyword argument"
+    (
+        "setting typo",
+        lambda: spectrex.explain(f, 8, method="proxyspex", enrgy=0.9),
+        TypeError,
+        "did you mean 'energy'",
+    ),
+    (
+        "setting of another method",
+        lambda: spectrex.explain(f, 4, paired=True),
+        TypeError,
+        "method 'auto' chose 'exact'",
+    ),
     # 1 == True: `paired in (True, False, "auto")` took 1 and 0, then `paired is True` read 1 as False (adaptive)
     ("paired 1", lambda: spectrex.ProxySPEX(paired=1), ValueError, "paired must be True, False or 'auto'"),
     ("paired 'no'", lambda: spectrex.ProxySPEX(paired="no"), ValueError, "paired must be"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from importlib import import_module
 
 from .console import note
@@ -169,6 +170,20 @@ def explain(
     asked = method
     method, budget, notes = choose_method(n, method, budget)
     cls = get_method(method)
+    own = [k for k in cls._param_names() if k not in ("max_order", "index", "random_state", "engine")]
+    unknown = sorted(set(settings) - set(own))
+    if unknown:  # Python's "unexpected keyword argument" names neither the method nor what it takes
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], [*own, *inspect.signature(explain).parameters], n=1)
+        chose = f"method 'auto' chose {method!r} here, which" if asked == "auto" and method != asked else None
+        whose = "its" if chose else "that method's"
+        raise TypeError(
+            f"explain() with {chose or f'method {method!r}'} takes no setting {', '.join(map(repr, unknown))}"
+            + (f" (did you mean {close[0]!r}?)" if close else "")
+            + f"; {whose} own settings are: {', '.join(own) or 'none'}"
+            + ("; name the method whose setting it is (e.g. method='proxyspex')" if chose and not close else "")
+        )
     shorthand = {"cache": cache, "cache_key": cache_key, "progress": progress}
     given = [k for k, v in shorthand.items() if v is not None]
     own_engine = engine is None and bool(given)
