@@ -181,8 +181,13 @@ def explain(
         raise TypeError(
             f"explain() with {chose or f'method {method!r}'} takes no setting {', '.join(map(repr, unknown))}"
             + (f" (did you mean {close[0]!r}?)" if close else "")
-            + f"; {whose} own settings are: {', '.join(own) or 'none'}"
-            + ("; name the method whose setting it is (e.g. method='proxyspex')" if chose and not close else "")
+            + (
+                "; name the method whose setting it is (e.g. method='proxyspex'), or leave it out"
+                if chose and not close
+                else f"; pass only {whose} own settings: {', '.join(own)}"
+                if own
+                else "; leave it out: it takes none"
+            )
         )
     shorthand = {"cache": cache, "cache_key": cache_key, "progress": progress}
     given = [k for k, v in shorthand.items() if v is not None]
