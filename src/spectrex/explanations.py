@@ -19,6 +19,7 @@ import numpy as np
 
 from .interactions import Interactions
 from .provenance import Provenance
+from .validate import is_whole
 
 SCHEMA = "spectrex.explanations/1"
 
@@ -66,6 +67,12 @@ class Explanations(Sequence):
             return self.items[self.names.index(key)]
         if isinstance(key, slice):
             return Explanations(self.items[key], self.names[key])
+        if not is_whole(key, -len(self.items), len(self.items) - 1):  # list's own errors name no output
+            raise IndexError(
+                f"an output is given by its name or its position, 0 to {len(self.items) - 1} (negative from the end), "
+                f"got {key!r}; the outputs are: {', '.join(repr(x) for x in self.names[:12])}"
+                + (" …" if len(self.names) > 12 else "")
+            )
         return self.items[key]
 
     def all(self) -> list[Interactions]:

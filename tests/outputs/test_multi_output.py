@@ -68,6 +68,10 @@ def test_m_outputs_cost_the_model_passes_of_one():
 def test_undeclared_outputs_are_numbered_and_plain_functions_unchanged():
     result = spectrex.explain(_two, n=12, method="exact")
     assert isinstance(result, Explanations) and result.names == ["0", "1"] and result.total is None
+    assert result[-1] is result[1] is result["1"] and len(result[:1]) == 1
+    for bad in (2, 1.0, True):  # list's "index out of range" / "indices must be integers"; True was output 1
+        with pytest.raises(IndexError, match="an output is given by its name or its position, 0 to 1"):
+            result[bad]
     plain = spectrex.explain(lambda m: _two(m)[:, 0], n=12, method="exact")
     assert isinstance(plain, spectrex.Interactions)
     # a (q, 1) answer is still one output
