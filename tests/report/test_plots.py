@@ -88,6 +88,16 @@ def test_unknown_kind(xss_result):
         xss_result.plot("pie")
 
 
+def test_missing_or_unknown_options_name_the_plot_kind(xss_result):
+    # Python's "plot_image() missing 1 required positional argument" named a function the user never called
+    with pytest.raises(TypeError, match=r"result.plot\('image'\) needs image=…; it takes: image, segments"):
+        xss_result.plot("image")
+    with pytest.raises(TypeError, match=r"result.plot\('bars'\) takes no colour; it takes: index, k, ax"):
+        xss_result.plot("bars", colour="red")
+    with pytest.raises(ValueError, match="k must be a positive integer"):  # [:-3] dropped the 3 strongest
+        xss_result.plot("bars", k=-3)
+
+
 def test_bars_and_the_notebook_summary_share_one_colour_convention():
     """Red raises the output, blue lowers it: the bar plot and the notebook summary use the same two colours."""
     import re

@@ -7,11 +7,13 @@ figure is handed to the notebook to show once, as the cell's value.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from ..interactions import Interactions
+from ..validate import check_whole
 from .colours import NEGATIVE as _NEG
 from .colours import POSITIVE as _POS
 from .overview import display_labels
@@ -366,4 +368,17 @@ def plot(result: Interactions, kind: str = "bars", **kwargs):
     """Dispatch used by ``Interactions.plot(kind=...)``."""
     if kind not in PLOTS:
         raise ValueError(f"unknown plot kind {kind!r}; choose one of: {', '.join(PLOTS)}")
-    return PLOTS[kind](result, **kwargs)
+    fn = PLOTS[kind]
+    params = dict(list(inspect.signature(fn).parameters.items())[1:])  # after the result
+    try:
+        inspect.signature(fn).bind(result, **kwargs)
+    except TypeError:  # Python's message names plot_image(), not what result.plot("image") needs
+        needs = [f"{name}=…" for name, p in params.items() if p.default is p.empty and name not in kwargs]
+        raise TypeError(
+            f"result.plot({kind!r}) "
+            + (f"needs {', '.join(needs)}; " if needs else f"takes no {', '.join(sorted(set(kwargs) - set(params)))}; ")
+            + f"it takes: {', '.join(params)} (see help(spectrex.report.plots.{fn.__name__}))"
+        ) from None
+    if "k" in kwargs:
+        check_whole("k", kwargs["k"], 1)  # bars[:-3] dropped the 3 strongest parts
+    return fn(result, **kwargs)
