@@ -39,6 +39,8 @@ class Count(TextScorer):
         ({"seed": -1}, "seed must be a whole number ≥ 0"),
         ({"seed": "a"}, "seed must be a whole number ≥ 0"),
         ({"per_token": "no"}, "per_token must be True or False"),  # bool("no") is True
+        ({"budget": "100"}, "budget must be a whole number of queries"),  # was refused in every record
+        ({"max_order": 1.5}, "max_order must be a whole number ≥ 0"),
         ({"all_labels": 1}, "all_labels must be True or False"),
     ],
 )

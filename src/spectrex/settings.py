@@ -142,6 +142,11 @@ class RunSettings:
         if not is_whole(self.seed, 0):
             raise ValueError(f"seed must be a whole number ≥ 0, got {self.seed!r}")
         check_method(self.method)  # "unknown method …; choose one of: …"
+        # checked here, not in every record of a dataset run (each one refused with the same reason)
+        if self.budget is not None and not is_whole(self.budget, 1):
+            raise ValueError(f"budget must be a whole number of queries, at least 1, got {self.budget!r}")
+        if self.max_order is not None and not is_whole(self.max_order, 0):
+            raise ValueError(f"max_order must be a whole number ≥ 0 (or None: the method's), got {self.max_order!r}")
         for name in ("per_token", "all_labels"):
             object.__setattr__(self, name, check_flag(name, getattr(self, name)))
         if self.parts not in UNITS:
