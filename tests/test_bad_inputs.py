@@ -240,6 +240,8 @@ API = [
     ("engine workers float", lambda: QueryEngine(backend="threads", workers=1.5), ValueError, "workers"),
     ("engine workers local", lambda: QueryEngine(workers=0), ValueError, "workers"),
     ("engine max batch", lambda: QueryEngine(max_batch_size=0), ValueError, "max_batch_size"),
+    ("engine max batch str", lambda: QueryEngine(max_batch_size="8"), ValueError, "max_batch_size"),  # was `<`'s
+    ("budget as method", lambda: spectrex.explain(f, 8, 300), ValueError, "a number of queries is budget=300"),
     ("engine progress", lambda: QueryEngine(progress="yes"), TypeError, "progress"),
     ("cache key type", lambda: QueryEngine(cache_key=5).bind(f, 3), TypeError, "cache_key"),
     ("cache is a folder", lambda: QueryCache("/tmp"), CacheError, "directory"),

@@ -10,6 +10,7 @@ from .contract import check_n
 from .errors import BudgetError
 from .explanations import Explanations
 from .interactions import Interactions
+from .validate import is_whole
 
 # method name → "module:Class"; imported on first use so optional methods cost nothing
 METHODS: dict[str, str | type] = {
@@ -47,7 +48,9 @@ def get_method(name: str):
     """The estimator class registered under ``name``."""
     key = _key(name)
     if key not in METHODS:
-        raise ValueError(f"unknown method {name!r}; choose one of: {', '.join(sorted(METHODS))}")
+        # explain(f, n, 500): the third argument is the method, and 500 was meant as the budget
+        hint = f" (a number of queries is budget={name!r})" if is_whole(name) else ""
+        raise ValueError(f"unknown method {name!r}{hint}; choose one of: {', '.join(sorted(METHODS))}")
     target = METHODS[key]
     if not isinstance(target, str):
         return target

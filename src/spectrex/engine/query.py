@@ -672,8 +672,8 @@ class QueryEngine:
     ) -> None:
         batch_size = check_batch_size(batch_size)
         check_on_error(on_error)
-        if max_batch_size < 1:
-            raise ValueError(f"max_batch_size must be at least 1, got {max_batch_size}")
+        if not is_whole(max_batch_size, 1):
+            raise ValueError(f"max_batch_size must be a whole number, at least 1, got {max_batch_size!r}")
         self.batch_size = batch_size
         self.max_batch_size = int(max_batch_size)
         self.cache_path = None if cache is None or isinstance(cache, QueryCache) else Path(cache)
