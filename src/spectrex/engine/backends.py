@@ -221,8 +221,8 @@ class ThreadBackend(Backend):
 
     def __init__(self, max_workers: int = 8, retry: RetryPolicy | None = None) -> None:
         super().__init__(retry)
-        if max_workers < 1:
-            raise ValueError(f"max_workers must be at least 1, got {max_workers}")
+        if not is_whole(max_workers, 1):
+            raise ValueError(f"max_workers must be a whole number, at least 1, got {max_workers!r}")
         self.concurrency = int(max_workers)
 
     def run(self, fn, batches: Iterable[Batch]) -> Iterator[Outcome]:
@@ -275,8 +275,8 @@ class AsyncBackend(Backend):
 
     def __init__(self, concurrency: int = 16, retry: RetryPolicy | None = None) -> None:
         super().__init__(retry)
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        if not is_whole(concurrency, 1):
+            raise ValueError(f"concurrency must be a whole number, at least 1, got {concurrency!r}")
         self.concurrency = int(concurrency)
 
     async def _one(self, fn, masks, sem, stop: threading.Event):
@@ -410,8 +410,8 @@ class RayBackend(Backend):
         retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(retry)
-        if num_workers < 1:
-            raise ValueError(f"num_workers must be at least 1, got {num_workers}")
+        if not is_whole(num_workers, 1):
+            raise ValueError(f"num_workers must be a whole number, at least 1, got {num_workers!r}")
         self.num_workers = int(num_workers)
         self.concurrency = self.num_workers * max(1, int(in_flight))
         self.factory = factory

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from ..contract import evaluate
 from ..transforms import bitset
 from ..transforms.sparse import SparseTransform
+from ..validate import check_whole
 
 Objective = Literal["decrease", "increase", "abs", "flip"]
 
@@ -232,9 +233,8 @@ def counterfactual(
     """
     transform, labels = _as_transform(source)
     n = transform.n
+    check_whole("k", k, 0)  # int(2.5) was 2
     k = int(k)
-    if k < 0:
-        raise ValueError(f"k must be ≥ 0, got {k}")
     if objective not in ("abs", "decrease", "increase", "flip"):
         raise ValueError(f"objective must be 'abs', 'decrease', 'increase' or 'flip', not {objective!r}")
     mob = transform.to_mobius()
