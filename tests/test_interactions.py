@@ -213,9 +213,9 @@ def test_lookups_and_views_refuse_what_they_cannot_read():
     r = spectrex.explain(f, 4, budget=16, labels=["not", "so", "good", "x"])
     assert r[(1, 2)] == r[[1, 2]] == pytest.approx(3.0) and r[np.int64(0)] == pytest.approx(2.0)
     # a label read as part numbers was int()'s "invalid literal"; a label's number is said
-    with pytest.raises(ValueError, match=r"given by part numbers.*the part named so is result\[1\]"):
+    with pytest.raises(ValueError, match=r"given by part numbers.*the part 'so' is result\[1\]"):
         r["so"]
-    with pytest.raises(ValueError, match=r"the parts named so are result\[\(1, 2\)\]"):
+    with pytest.raises(ValueError, match=r"the parts 'so', 'good' are result\[\(1, 2\)\]"):
         r.std_error(("so", "good"))
     for bad in (1.5, (True, 2)):  # 1.5 was "float object is not iterable"; True read as part 1
         with pytest.raises(ValueError, match="given by part numbers"):

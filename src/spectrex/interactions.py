@@ -175,8 +175,9 @@ class Interactions:
             names = ""
             if named and all(isinstance(x, str) and x in self.labels for x in named):  # labels: say their numbers
                 numbers = tuple(self.labels.index(x) for x in named)
-                names = f"; the part{'s' if len(numbers) > 1 else ''} named so {'are' if len(numbers) > 1 else 'is'} "
-                names += f"result[{numbers if len(numbers) > 1 else numbers[0]}]"
+                many = len(numbers) > 1
+                names = f"; {'the parts ' if many else 'the part '}{', '.join(map(repr, named))} "
+                names += f"{'are' if many else 'is'} result[{numbers if many else numbers[0]}]"
             raise ValueError(
                 f"an interaction is given by part numbers, e.g. result[3] or result[(3, 7)], got {parts!r}{names} "
                 "(result.labels lists the parts in order)"
