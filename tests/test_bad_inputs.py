@@ -80,6 +80,12 @@ def _tiny_with(**kw):
     return load_model("tiny-causal-lm", target=" ab", **kw)
 
 
+def _chat(**kw):
+    from spectrex.models.openai_chat import ChatVisionScorer
+
+    return ChatVisionScorer("http://127.0.0.1:9", target=" yes", **kw)
+
+
 def _openai(**kw):
     from spectrex.models.openai import OpenAICompletionsScorer
 
@@ -344,6 +350,9 @@ API = [
     # issue 25: every value refused up front when it cannot fit
     ("engine workers 1e9", lambda: QueryEngine(backend="threads", workers=10**9), ValueError, "at most 1,024"),
     ("openai concurrency 1e6", lambda: _openai(concurrency=10**6), ValueError, "from 1 to 1024"),
+    # a served chat model's int() cut 2.5 to 2 and said "invalid literal" for "x"
+    ("chat top_logprobs 2.5", lambda: _chat(top_logprobs=2.5), ValueError, "top_logprobs must be a whole number"),
+    ("chat concurrency x", lambda: _chat(concurrency="x"), ValueError, "concurrency must be a whole number"),
     # echo=0 passed `echo in ("auto", True, False)` and then `echo is not False` probed the echo mode: the opposite
     ("openai echo 0", lambda: _openai(echo=0), ValueError, "echo must be True, False or 'auto', got 0"),
     ("openai per_token 'no'", lambda: _openai(per_token="no"), ValueError, "per_token must be True or False"),

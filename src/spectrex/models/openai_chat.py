@@ -27,6 +27,7 @@ from ..errors import SpectrexError, ValueFunctionError
 from ..parts.image import png_base64
 from ..parts.text import RENDER_VERSION
 from ..provenance import Source
+from ..validate import is_whole
 from .base import TextScorer, check_contrast, check_template, log_probability
 
 
@@ -72,12 +73,14 @@ class ChatVisionScorer:
     ) -> None:
         from ._http import JSONClient, RequestPolicy
 
-        if not target:
-            raise ValueError("give the target answer token, e.g. target=' yes'")
-        if not 1 <= int(top_logprobs) <= 20:
-            raise ValueError(f"top_logprobs must be 1–20 (the OpenAI limit), got {top_logprobs}")
-        if not 1 <= int(concurrency) <= 1024:
-            raise ValueError(f"concurrency must be from 1 to 1024 (requests in flight), got {concurrency}")
+        if not isinstance(target, str) or not target:
+            raise ValueError(f"give the target answer token as a string, e.g. target=' yes'; got {target!r}")
+        if not is_whole(top_logprobs, 1, 20):  # int() cut 2.5 to 2 and named nothing for "x"
+            raise ValueError(f"top_logprobs must be a whole number from 1 to 20 (OpenAI's limit), got {top_logprobs!r}")
+        if not is_whole(concurrency, 1, 1024):
+            raise ValueError(f"concurrency must be a whole number from 1 to 1024 (in flight), got {concurrency!r}")
+        if not is_whole(retries, 0):
+            raise ValueError(f"retries must be a whole number ≥ 0, got {retries!r}")
         from ..redact import redact_url, secret_tag
         from ._http import server_root
 
