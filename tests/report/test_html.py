@@ -75,6 +75,20 @@ def test_cli_report(tmp_path, xss_result, capsys):
     assert "no result file" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [  # what the CLI refuses, refused in Python too: max_order 0 ran as 1, "2" as 2, counterfactual_k 2.5 as 2
+        ({"max_order": 0}, "max_order must be a positive integer"),
+        ({"max_order": "2"}, "max_order must be a positive integer"),
+        ({"counterfactual_k": 2.5}, "counterfactual_k must be an integer ≥ 0"),
+        ({"counterfactual_k": -1}, "counterfactual_k must be an integer ≥ 0"),
+    ],
+)
+def test_report_settings_are_checked(xss_result, setting, problem):
+    with pytest.raises(ValueError, match=problem):
+        render_report(xss_result, **setting)
+
+
 def test_large_sparse_result_uses_the_milp(tmp_path):
     from spectrex import Interactions
     from spectrex.synthetic import planted

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ResourceError
 from ..interactions import Interactions, parse_result
+from ..validate import check_whole
 from .colours import NEGATIVE, POSITIVE
 from .overview import PAIR_INDEX, rounding_level
 from .page import page
@@ -141,8 +142,10 @@ def report_data(
 
     ``parts`` (ImageParts or JointParts) adds the image, tinted by each view's first-order values.
     """
+    check_whole("max_order", max_order, 1, optional=True)  # int("2") and max(1, 0) took what the CLI refuses
+    check_whole("counterfactual_k", counterfactual_k, 0, optional=True)
     tmax = max(result.transform.max_order, 1)
-    order = min(tmax, 3) if max_order is None else max(1, int(max_order))
+    order = min(tmax, 3) if max_order is None else int(max_order)
     meta = result.metadata
     text = next((meta[key] for key in _INPUT_KEYS if isinstance(meta.get(key), str)), None)
     from .overview import cost_summary, fit_summary, quantity
