@@ -182,7 +182,7 @@ def explain(
         chose = f"method 'auto' chose {method!r} here, which" if asked == "auto" and method != asked else None
         whose = "its" if chose else "that method's"
         raise TypeError(
-            f"explain() with {chose or f'method {method!r}'} takes no setting {', '.join(map(repr, unknown))}"
+            f"{chose or f'method {method!r}'} takes no setting {', '.join(map(repr, unknown))}"
             + (f" (did you mean {close[0]!r}?)" if close else "")
             + (
                 "; name the method whose setting it is (e.g. method='proxyspex'), or leave it out"

@@ -144,7 +144,15 @@ def test_explain_text_on_toxicity_is_exact_on_small_input():
 
 @pytest.mark.parametrize(
     "text, match",
-    [("", "empty"), ("   ", "empty"), ("hello", "only 1 part"), ([], "no documents")],
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("hello", "only 1 part"),
+        ([], "no documents"),
+        (b"a b c", r"got bytes \(decode bytes first"),  # each byte was a document "97", "32", …
+        (["a b", 3], "document 1 is int: 3"),  # was explained as the document "3"
+        (None, "got NoneType"),  # was "'NoneType' object is not iterable"
+    ],
 )
 def test_bad_text_is_a_clear_error(text, match):
     with pytest.raises(SpectrexError, match=match):

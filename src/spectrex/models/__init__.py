@@ -22,7 +22,7 @@ Model names
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from .. import console
 from ..errors import SpectrexError
@@ -136,12 +136,23 @@ def _load(name: str, key: str, *, target, device, **settings) -> TextScorer:
 
 def make_parts(text: str | Sequence[str], parts: str = "words", tokenizer=None) -> TextParts:
     """Cut ``text`` into parts (a list of texts is taken as documents, one part each); checks there are ≥ 2."""
+    if isinstance(text, (bytes, bytearray)) or not isinstance(text, (str, Iterable)):
+        # bytes are a sequence of numbers: each byte became a "document"
+        hint = " (decode bytes first: text.decode('utf-8'))" if isinstance(text, (bytes, bytearray)) else ""
+        raise SpectrexError(
+            f"the text must be a string or a list of documents (strings), got {type(text).__name__}{hint}"
+        )
     if isinstance(text, str):
         if not text.strip():
             raise SpectrexError("the text is empty: give some text to explain")
         tp = split_text(text, "words" if parts == "documents" else parts, tokenizer=tokenizer)
     else:
         docs = list(text)
+        odd = next((i for i, d in enumerate(docs) if not isinstance(d, str)), None)
+        if odd is not None:
+            raise SpectrexError(
+                f"documents must be strings; document {odd} is {type(docs[odd]).__name__}: {docs[odd]!r}"
+            )
         if not docs or not any(str(d).strip() for d in docs):
             raise SpectrexError("no documents: give at least two non-empty documents to explain")
         tp = from_documents([d for d in docs if str(d).strip()])
