@@ -498,6 +498,8 @@ CLI = [
     ("demo n huge", ["demo", "--n", "1000000"], "GiB|n ≤|at most|too"),
     ("demo k -1", ["demo", "--k", "-1"], "k"),
     ("demo method", ["demo", "--method", "magic"], "unknown method"),
+    ("demo index", ["demo", "--index", "bogus"], "argument --index: unknown index 'bogus'"),  # was after the run
+    ("explain index", ["explain", "a b c", "--index", "shapely"], "argument --index: unknown index"),
     ("demo budget 0", ["demo", "--budget", "0"], "budget"),
     ("demo budget -3", ["demo", "--budget", "-3"], "budget"),
     ("demo batch 0", ["demo", "--batch-size", "0"], "batch"),

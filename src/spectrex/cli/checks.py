@@ -29,6 +29,13 @@ def argparse_type(parse, name: str | None = None):
     return convert
 
 
+def index_name(text: str) -> str:
+    """An argparse ``type``: an index name (any accepted spelling), checked before any work is done."""
+    from ..transforms.indices import canonical_index
+
+    return argparse_type(canonical_index, "index")(text)
+
+
 def seconds_or_auto(text: str) -> float | str:
     """An argparse ``type``: ``"auto"`` or a positive number of seconds."""
     if text.strip().lower() == "auto":

@@ -7,7 +7,7 @@ import time
 
 from rich.console import Console
 
-from .checks import int_at_least
+from .checks import index_name, int_at_least
 from .engine_args import add_engine_args, engine_from_args
 from .output import print_result
 from .settings_args import add_settings_args
@@ -55,6 +55,8 @@ def add_parser(sub) -> None:
     p.add_argument("--n", type=int_at_least(1), default=10, help="number of parts (default 10)")
     p.add_argument("--k", type=int_at_least(1), default=8, help="number of planted interactions (default 8)")
     add_settings_args(p, "method", "budget", "seed")
-    p.add_argument("--index", default=None, help="also show the full table in this index (Moebius, FSII, …)")
+    p.add_argument(
+        "--index", default=None, type=index_name, help="also show the full table in this index (Moebius, FSII, …)"
+    )
     add_engine_args(p)
     p.set_defaults(run=run)

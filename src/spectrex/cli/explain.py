@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .checks import check_output, seconds_or_auto
+from .checks import check_output, index_name, seconds_or_auto
 from .engine_args import check_engine_args
 from .output import print_outputs, print_result
 from .plan import plan_text
@@ -261,6 +261,7 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--index",
         default=None,
+        type=index_name,
         help="also show the full table in this index: Moebius, Fourier, FSII, STII, … (default: Shapley values "
         "and pairs only)",
     )

@@ -9,7 +9,7 @@ from rich.console import Console
 
 from ..parts.image import BUNDLED, read_image  # noqa: F401 - re-exported for the CLI's help
 from ..settings import DEFAULT_GRID
-from .checks import check_output, int_at_least
+from .checks import check_output, index_name, int_at_least
 from .output import print_result
 from .settings_args import add_settings_args
 
@@ -170,7 +170,9 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--fill", type=parse_fill, default="blur", help="blur (default), mean, or a grey level in [0, 1]")
     add_settings_args(p, "method", "budget")
-    p.add_argument("--index", default="FSII", help="interaction index to show and draw (default FSII, order ≤ 2)")
+    p.add_argument(
+        "--index", default="FSII", type=index_name, help="interaction index to show and draw (default FSII, order ≤ 2)"
+    )
     p.add_argument(  # -o/--output names the one file a command writes, as in `report` and `summarize`
         "-o", "--output", "--out", dest="out", default=None, help="PNG to write (default: <image name>-class<N>.png)"
     )
