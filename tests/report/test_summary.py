@@ -86,6 +86,11 @@ def test_load_results_table(run_dir):
     assert {r["top1"] for r in ok} >= {"not × good"}  # the planted pair leads where both words are present
     long = load_results(run_dir, long=True, as_frame=False)
     assert ("not", "good") in {r["parts"] for r in long}
+    top1 = load_results(run_dir, long=True, k=1, as_frame=False)  # k was ignored in the long form
+    assert len(top1) == 4 and {r["rank"] for r in top1} == {1} and len(long) > 4
+    for bad in ({"k": "3"}, {"long": "yes"}, {"as_frame": "no"}):  # "yes" / "no" read as True
+        with pytest.raises(ValueError, match="must be"):
+            load_results(run_dir, **bad)
     pd = pytest.importorskip("pandas")
     frame = load_results(run_dir)
     assert isinstance(frame, pd.DataFrame) and len(frame) == 5

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..validate import check_flag, check_whole
 from .store import INDEX, RECORDS, read_index, safe_name
 
 #: the index fields that become columns, in this order (top terms come after them)
@@ -66,8 +67,8 @@ def load_results(folder, *, k: int | None = None, long: bool = False, as_frame: 
     folder : str or Path
         The run folder (or its ``index.jsonl``).
     k : int, optional
-        Top interactions per record as columns ``top1``, ``top1_order``, ``top1_value``, …
-        (default: as many as the index holds).
+        Top interactions per record: as columns ``top1``, ``top1_order``, ``top1_value``, … (or, with
+        ``long``, the rows of ranks 1…k); default: as many as the index holds.
     long : bool, default False
         One row per (record, interaction) instead: ``id``, ``rank``, ``parts`` (tuple of the parts'
         texts), ``order``, ``value``, ``faithfulness``.
@@ -80,6 +81,10 @@ def load_results(folder, *, k: int | None = None, long: bool = False, as_frame: 
         One row per record, in input order: id, status, reason, label, n, faithfulness, queries,
         seconds, the shares of the output's variance by interaction order, and the top interactions.
     """
+    check_whole("k", k, 0, optional=True)
+    check_flag("long", long)
+    if as_frame is not None:
+        check_flag("as_frame", as_frame)
     rows_in = entries(folder)
     if long:
         rows = [
@@ -93,10 +98,10 @@ def load_results(folder, *, k: int | None = None, long: bool = False, as_frame: 
             }
             for e in rows_in
             if e.get("status") == "ok"
-            for r, t in enumerate(e.get("top") or [])
+            for r, t in enumerate((e.get("top") or [])[: None if k is None else int(k)])
         ]
     else:
-        width = k if k is not None else max([len(e.get("top") or []) for e in rows_in] + [0])
+        width = int(k) if k is not None else max([len(e.get("top") or []) for e in rows_in] + [0])
         rows = [_row(e, width) for e in rows_in]
     if as_frame is False:
         return rows
