@@ -33,10 +33,34 @@ AUTO_EXACT_MAX_N = 10
 CAP_FLOOR = 1000
 
 
+#: the names spectrex registers itself (a registered method takes another name; "auto" chooses among them)
+BUILT_IN = frozenset(METHODS)
+
+
 def register_method(name: str, target: str | type) -> None:
     """Make ``explain(method=name)`` build ``target``: an :class:`~spectrex.Explainer` subclass, or
-    ``"package.module:Class"`` to import it on first use."""
-    METHODS[_key(name)] = target
+    ``"package.module:Class"`` to import it on first use.
+
+    Raises ``ValueError`` for a name that is empty, ``"auto"`` or a built-in method's, and ``TypeError`` for a
+    target that is neither (registering the same name again replaces it: a notebook cell may run twice).
+    """
+    key = _key(name) if isinstance(name, str) else ""
+    if not key.strip() or key == "auto" or key in BUILT_IN:
+        taken = " is spectrex's own; choose another" if key in BUILT_IN or key == "auto" else " is not a name"
+        raise ValueError(f"method name {name!r}{taken} (e.g. 'my_method')")
+    if isinstance(target, str):
+        module, _, cls = target.partition(":")
+        if not (module and cls.isidentifier() and all(p.isidentifier() for p in module.split("."))):
+            raise TypeError(f"a method given by name is 'package.module:Class', got {target!r}")
+    else:
+        from .estimators.base import Explainer
+
+        if not (isinstance(target, type) and issubclass(target, Explainer)):
+            raise TypeError(
+                f"a method is a subclass of spectrex.Explainer (see docs/extending.md) or 'package.module:Class', "
+                f"got {target!r}"
+            )
+    METHODS[key] = target
 
 
 def _key(name: str) -> str:

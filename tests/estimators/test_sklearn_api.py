@@ -42,6 +42,23 @@ def test_a_registered_method_is_found_under_its_name():
 
 
 @pytest.mark.parametrize(
+    ("name", "target", "problem"),
+    [  # each was registered: "auto" and "proxyspex" replaced what explain() runs, X failed at explain time
+        ("auto", spectrex.ProxySPEX, "is spectrex's own"),
+        ("Proxy-SPEX", spectrex.LASSO, "is spectrex's own"),
+        ("", spectrex.LASSO, "is not a name"),
+        (5, spectrex.LASSO, "is not a name"),
+        ("mine", dict, "a subclass of spectrex.Explainer"),
+        ("mine", "no colon here", "'package.module:Class'"),
+    ],
+)
+def test_registering_a_method_refuses_what_explain_could_not_run(name, target, problem):
+    with pytest.raises((ValueError, TypeError), match=problem):
+        register_method(name, target)
+    assert "mine" not in METHODS and get_method("proxyspex") is spectrex.ProxySPEX
+
+
+@pytest.mark.parametrize(
     "cls, setting, value",
     [
         (spectrex.SPEX, "groups", np.int64(3)),
