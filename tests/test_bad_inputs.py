@@ -80,6 +80,18 @@ def _tiny_with(**kw):
     return load_model("tiny-causal-lm", target=" ab", **kw)
 
 
+def _backend(name, **kw):
+    from spectrex.engine import backends
+
+    return getattr(backends, name)(**kw)
+
+
+def _counterfactual(**kw):
+    from spectrex.report.counterfactual import counterfactual
+
+    return counterfactual(spectrex.explain(f, 4, method="exact"), **kw)
+
+
 def _chat(**kw):
     from spectrex.models.openai_chat import ChatVisionScorer
 
@@ -244,6 +256,14 @@ API = [
     ("engine workers 0", lambda: QueryEngine(backend="threads", workers=0), ValueError, "workers"),
     ("engine workers -2", lambda: QueryEngine(backend="async", workers=-2), ValueError, "workers"),
     ("engine workers float", lambda: QueryEngine(backend="threads", workers=1.5), ValueError, "workers"),
+    (
+        "thread backend str",
+        lambda: _backend("ThreadBackend", max_workers="2"),
+        ValueError,
+        "max_workers must be a whole",
+    ),
+    ("toxicity batch x", lambda: spectrex.models.load_model("toxicity", batch_size="8"), ValueError, "batch_size"),
+    ("counterfactual k 2.5", lambda: _counterfactual(k=2.5), ValueError, "k must be an integer ≥ 0"),  # ran as 2
     ("engine workers local", lambda: QueryEngine(workers=0), ValueError, "workers"),
     ("engine max batch", lambda: QueryEngine(max_batch_size=0), ValueError, "max_batch_size"),
     ("engine max batch str", lambda: QueryEngine(max_batch_size="8"), ValueError, "max_batch_size"),  # was `<`'s
