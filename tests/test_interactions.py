@@ -225,3 +225,17 @@ def test_lookups_and_views_refuse_what_they_cannot_read():
                        (lambda: r.to("SII", "2"), "max_order"), (lambda: r.to("SV", True), "max_order")):  # fmt: skip
         with pytest.raises(ValueError, match=f"^{name} must be an integer"):
             call()
+
+
+def test_faithfulness_refuses_what_has_no_r2():
+    f = lambda m: 2.0 * m[:, 0] + 3.0 * m[:, 1] * m[:, 2]  # noqa: E731
+    r = spectrex.explain(f, 4, budget=16)
+    assert r.faithfulness(f, n_masks=50) == pytest.approx(1.0)
+    for n_masks in (0, 1, "10", 2.5):  # 0 masks read R² = 1.0 (with numpy's warnings); "10" was range()'s TypeError
+        with pytest.raises(ValueError, match="n_masks must be an integer ≥ 2"):
+            r.faithfulness(f, n_masks=n_masks)
+    one = np.ones((1, 4), bool)
+    with pytest.raises(ValueError, match="at least 2 held-out masks, got 1"):
+        r.faithfulness((one, f(one)))
+    with pytest.raises(ValueError, match=r"a value function or a pair \(masks, values\)"):
+        r.faithfulness((one,))  # "not enough values to unpack"

@@ -242,11 +242,19 @@ class Interactions:
         or a pair ``(masks, y)`` of masks already queried.
         """
         if callable(data):
-            masks = uniform_masks(self.n, n_masks, np.random.default_rng(random_state))
+            check_whole("n_masks", n_masks, 2)  # R² needs two masks; 0 masks gave R² = 1.0
+            masks = uniform_masks(self.n, int(n_masks), np.random.default_rng(random_state))
             y = evaluate(data, masks)
         else:
+            if not (isinstance(data, (tuple, list)) and len(data) == 2):
+                raise ValueError(
+                    "faithfulness takes a value function or a pair (masks, values) of masks already queried, "
+                    f"got {type(data).__name__}"
+                )
             masks, y = data
             masks = check_masks(masks, self.n)
+            if masks.shape[0] < 2:  # one mask has no variance to explain: R² read 1.0
+                raise ValueError(f"R² needs at least 2 held-out masks, got {masks.shape[0]}")
             y = check_values(y, masks.shape[0], what="the held-out values")
         return r2_score(y, self.predict(masks))
 
