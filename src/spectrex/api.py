@@ -89,6 +89,28 @@ def check_method(name: str) -> str:
     return name
 
 
+def check_settings(cls, settings: dict, method: str, *, chosen: bool = False) -> None:
+    """Refuse ``settings`` that the method class ``cls`` does not take, naming the method (and that ``"auto"`` chose
+    it), a near spelling and what it takes: Python's "unexpected keyword argument" names ``Explainer.__init__``."""
+    own = [k for k in cls._param_names() if k not in ("max_order", "index", "random_state", "engine")]
+    unknown = sorted(set(settings) - set(own))
+    if not unknown:
+        return
+    import difflib
+
+    close = difflib.get_close_matches(unknown[0], [*own, *inspect.signature(explain).parameters], n=1)
+    who = f"method 'auto' chose {method!r} here, which" if chosen else f"method {method!r}"
+    if chosen and not close:
+        remedy = "name the method whose setting it is (e.g. method='proxyspex'), or leave it out"
+    elif own:
+        whose = "its" if chosen else "that method's"
+        remedy = f"pass only {whose} own settings: {', '.join(own)}"
+    else:
+        remedy = "leave it out: it takes none"
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise TypeError(f"{who} takes no setting {', '.join(map(repr, unknown))}{hint}; {remedy}")
+
+
 def choose_method(n: int, method: str = DEFAULT_METHOD, budget: int | None = None) -> tuple[str, int | None, list[str]]:
     """The method ``explain`` runs for ``n`` parts, the budget it runs with, and notes saying why.
 
@@ -197,25 +219,7 @@ def explain(
     asked = method
     method, budget, notes = choose_method(n, method, budget)
     cls = get_method(method)
-    own = [k for k in cls._param_names() if k not in ("max_order", "index", "random_state", "engine")]
-    unknown = sorted(set(settings) - set(own))
-    if unknown:  # Python's "unexpected keyword argument" names neither the method nor what it takes
-        import difflib
-
-        close = difflib.get_close_matches(unknown[0], [*own, *inspect.signature(explain).parameters], n=1)
-        chose = f"method 'auto' chose {method!r} here, which" if asked == "auto" and method != asked else None
-        whose = "its" if chose else "that method's"
-        raise TypeError(
-            f"{chose or f'method {method!r}'} takes no setting {', '.join(map(repr, unknown))}"
-            + (f" (did you mean {close[0]!r}?)" if close else "")
-            + (
-                "; name the method whose setting it is (e.g. method='proxyspex'), or leave it out"
-                if chose and not close
-                else f"; pass only {whose} own settings: {', '.join(own)}"
-                if own
-                else "; leave it out: it takes none"
-            )
-        )
+    check_settings(cls, settings, method, chosen=asked == "auto" and method != asked)
     shorthand = {"cache": cache, "cache_key": cache_key, "progress": progress}
     given = [k for k, v in shorthand.items() if v is not None]
     own_engine = engine is None and bool(given)

@@ -29,6 +29,7 @@ from ..parts.text import RENDER_VERSION
 from ..provenance import Source
 from ..validate import is_whole
 from .base import TextScorer, check_contrast, check_template, log_probability
+from .openai import MAX_CONCURRENCY
 
 
 class ChatVisionScorer:
@@ -77,8 +78,10 @@ class ChatVisionScorer:
             raise ValueError(f"give the target answer token as a string, e.g. target=' yes'; got {target!r}")
         if not is_whole(top_logprobs, 1, 20):  # int() cut 2.5 to 2 and named nothing for "x"
             raise ValueError(f"top_logprobs must be a whole number from 1 to 20 (OpenAI's limit), got {top_logprobs!r}")
-        if not is_whole(concurrency, 1, 1024):
-            raise ValueError(f"concurrency must be a whole number from 1 to 1024 (in flight), got {concurrency!r}")
+        if not is_whole(concurrency, 1, MAX_CONCURRENCY):
+            raise ValueError(
+                f"concurrency must be a whole number from 1 to {MAX_CONCURRENCY} (in flight), got {concurrency!r}"
+            )
         if not is_whole(retries, 0):
             raise ValueError(f"retries must be a whole number ≥ 0, got {retries!r}")
         from ..redact import redact_url, secret_tag
