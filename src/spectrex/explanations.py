@@ -60,20 +60,18 @@ class Explanations(Sequence):
 
     def __getitem__(self, key):
         """An output's explanation by position or by name (the first output of that name)."""
-        if isinstance(key, str):
-            if key not in self.names:
-                shown = ", ".join(repr(x) for x in self.names[:12]) + (" …" if len(self.names) > 12 else "")
-                raise KeyError(f"no output named {key!r}; the outputs are: {shown}")
-            return self.items[self.names.index(key)]
         if isinstance(key, slice):
             return Explanations(self.items[key], self.names[key])
-        if not is_whole(key, -len(self.items), len(self.items) - 1):  # list's own errors name no output
-            raise IndexError(
-                f"an output is given by its name or its position, 0 to {len(self.items) - 1} (negative from the end), "
-                f"got {key!r}; the outputs are: {', '.join(repr(x) for x in self.names[:12])}"
-                + (" …" if len(self.names) > 12 else "")
-            )
-        return self.items[key]
+        known = key in self.names if isinstance(key, str) else is_whole(key, -len(self.items), len(self.items) - 1)
+        if known:
+            return self.items[self.names.index(key) if isinstance(key, str) else key]
+        shown = ", ".join(repr(x) for x in self.names[:12]) + (" …" if len(self.names) > 12 else "")
+        if isinstance(key, str):
+            raise KeyError(f"no output named {key!r}; the outputs are: {shown}")
+        raise IndexError(  # list's own errors name no output
+            f"an output is given by its name or its position, 0 to {len(self.items) - 1} (negative from the end), "
+            f"got {key!r}; the outputs are: {shown}"
+        )
 
     def all(self) -> list[Interactions]:
         """Every explanation held: the outputs', then the total's."""

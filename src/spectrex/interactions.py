@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -165,10 +165,11 @@ class Interactions:
 
     def _position(self, parts) -> int:
         """Row of the interaction ``parts`` (a part index or a tuple of them) in this view, -1 when absent."""
-        key = (parts,) if is_whole(parts) else parts
-        try:
-            key = tuple(key) if not isinstance(key, (str, bytes)) else None
-        except TypeError:
+        if is_whole(parts):
+            key = (parts,)
+        elif isinstance(parts, Iterable) and not isinstance(parts, (str, bytes)):
+            key = tuple(parts)
+        else:
             key = None
         if key is None or not all(is_whole(i) for i in key):
             named = (parts,) if isinstance(parts, str) else key or ()

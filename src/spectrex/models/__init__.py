@@ -153,9 +153,9 @@ def make_parts(text: str | Sequence[str], parts: str = "words", tokenizer=None) 
             raise SpectrexError(
                 f"documents must be strings; document {odd} is {type(docs[odd]).__name__}: {docs[odd]!r}"
             )
-        if not docs or not any(str(d).strip() for d in docs):
+        if not docs or not any(d.strip() for d in docs):
             raise SpectrexError("no documents: give at least two non-empty documents to explain")
-        tp = from_documents([d for d in docs if str(d).strip()])
+        tp = from_documents([d for d in docs if d.strip()])
     if tp.n < 2:
         raise SpectrexError(
             f"the text has only {tp.n} part ({parts}): with one part there is no interaction to find and "
