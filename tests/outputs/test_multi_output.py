@@ -160,3 +160,45 @@ def test_cli_table_names_every_output_even_bracketed_ones(capsys):
     print_outputs(spectrex.explain(Counted(), method="exact"), console)
     out = capsys.readouterr().out
     assert "[a+b]" in out and '"a"' in out and out.count("exact") >= 2  # rich markup does not eat "[a+b]"
+
+
+class Answer(Counted):
+    """Twenty outputs (a generated answer's tokens) over four parts."""
+
+    n, outputs, total, fingerprint = 4, [f" tok{i}" for i in range(20)], "sequence", "twenty-outputs@1"
+
+    def __call__(self, masks):
+        m = masks.astype(float)
+        return np.column_stack([m[:, i % 4] * (1 + i) - m[:, (i + 1) % 4] * m[:, i % 4] for i in range(20)])
+
+
+@pytest.mark.parametrize("width", [80, 300])
+def test_many_outputs_are_printed_in_blocks_that_fit_the_terminal(width, capsys):
+    """Twenty tokens on an 80-column terminal were twenty columns cut to "…": every value and name was lost."""
+    from rich.console import Console
+
+    from spectrex.cli.output import print_outputs
+
+    result = spectrex.explain(Answer(), method="exact")
+    print_outputs(result, Console(width=width, force_terminal=False))
+    out = capsys.readouterr().out
+    assert "…" not in out and max(len(line) for line in out.splitlines()) <= width
+    for name in ('" tok0"', '" tok19"', "[sequence]"):
+        assert name in out
+    sv = result.matrix("SV")
+    for value in (sv[0, 0], sv[3, 19]):  # values of the first and the last block
+        assert f"{value:+.3f}" in out
+    blocks = out.count("of each part (rows)") + out.count("SV · outputs")
+    assert (blocks > 1) == (width == 80) and ("outputs 1–" in out) == (blocks > 1)
+    text = result.summary().text(width=width)  # the repr wraps the table the same way (prose lines wrap anyway)
+    table = [line for line in text.splitlines() if line.startswith("  ")]
+    assert max(len(line) for line in table) <= width and ("outputs 1–" in text) == (width == 80)
+    assert all(f"{v:+.3f}" in text for v in sv[:, 19])
+
+
+def test_column_blocks_pack_in_order_and_give_a_wide_column_its_own_block():
+    from spectrex.report.outputs import column_blocks
+
+    assert column_blocks([9, 9, 9], 30) == [slice(0, 3)]
+    assert column_blocks([9, 9, 9], 20) == [slice(0, 2), slice(2, 3)]
+    assert column_blocks([50, 9, 9], 20) == [slice(0, 1), slice(1, 3)]

@@ -84,26 +84,39 @@ def _table(
     console.print(table)
 
 
+#: widest part label and output name in the parts × outputs table (longer ones wrap)
+PART_WIDTH, OUTPUT_WIDTH = 24, 12
+
+
 def print_outputs(result: Explanations, console: Console, index: str | None = None) -> None:
     """Several outputs from one set of queries: the parts × outputs table of Shapley values (the heatmap's
     numbers, coloured by sign), each output's strongest pair, the fit of each and the cost."""
 
-    from ..report.outputs import outputs_overview
+    from ..report.outputs import column_blocks, outputs_overview
 
     ov = outputs_overview(result)
     console.print(ov.header, highlight=False)
-    table = Table(title=f"{ov.index} of each part (rows) for each output (columns)", title_justify="left")
-    table.add_column("part")
-    for name in ov.outputs:
-        table.add_column(escape(name), justify="right")
+    title = f"{ov.index} of each part (rows) for each output (columns)"
     peak = max(float(abs(ov.values).max(initial=0.0)), 1e-300)
-    for label, row in zip(ov.parts, ov.values):
-        cells = []
-        for v in row:
-            style = ("red" if v > 0 else "blue") + ("" if abs(v) >= 0.25 * peak else " dim")
-            cells.append(f"[{style}]{v:+.3f}[/]")
-        table.add_row(escape(label), *cells)
-    console.print(table)
+    label = min(PART_WIDTH, max(len("part"), *(len(p) for p in ov.parts)))
+    # a column is its header (at most OUTPUT_WIDTH wide, wrapped beyond) or "+0.123", with padding and a border
+    widths = [max(6, min(OUTPUT_WIDTH, len(name))) + 3 for name in ov.outputs]
+    blocks = column_blocks(widths, console.width - label - 4)
+    for block in blocks:
+        if len(blocks) > 1:  # the first block has the whole title; the others say which outputs they hold
+            shown = f"outputs {block.start + 1}–{block.stop} of {len(ov.outputs)}"
+            title = f"{title} · {shown}" if block.start == 0 else f"{ov.index} · {shown}"
+        table = Table(title=title, title_justify="left")
+        table.add_column("part", max_width=PART_WIDTH)
+        for name in ov.outputs[block]:
+            table.add_column(escape(name), justify="right", max_width=OUTPUT_WIDTH)
+        for name, row in zip(ov.parts, ov.values):
+            cells = []
+            for v in row[block]:
+                style = ("red" if v > 0 else "blue") + ("" if abs(v) >= 0.25 * peak else " dim")
+                cells.append(f"[{style}]{v:+.3f}[/]")
+            table.add_row(escape(name), *cells)
+        console.print(table)
     if ov.pairs:
         pairs = Table(title=f"Strongest pair per output · {ov.pair_index}", title_justify="left")
         for name, justify in (("output", "left"), ("pair", "left"), ("value", "right"), ("held-out R²", "right")):

@@ -7,6 +7,7 @@ generated tokens), with what those tools lack: the interaction that matters most
 from __future__ import annotations
 
 import html
+import shutil
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,13 +27,20 @@ class OutputsOverview:
     pairs: list[tuple[str, str, float]]  # (output, "a × b", value)
     pair_index: str | None
 
-    def text(self) -> str:
-        width = min(24, max(8, *(len(p) for p in self.parts)))
+    def text(self, width: int | None = None) -> str:
+        """The table as plain text, its output columns in blocks that fit ``width`` characters (default: the
+        terminal's), as pandas wraps a wide frame."""
+        width = width or shutil.get_terminal_size((100, 24)).columns
+        label = min(24, max(8, *(len(p) for p in self.parts)))
         col = max(8, min(12, max(len(o) for o in self.outputs) + 1))
         out = [self.header, f"{self.index} of each part (rows) for each output (columns):"]
-        out.append(" " * (width + 2) + "".join(f"{_cut(o, col - 1):>{col}}" for o in self.outputs))
-        for label, row in zip(self.parts, self.values):
-            out.append(f"  {_cut(label, width):<{width}}" + "".join(f"{v:>+{col}.3f}" for v in row))
+        blocks = column_blocks([col] * len(self.outputs), width - label - 2)
+        for block in blocks:
+            if len(blocks) > 1:
+                out.append(f"outputs {block.start + 1}–{block.stop} of {len(self.outputs)}:")
+            out.append(" " * (label + 2) + "".join(f"{_cut(o, col - 1):>{col}}" for o in self.outputs[block]))
+            for name, row in zip(self.parts, self.values):
+                out.append(f"  {_cut(name, label):<{label}}" + "".join(f"{v:>+{col}.3f}" for v in row[block]))
         if self.pairs:
             out.append(f"strongest pair per output, {self.pair_index}:")
             w = max(len(o) for o, _, _ in self.pairs)
@@ -57,10 +65,26 @@ class OutputsOverview:
         pairs = "".join(f"<li>{e(o)}: {e(p)} {v:+.4g}</li>" for o, p, v in self.pairs)
         return (
             f"<div class='spectrex-outputs'><div>{e(self.header)}</div>"
-            f"<table><tr><th style='text-align:left'>part \\ {e(self.index)}</th>{head}</tr>{rows}</table>"
+            # a generated answer's many tokens scroll inside their box, not the page
+            f"<div style='overflow-x:auto'><table><tr><th style='text-align:left'>part \\ {e(self.index)}</th>"
+            f"{head}</tr>{rows}</table></div>"
             + (f"<div>strongest pair per output ({e(self.pair_index or '')}):<ul>{pairs}</ul></div>" if pairs else "")
             + "</div>"
         )
+
+
+def column_blocks(widths: list[int], room: int) -> list[slice]:
+    """Consecutive columns of the given widths packed into blocks of at most ``room`` characters (a column
+    wider than the room gets a block of its own): a table of many outputs — a generated answer's tokens —
+    is printed as several tables one under another instead of columns cut to "…"."""
+    blocks, start, used = [], 0, 0
+    for i, w in enumerate(widths):
+        if i > start and used + w > room:
+            blocks.append(slice(start, i))
+            start, used = i, 0
+        used += w
+    blocks.append(slice(start, len(widths)))
+    return blocks
 
 
 def _cut(label: str, width: int) -> str:
