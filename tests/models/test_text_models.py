@@ -175,3 +175,21 @@ def test_hf_folder_round_trip(tmp_path, lm):
     np.testing.assert_allclose(
         s.score(TEXTS[:2]), CausalLMScorer(model, tok, target=" the").score(TEXTS[:2]), atol=1e-4
     )
+
+
+def test_a_character_split_into_byte_tokens_is_named_after_the_character():
+    """A byte-level tokenizer splits "é", "😀" and "—" into tokens of their UTF-8 bytes; each decoded alone is
+    "�", so a per-token explanation of " café 😀" had outputs "�"@4, "�"@5, … that said nothing."""
+    from spectrex.models import load_model
+    from spectrex.models.hf import token_names
+
+    model = load_model("tiny-causal-lm", target=" café 😀 — ok", per_token=True)
+    ids = model.tokenizer(" café 😀 — ok", add_special_tokens=False)["input_ids"]
+    alone = [model.tokenizer.decode([i]) for i in ids]
+    assert alone.count("\ufffd") >= 5  # the tiny tokenizer does split them (else this test tests nothing)
+    names = model.outputs
+    assert len(names) == len(ids) and "\ufffd" not in "".join(names)
+    assert "é[1/2]" in names and "😀[4/4]" in names and "—[1/3]" in names
+    # bytes that never complete a character keep "�" (and the count of names stays the count of tokens)
+    assert token_names(lambda ids: "\ufffd" * len(ids), [1, 2, 3, 4, 5]) == ["\ufffd"] * 5
+    assert token_names(lambda ids: "".join("x" for _ in ids), [1, 2]) == ["x", "x"]

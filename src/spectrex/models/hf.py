@@ -229,7 +229,7 @@ class CausalLMScorer(TextScorer):
         if not self.per_token or self.target is None:
             return None
         ids = self.tokenizer(self.target, add_special_tokens=False)["input_ids"]
-        return [self.tokenizer.decode([i]) for i in ids]
+        return token_names(self.tokenizer.decode, ids)
 
     @property
     def total(self) -> str | None:
@@ -520,6 +520,34 @@ def load_hf(path: str | Path, device: str | None = None, dtype=None, **settings)
         return ClassifierScorer(model.to(device), tok, model_id=str(path), weights_id=weights, **settings)
     model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=dtype)
     return CausalLMScorer(model.to(device), tok, model_id=str(path), weights_id=weights, **settings)
+
+
+#: most bytes of one UTF-8 character, so the most tokens a byte-level tokenizer splits it into
+UTF8_MAX_BYTES = 4
+
+
+def token_names(decode, ids: list[int]) -> list[str]:
+    """Each token's text, as the outputs of a per-token explanation are named.
+
+    A byte-level tokenizer (GPT-2's, Llama 3's, Qwen's) splits a character it has no token for — an emoji,
+    a rare letter — into tokens of its UTF-8 bytes, and each decodes alone to U+FFFD ("�"). Such a run is
+    decoded together and each of its tokens named after the text with its place in the run: ``"😀[1/3]"``,
+    ``"😀[2/3]"``, ``"😀[3/3]"``. Bytes that no run of :data:`UTF8_MAX_BYTES` tokens completes keep "�".
+    """
+    names: list[str] = []
+    i = 0
+    while i < len(ids):
+        text = decode(ids[i : i + 1])
+        run = 1
+        if text.endswith("\ufffd"):  # ends inside a character: join the next tokens until it is whole
+            for j in range(i + 2, min(i + UTF8_MAX_BYTES, len(ids)) + 1):
+                joined = decode(ids[i:j])
+                if not joined.endswith("\ufffd"):
+                    text, run = joined, j - i
+                    break
+        names += [text] if run == 1 else [f"{text}[{k}/{run}]" for k in range(1, run + 1)]
+        i += run
+    return names
 
 
 def _positions(model) -> int | None:
