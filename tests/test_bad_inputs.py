@@ -117,6 +117,9 @@ def write_hostile_files(d: Path) -> None:
 
     (d / "afolder").mkdir(exist_ok=True)
     (d / "run-noindex").mkdir(exist_ok=True)
+    for name, index in (("run-empty", ""), ("run-garbage", 'not json\n{"no": "id"}\n')):
+        (d / name).mkdir(exist_ok=True)
+        (d / name / "index.jsonl").write_text(index, encoding="utf-8")
     (d / "latin.jsonl").write_bytes('{"text": "un café très bon"}\n'.encode("latin-1"))
     (d / "latin.csv").write_bytes("text\nun café très bon\n".encode("latin-1"))
     (d / "cp1252.json").write_bytes('[{"text": "it’s “fine”"}]'.encode("cp1252"))
@@ -540,10 +543,11 @@ CLI = [
     ("report not json", ["report", "{d}/notjson.json"], "JSON"),
     ("report other json", ["report", "{d}/other.json"], "not a spectrex result"),
     ("report huge n", ["report", "{d}/huge.json"], "declares n"),
-    ("report folder", ["report", "{d}/afolder"], "result"),
+    ("report folder", ["report", "{d}/afolder"], "afolder is a folder; pass one result file .*spectrex serve"),
     # serve
     ("serve missing", ["serve", "/nonexistent-spx"], "nonexistent|No such"),
     ("serve a file", ["serve", "{d}/array.json"], "not a folder"),
+    ("serve host", ["serve", "{d}", "--host", "no-such-host.invalid", "--port", "0"], "cannot serve on host"),
     ("serve port x", ["serve", "--port", "x"], "invalid int"),
     ("serve port -1", ["serve", "{d}", "--port", "-1"], "port"),
     ("serve port 70000", ["serve", "{d}", "--port", "70000"], "port"),
@@ -611,6 +615,8 @@ CLI = [
     ("summarize rows -1", ["summarize", "{d}/run-noindex", "--rows", "-1"], "at least 0"),
     ("summarize no index", ["summarize", "{d}/run-noindex"], "no index.jsonl"),
     ("summarize missing", ["summarize", "/nonexistent-spx/run"], "no run folder at"),
+    ("summarize empty", ["summarize", "{d}/run-empty"], "holds no finished record \\(it is empty\\)"),
+    ("summarize garbage", ["summarize", "{d}/run-garbage"], "none of its 2 lines is a record"),
     # issue 25: results given to report (the viewer's /view/ shares the bound, tested there)
     ("report top 0", ["report", "{d}/good.json", "--top", "0"], "at least 1"),
     ("report max-order 0", ["report", "{d}/good.json", "--max-order", "0"], "at least 1"),

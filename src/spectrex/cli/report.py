@@ -14,6 +14,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from ..report.html import render_report
 
     src = Path(args.result)
+    if src.is_dir():
+        raise IsADirectoryError(
+            f"{src} is a folder; pass one result file written by spectrex explain --json or Interactions.to_json "
+            f"(spectrex serve {src} browses every result in a folder)"
+        )
     if not src.is_file():
         raise FileNotFoundError(f"no result file at {src}; write one with result.to_json('{src.name}')")
     check_result_file(src)

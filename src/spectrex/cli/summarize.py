@@ -20,10 +20,18 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from ..report.html import render_report
     from ..report.summary import render_summary, summarize
     from ..runs.results import entries
-    from ..runs.store import REPORTS, SUMMARY, RunStore
+    from ..runs.store import INDEX, REPORTS, SUMMARY, RunStore
 
     root = Path(args.dir)
     rows = entries(root)
+    if not rows:  # a page of empty tables would read as "nothing recurs"
+        index = root / INDEX if root.is_dir() else root
+        lines = sum(1 for line in index.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip())
+        held = f"none of its {lines} line{'s' * (lines != 1)} is a record spectrex wrote" if lines else "it is empty"
+        raise ValueError(
+            f"{index} holds no finished record ({held}); run the dataset first (spectrex explain --inputs … --out "
+            f"{root}), or pass the folder of another run"
+        )
     s = summarize(rows, k=args.k, top=args.top)
     c, f, o = s["records"], s["faithfulness"], s["order_share"]
     console.print(f"{c['total']} records: {c['ok']} explained, {c['invalid']} invalid, {c['error']} failed")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -237,14 +238,31 @@ class ResultServer(ThreadingHTTPServer):
         verbose: bool = False,
         idle_timeout: float = 15.0,
     ):
-        root = Path(root).resolve(strict=True)
+        if not Path(root).expanduser().exists():
+            raise FileNotFoundError(f"no folder at {root}; pass the folder that holds the result JSON files")
+        root = Path(root).expanduser().resolve(strict=True)
         if not root.is_dir():
             raise NotADirectoryError(f"{root} is not a folder; pass the folder that holds the result JSON files")
         self.root = root
         self.verbose = verbose
         self.idle_timeout = float(idle_timeout)
         self.bound_host = host
-        super().__init__((host, port), ResultHandler)
+        if ":" in host:  # an IPv6 address (::1, ::): the standard server binds IPv4 alone
+            self.address_family = socket.AF_INET6
+        try:
+            super().__init__((host, port), ResultHandler)
+        except socket.gaierror as exc:  # before binding: the name is no address of this machine's
+            raise ValueError(
+                f"cannot serve on host {host!r} ({exc.strerror}); give an address of this machine: 127.0.0.1 "
+                "(this machine only, the default) or 0.0.0.0 (every interface)"
+            ) from None
+        except PermissionError:
+            if not 0 < port < 1024:
+                raise
+            raise PermissionError(
+                f"port {port} is reserved for the system administrator (ports below 1024); pick a port from 1024 "
+                "up, or 0 for a free one"
+            ) from None
 
     def host_allowed(self, header: str | None) -> bool:
         """Whether a request's ``Host`` header names this viewer (any host when bound to every interface)."""
@@ -264,7 +282,7 @@ class ResultServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
     def start_background(self) -> threading.Thread:
         """Serve in a daemon thread (tests, notebooks); stop with :meth:`shutdown`."""
