@@ -34,6 +34,26 @@ def test_binds_localhost_by_default(result_dir):
         srv.server_close()
 
 
+def test_serves_on_ipv6_loopback(result_dir):
+    """``--host ::1`` was "Address family for hostname not supported": the standard server binds IPv4 alone."""
+    import socket
+
+    if not socket.has_ipv6:
+        pytest.skip("this Python has no IPv6")
+    try:
+        srv = ResultServer(result_dir, host="::1", port=0)
+    except OSError as exc:  # a machine whose loopback has no IPv6 address
+        pytest.skip(f"no IPv6 loopback here: {exc}")
+    srv.start_background()
+    try:
+        assert srv.url.startswith("http://[::1]:")
+        status, body = _get(srv, "/")
+        assert status == 200 and "/view/xss.json" in body
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
 def test_index_lists_results_only(server):
     status, body = _get(server, "/")
     assert status == 200
