@@ -227,6 +227,14 @@ def test_lookups_and_views_refuse_what_they_cannot_read():
             call()
 
 
+def test_membership_and_iteration(result):
+    """``list(result)`` went through __getitem__(0), (1), … and ended on "part indices must lie in [0, 6)"."""
+    assert (1, 2) in result and (2, 1) in result and 0 in result and (0, 1) not in result and () in result
+    with pytest.raises(TypeError, match=r"not iterable: use result\.top\(k\)"):
+        list(result)
+    assert dict(result.as_dict()) == {(): 0.5, (0,): 1.0, (1, 2): -2.0, (0, 3, 4): 0.75, (5,): 0.1}
+
+
 def test_faithfulness_refuses_what_has_no_r2():
     f = lambda m: 2.0 * m[:, 0] + 3.0 * m[:, 1] * m[:, 2]  # noqa: E731
     r = spectrex.explain(f, 4, budget=16)

@@ -190,6 +190,17 @@ class Interactions:
         pos = self._position(parts)
         return float(self.values[pos]) if pos >= 0 else 0.0
 
+    def __contains__(self, parts) -> bool:
+        """Whether this view holds a term for ``parts`` (part numbers, as :meth:`__getitem__` takes them)."""
+        return self._position(parts) >= 0
+
+    def __iter__(self):
+        # without it Python iterates through __getitem__(0), (1), … and ends on "part indices must lie in …"
+        raise TypeError(
+            "an Interactions is not iterable: use result.top(k) for the strongest terms, result.as_dict() for "
+            "{parts: value}, or result.values with result.supports"
+        )
+
     def as_dict(self) -> dict[tuple[int, ...], float]:
         """``{parts: value}`` of the index view."""
         return dict(zip(bitset.to_indices(self.supports, self.n), self.values.tolist()))
