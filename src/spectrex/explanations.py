@@ -22,6 +22,8 @@ from .provenance import Provenance
 from .validate import is_whole
 
 SCHEMA = "spectrex.explanations/1"
+#: what each :class:`Interactions` holds as data (its methods and properties are found on the class)
+_ONE_OUTPUT_DATA = frozenset({"transform", "supports", "values", "max_order", "std_errors", "sources", "residual"})
 
 
 class Explanations(Sequence):
@@ -57,6 +59,21 @@ class Explanations(Sequence):
 
     def __iter__(self) -> Iterator[Interactions]:
         return iter(self.items)
+
+    def __contains__(self, key) -> bool:
+        """Whether an output has this name (or is this explanation)."""
+        if isinstance(key, str):
+            return key in self.names
+        return any(item is key for item in self.items)
+
+    def __getattr__(self, name: str):
+        # only reached when the normal look-up fails: a method of one explanation asked of several
+        if not name.startswith("_") and (hasattr(Interactions, name) or name in _ONE_OUTPUT_DATA):
+            raise AttributeError(
+                f"an Explanations holds one explanation per output; .{name} belongs to each of them: pick one "
+                f"(result[0], result['name'], or result.total for the outputs' sum), e.g. result[0].{name}"
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __getitem__(self, key):
         """An output's explanation by position or by name (the first output of that name)."""

@@ -323,6 +323,11 @@ class Interactions:
         from .bounds import ResourceError, check_result
 
         schema = doc.get("schema", "") if isinstance(doc, dict) else ""
+        if str(schema).startswith("spectrex.explanations/"):
+            raise ValueError(
+                f"{where} holds several outputs' explanations (per token or per label); read it with "
+                "spectrex.Explanations.from_json, then pick one output: result[0] or result['name']"
+            )
         if not str(schema).startswith("spectrex.interactions/"):
             raise ValueError(
                 f"{where} is not a spectrex result (no 'spectrex.interactions' schema field); pass a file written by "

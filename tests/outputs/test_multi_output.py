@@ -202,3 +202,19 @@ def test_column_blocks_pack_in_order_and_give_a_wide_column_its_own_block():
     assert column_blocks([9, 9, 9], 30) == [slice(0, 3)]
     assert column_blocks([9, 9, 9], 20) == [slice(0, 2), slice(2, 3)]
     assert column_blocks([50, 9, 9], 20) == [slice(0, 1), slice(1, 3)]
+
+
+def test_one_outputs_methods_asked_of_several_say_to_pick_one():
+    """result.top(3) on a per-token result was "'Explanations' object has no attribute 'top'"; "a" in result was
+    False (it compared the name with each output's explanation); Interactions.from_json of the file said it was no
+    spectrex result."""
+    result = spectrex.explain(Counted(), method="exact")
+    for name in ("top", "first_order", "predict", "values", "to_shapiq"):
+        with pytest.raises(AttributeError, match=rf"one explanation per output; \.{name} belongs .* result\[0\]"):
+            getattr(result, name)
+    with pytest.raises(AttributeError, match="has no attribute 'nonsense'"):
+        result.nonsense  # noqa: B018
+    assert "a" in result and "a+b" not in result and "c" not in result and result[1] in result
+    with pytest.raises(ValueError, match="several outputs' explanations .*Explanations.from_json"):
+        spectrex.Interactions.from_json(result.to_json())
+    assert spectrex.Explanations.from_json(result.to_json()).names == ["a", "b"]
