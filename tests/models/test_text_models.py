@@ -193,3 +193,9 @@ def test_a_character_split_into_byte_tokens_is_named_after_the_character():
     # bytes that never complete a character keep "�" (and the count of names stays the count of tokens)
     assert token_names(lambda ids: "\ufffd" * len(ids), [1, 2, 3, 4, 5]) == ["\ufffd"] * 5
     assert token_names(lambda ids: "".join("x" for _ in ids), [1, 2]) == ["x", "x"]
+    pieces = {1: b"\xff", 2: b"T", 3: b"a\xc3", 4: b"\xa9b"}  # a stray byte; "é" cut inside a token's text
+
+    def decode(ids):
+        return b"".join(pieces[i] for i in ids).decode("utf-8", "replace")
+
+    assert token_names(decode, [1, 2, 3, 4]) == ["\ufffd", "T", "aéb[1/2]", "aéb[2/2]"]

@@ -539,10 +539,10 @@ def token_names(decode, ids: list[int]) -> list[str]:
     while i < len(ids):
         text = decode(ids[i : i + 1])
         run = 1
-        if text.endswith("\ufffd"):  # ends inside a character: join the next tokens until it is whole
+        if "\ufffd" in text:  # bytes of a character cut by the tokenizer: join the next tokens until it is whole
             for j in range(i + 2, min(i + UTF8_MAX_BYTES, len(ids)) + 1):
                 joined = decode(ids[i:j])
-                if not joined.endswith("\ufffd"):
+                if "\ufffd" not in joined:
                     text, run = joined, j - i
                     break
         names += [text] if run == 1 else [f"{text}[{k}/{run}]" for k in range(1, run + 1)]
