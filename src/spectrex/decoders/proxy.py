@@ -704,9 +704,11 @@ def _exact_sparse(masks: np.ndarray, z: np.ndarray, n: int, candidates: np.ndarr
     most = min(int(SPARSE_PROBE_SHARE * q), len(candidates))
     if most < 1:
         return None
-    X = fourier_columns(masks, candidates, n)  # ±1 in float32; the residual has mean 0, so X.T @ resid scores
-    means = X.mean(axis=0, dtype=np.float64)  # the centred columns (the constant is fitted apart), centred ones
-    norms = np.sqrt(np.maximum(q * (1 - means**2), 0.0))  # are built only when chosen
+    # the constant is fitted apart, so the columns are centred; the residual sums to 0, so the raw ±1 columns
+    # (float32, exact) score as their centred versions do, which are built only for the column chosen
+    X = fourier_columns(masks, candidates, n)
+    means = X.mean(axis=0, dtype=np.float64)
+    norms = np.sqrt(np.maximum(q * (1 - means**2), 0.0))  # of the centred columns
     usable = norms > 1e-9 * np.sqrt(q)
     zc = z - z.mean()
     resid, basis, chosen = zc.copy(), np.zeros((q, most)), []
