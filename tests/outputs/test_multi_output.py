@@ -218,3 +218,18 @@ def test_one_outputs_methods_asked_of_several_say_to_pick_one():
     with pytest.raises(ValueError, match="several outputs' explanations .*Explanations.from_json"):
         spectrex.Interactions.from_json(result.to_json())
     assert spectrex.Explanations.from_json(result.to_json()).names == ["a", "b"]
+
+
+def test_errors_flag_shows_each_outputs_standard_errors(capsys):
+    """--errors was ignored with --per-token / --all-labels (the parts × outputs table had no errors)."""
+    from rich.console import Console
+
+    from spectrex.cli.output import print_outputs
+
+    result = spectrex.explain(Counted(), method="proxyspex", budget=600, random_state=0)
+    print_outputs(result, Console(width=100, force_terminal=False), errors=True)
+    out = capsys.readouterr().out
+    assert "SV ± standard error of each part" in out and max(len(line) for line in out.splitlines()) <= 100
+    se = result["a"].to("SV").std_error(0)
+    value = result.matrix("SV")[0, 0]
+    assert f"{value:+.3f} ±{se:.3f}" in out if se == se else f"{value:+.3f} ±—" in out

@@ -153,7 +153,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     for each in every(result):
         each.provenance.timings.load_s = load_s  # the model's loading, before the run: only the CLI knows it
     if isinstance(result, Explanations):  # several outputs: the parts × outputs table
-        print_outputs(result, console, index=args.index)
+        print_outputs(result, console, index=args.index, errors=args.errors)
     else:
         print_result(result, console, k=args.top, index=args.index, max_order=args.max_order, errors=args.errors)
     if args.json:

@@ -88,19 +88,26 @@ def _table(
 PART_WIDTH, OUTPUT_WIDTH = 24, 12
 
 
-def print_outputs(result: Explanations, console: Console, index: str | None = None) -> None:
+def print_outputs(result: Explanations, console: Console, index: str | None = None, errors: bool = False) -> None:
     """Several outputs from one set of queries: the parts × outputs table of Shapley values (the heatmap's
-    numbers, coloured by sign), each output's strongest pair, the fit of each and the cost."""
+    numbers, coloured by sign; with ``errors`` each with its standard error), each output's strongest pair, the
+    fit of each and the cost."""
 
     from ..report.outputs import column_blocks, outputs_overview
 
     ov = outputs_overview(result)
     console.print(ov.header, highlight=False)
-    title = f"{ov.index} of each part (rows) for each output (columns)"
+    title = f"{ov.index}{' ± standard error' * errors} of each part (rows) for each output (columns)"
     peak = max(float(abs(ov.values).max(initial=0.0)), 1e-300)
     label = min(PART_WIDTH, max(len("part"), *(len(p) for p in ov.parts)))
-    # a column is its header (at most OUTPUT_WIDTH wide, wrapped beyond) or "+0.123", with padding and a border
-    widths = [max(6, min(OUTPUT_WIDTH, len(name))) + 3 for name in ov.outputs]
+    cells = [[f"{v:+.3f}" for v in row] for row in ov.values]
+    if errors:  # each value's standard error ("—": the surrogate's alone, none known)
+        views = [each.to(ov.index) for each in result.all()]
+        se = [[view.std_error(i) for view in views] for i in range(len(ov.parts))]
+        cells = [[f"{c} ±{e:.3f}" if e == e else f"{c} ±—" for c, e in zip(row, errs)] for row, errs in zip(cells, se)]
+    # a column is its header (at most OUTPUT_WIDTH wide, wrapped beyond) or its cells, with padding and a border
+    cell = max(len(c) for row in cells for c in row)
+    widths = [max(cell, min(OUTPUT_WIDTH, len(name))) + 3 for name in ov.outputs]
     blocks = column_blocks(widths, console.width - label - 4)
     for block in blocks:
         if len(blocks) > 1:  # the first block has the whole title; the others say which outputs they hold
@@ -109,13 +116,13 @@ def print_outputs(result: Explanations, console: Console, index: str | None = No
         table = Table(title=title, title_justify="left")
         table.add_column("part", max_width=PART_WIDTH)
         for name in ov.outputs[block]:
-            table.add_column(escape(name), justify="right", max_width=OUTPUT_WIDTH)
-        for name, row in zip(ov.parts, ov.values):
-            cells = []
-            for v in row[block]:
+            table.add_column(escape(name), justify="right", max_width=max(cell, OUTPUT_WIDTH))
+        for name, row, texts in zip(ov.parts, ov.values, cells):
+            shown = []
+            for v, text in zip(row[block], texts[block]):
                 style = ("red" if v > 0 else "blue") + ("" if abs(v) >= 0.25 * peak else " dim")
-                cells.append(f"[{style}]{v:+.3f}[/]")
-            table.add_row(escape(name), *cells)
+                shown.append(f"[{style}]{text}[/]")
+            table.add_row(escape(name), *shown)
         console.print(table)
     if ov.pairs:
         pairs = Table(title=f"Strongest pair per output · {ov.pair_index}", title_justify="left")
