@@ -23,9 +23,9 @@ Steps (Butler et al., 2025, "ProxySPEX"):
    at every energy and the fold proxies' mean spectrum that predicts the held-out folds best, where it
    predicts them better than the chosen energy's fit alone (:func:`_mix_weights`: a real model's long
    tail); the proxies' spectrum is then rebuilt from :data:`BAG_FOLDS` folds;
-9. on small problems whose fit is nearly but not exactly right (held-out R² above ``1 −``
-   :data:`SPARSE_PROBE_GATE`), matching pursuit over the fitted and the proxies' terms looks for an exact
-   sparse fit (:func:`_exact_sparse`); found, it is the surrogate, alone.
+9. where the fit is nearly but not exactly right (held-out R² above ``1 −`` :data:`SPARSE_PROBE_GATE`),
+   matching pursuit over the fitted and the proxies' terms looks for an exact sparse fit
+   (:func:`_exact_sparse`); found, it is the surrogate, alone.
 
 Why it is fast (measured on planted Möbius functions, one thread; see ``benchmarks/proxyspex_speed``):
 
@@ -53,7 +53,8 @@ Why it is fast (measured on planted Möbius functions, one thread; see ``benchma
   ``(q, s)`` design (which was 10 % of the time at n = 256 and half of it after the boosting fix).
 * **Memory does not grow with the design.** Statistics are accumulated ``CHUNK`` rows at a time, the
   residual is evaluated by the sparse kernel and the residual screen runs in row chunks, so the
-  peak is the masks' copies plus ``s²`` floats (n = 1000 at 20,000 queries within 1 GiB).
+  peak is the masks' copies plus ``s²`` floats (n = 1000 at 20,000 queries within 1 GiB); the sparse
+  probe's design (step 9) is capped at 64 MiB.
 * ``lightgbm`` (which also imports scikit-learn) is imported only with ``proxy="lightgbm"``.
 """
 
@@ -514,9 +515,12 @@ def proxy_decode(
         """Nearly exact but not quite: an exactly sparse function whose weak terms the proxy ranked below its
         artefacts (:func:`_exact_sparse`, over the fitted terms and the proxies'); found, it is the surrogate
         alone."""
-        if not (grow and small and meta["holdout_r2"] > 1 - SPARSE_PROBE_GATE):
+        if not (grow and meta["holdout_r2"] > 1 - SPARSE_PROBE_GATE):
             return None
-        found = _exact_sparse(masks, z, n, _with(fitted, spectrum.supports[spectrum.orders > 0]))
+        candidates = _with(fitted, spectrum.supports[spectrum.orders > 0])
+        if masks.shape[0] * len(candidates) > SPARSE_PROBE_ENTRIES:  # its design would outgrow the statistics'
+            return None
+        found = _exact_sparse(masks, z, n, candidates)
         if found is not None:
             meta.update(exact_sparse_terms=len(found[0]), kept_terms=len(found[0]) + 1, refit_r2=found[1].r2)
         return found
@@ -680,6 +684,8 @@ def _grow_odd(
 SPARSE_PROBE_GATE = 1e-3
 #: the most terms the sparse probe selects, as a share of the rows (it must leave rows to spare to be identified)
 SPARSE_PROBE_SHARE = 0.25
+#: the largest design (rows × candidate terms, float32: 64 MiB) the sparse probe builds
+SPARSE_PROBE_ENTRIES = 1 << 24
 
 
 def _exact_sparse(masks: np.ndarray, z: np.ndarray, n: int, candidates: np.ndarray) -> tuple[np.ndarray, _Final] | None:
@@ -692,13 +698,16 @@ def _exact_sparse(masks: np.ndarray, z: np.ndarray, n: int, candidates: np.ndarr
     1,000 queries not recovered (289 spurious terms). Matching pursuit over the same candidates picks exactly the
     true terms, one per step, and the residual falls to rounding (≤ 4e-15) at the last one (planted functions
     of 8 interactions at n = 12 / 16 / 20 / 30, 10 seeds each, recovered exactly at 300 / 500 / 1,000 queries:
-    34 / 34 / 34 of 40 → 38 / 40 / 40; of 20 interactions at the default budget: 28 → 40 of 40).
+    34 / 34 / 34 of 40 → 38 / 40 / 40; of 20 interactions at the default budget: 28 → 40 of 40; at n = 64 with
+    the default 4,096 queries, where one proxy stops early on the fast schedule: 4 → 6 of 6, and 2 → 3 of 6 for 20
+    interactions, whose weak terms that proxy never grows).
 
     The fit is kept only when it is exact to rounding (:data:`EXACT_RMS`) with at most
     :data:`SPARSE_PROBE_SHARE` of the rows as terms; a real model's values never are, so its surrogate is the
     one the other steps give, bit for bit (the toxicity BiLSTM and Gemma 3 270M benchmark inputs). On values
     with noise the pursuit stops a few steps after it starts fitting the noise (three steps running that each
     take under twice the share a noise column would): 0.00–0.2 s of CPU on planted n = 12 / 20 at 60–80 dB.
+    Its design, ``q × candidates`` float32, is built only up to :data:`SPARSE_PROBE_ENTRIES`.
     """
     q = len(z)
     most = min(int(SPARSE_PROBE_SHARE * q), len(candidates))
