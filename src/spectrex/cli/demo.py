@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 
 from rich.console import Console
 
@@ -31,7 +32,23 @@ def run(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def recovery_line(planted, result) -> str:
+@dataclass(frozen=True)
+class Recovery:
+    """How an explanation's Möbius terms compare with a planted function's: the planted terms it holds within
+    ``tol`` (a millionth of the largest), the terms it holds that were not planted, the largest error."""
+
+    hit: int
+    planted: int
+    spurious: int
+    worst: float
+    tol: float
+
+    @property
+    def exact(self) -> bool:
+        return self.hit == self.planted and not self.spurious
+
+
+def recovery(planted, result) -> Recovery:
     """Whether the explanation found the planted function: its Möbius terms against the planted ones."""
     from ..interactions import Interactions
 
@@ -39,14 +56,22 @@ def recovery_line(planted, result) -> str:
     found = {p: v for p, v in result.to("Moebius").as_dict().items() if p}
     scale = max([abs(v) for v in truth.values()] + [1e-300])
     tol = 1e-6 * scale
-    hit = [p for p, v in truth.items() if abs(found.get(p, 0.0) - v) <= tol]
-    spurious = [p for p, v in found.items() if p not in truth and abs(v) > tol]
+    hit = sum(abs(found.get(p, 0.0) - v) <= tol for p, v in truth.items())
+    spurious = sum(p not in truth and abs(v) > tol for p, v in found.items())
     worst = max([abs(found.get(p, 0.0) - v) for p, v in truth.items()] + [0.0])
-    if len(hit) == len(truth) and not spurious:
-        return f"[bold green]recovered[/]: all {len(truth)} planted interactions, largest coefficient error {worst:.1e}"
+    return Recovery(hit, len(truth), spurious, worst, tol)
+
+
+def recovery_line(planted, result) -> str:
+    """:func:`recovery` as the demo's last line."""
+    r = recovery(planted, result)
+    if r.exact:
+        return (
+            f"[bold green]recovered[/]: all {r.planted} planted interactions, largest coefficient error {r.worst:.1e}"
+        )
     return (
-        f"[bold yellow]not recovered[/]: {len(hit)} of {len(truth)} planted interactions within {tol:.0e}"
-        f"{f', {len(spurious)} spurious' if spurious else ''} (largest error {worst:.2g}); raise --budget"
+        f"[bold yellow]not recovered[/]: {r.hit} of {r.planted} planted interactions within {r.tol:.0e}"
+        f"{f', {r.spurious} spurious' if r.spurious else ''} (largest error {r.worst:.2g}); raise --budget"
     )
 
 
