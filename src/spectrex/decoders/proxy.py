@@ -53,8 +53,8 @@ Why it is fast (measured on planted Möbius functions, one thread; see ``benchma
   ``(q, s)`` design (which was 10 % of the time at n = 256 and half of it after the boosting fix).
 * **Memory does not grow with the design.** Statistics are accumulated ``CHUNK`` rows at a time, the
   residual is evaluated by the sparse kernel and the residual screen runs in row chunks, so the
-  peak is the masks' copies plus ``s²`` floats (n = 1000 at 20,000 queries within 1 GiB); beyond small
-  problems the sparse probe's design (step 9) is capped at 16 MiB.
+  peak is the masks' copies plus ``s²`` floats (n = 1000 at 20,000 queries within 1 GiB); the sparse
+  probe's design (step 9) is capped at 16 MiB (128 MiB on small problems).
 * ``lightgbm`` (which also imports scikit-learn) is imported only with ``proxy="lightgbm"``.
 """
 
@@ -518,7 +518,7 @@ def proxy_decode(
         if not (grow and meta["holdout_r2"] > 1 - SPARSE_PROBE_GATE):
             return None
         candidates = _with(fitted, spectrum.supports[spectrum.orders > 0])
-        if not small and masks.shape[0] * len(candidates) > SPARSE_PROBE_ENTRIES:  # (small: q ≤ 131,072 / n)
+        if masks.shape[0] * len(candidates) > (SMALL_PROBE_ENTRIES if small else SPARSE_PROBE_ENTRIES):
             return None
         found = _exact_sparse(masks, z, n, candidates)
         if found is not None:
@@ -684,10 +684,11 @@ def _grow_odd(
 SPARSE_PROBE_GATE = 1e-3
 #: the most terms the sparse probe selects, as a share of the rows (it must leave rows to spare to be identified)
 SPARSE_PROBE_SHARE = 0.25
-#: the largest design (rows × candidate terms, float32: 16 MiB) the sparse probe builds beyond small problems: its
-#: cost grows with it and with the support (planted n = 1,000 at 10,000 queries, a weak term the proxy never found:
-#: 0.18 s more at 64 MiB); on small ones the rows are few (planted n = 30 at 1,920 queries: 7,000 candidates, 54 MiB)
-SPARSE_PROBE_ENTRIES = 1 << 22
+#: the largest design (rows × candidate terms, float32) the sparse probe builds: 16 MiB beyond small problems,
+#: where its cost grows with it and with the support (planted n = 1,000 at 10,000 queries, a weak term the proxy
+#: never found: 0.18 s more at 64 MiB); 128 MiB on small ones, whose rows are few but whose five proxies find many
+#: terms (planted n = 30 at 1,920 queries: 7,000 candidates, 54 MiB; a 16 MiB cap missed 4 of 10 there)
+SPARSE_PROBE_ENTRIES, SMALL_PROBE_ENTRIES = 1 << 22, 1 << 25
 
 
 def _exact_sparse(masks: np.ndarray, z: np.ndarray, n: int, candidates: np.ndarray) -> tuple[np.ndarray, _Final] | None:
@@ -709,7 +710,8 @@ def _exact_sparse(masks: np.ndarray, z: np.ndarray, n: int, candidates: np.ndarr
     one the other steps give, bit for bit (the toxicity BiLSTM and Gemma 3 270M benchmark inputs). On values
     with noise the pursuit stops a few steps after it starts fitting the noise (three steps running that each
     take under twice the share a noise column would): 0.00–0.2 s of CPU on planted n = 12 / 20 at 60–80 dB.
-    Its design, ``q × candidates`` float32, is built beyond small problems only up to :data:`SPARSE_PROBE_ENTRIES`.
+    Its design, ``q × candidates`` float32, is built only up to :data:`SPARSE_PROBE_ENTRIES` (on small problems
+    :data:`SMALL_PROBE_ENTRIES`).
     """
     q = len(z)
     most = min(int(SPARSE_PROBE_SHARE * q), len(candidates))
