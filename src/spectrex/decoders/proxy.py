@@ -517,10 +517,11 @@ def proxy_decode(
         alone."""
         if not (grow and meta["holdout_r2"] > 1 - SPARSE_PROBE_GATE):
             return None
-        candidates = _with(fitted, spectrum.supports[spectrum.orders > 0])
-        if masks.shape[0] * len(candidates) > (SMALL_PROBE_ENTRIES if small else SPARSE_PROBE_ENTRIES):
+        candidates = _with(fitted, spectrum.supports[_ranked(spectrum)])  # the fitted terms, the proxies' by size
+        cap = (SMALL_PROBE_ENTRIES if small else SPARSE_PROBE_ENTRIES) // masks.shape[0]
+        if len(candidates) > cap and not small:  # there its cost grows with the design (SPARSE_PROBE_ENTRIES)
             return None
-        found = _exact_sparse(masks, z, n, candidates)
+        found = _exact_sparse(masks, z, n, candidates[:cap])
         if found is not None:
             meta.update(exact_sparse_terms=len(found[0]), kept_terms=len(found[0]) + 1, refit_r2=found[1].r2)
         return found
@@ -686,8 +687,8 @@ SPARSE_PROBE_GATE = 1e-3
 SPARSE_PROBE_SHARE = 0.25
 #: the largest design (rows × candidate terms, float32) the sparse probe builds: 16 MiB beyond small problems,
 #: where its cost grows with it and with the support (planted n = 1,000 at 10,000 queries, a weak term the proxy
-#: never found: 0.18 s more at 64 MiB); 128 MiB on small ones, whose rows are few but whose five proxies find many
-#: terms (planted n = 30 at 1,920 queries: 7,000 candidates, 54 MiB; a 16 MiB cap missed 4 of 10 there)
+#: never found: 0.18 s more at 64 MiB), beyond which it does not run; 128 MiB on small ones, whose rows are few
+#: but whose five proxies find many terms (planted n = 30 at 1,920 queries: up to 27,824), the largest kept
 SPARSE_PROBE_ENTRIES, SMALL_PROBE_ENTRIES = 1 << 22, 1 << 25
 
 
@@ -710,8 +711,8 @@ def _exact_sparse(masks: np.ndarray, z: np.ndarray, n: int, candidates: np.ndarr
     one the other steps give, bit for bit (the toxicity BiLSTM and Gemma 3 270M benchmark inputs). On values
     with noise the pursuit stops a few steps after it starts fitting the noise (three steps running that each
     take under twice the share a noise column would): 0.00–0.2 s of CPU on planted n = 12 / 20 at 60–80 dB.
-    Its design, ``q × candidates`` float32, is built only up to :data:`SPARSE_PROBE_ENTRIES` (on small problems
-    :data:`SMALL_PROBE_ENTRIES`).
+    Its design, ``q × candidates`` float32, is capped by :data:`SPARSE_PROBE_ENTRIES` and
+    :data:`SMALL_PROBE_ENTRIES`.
     """
     q = len(z)
     most = min(int(SPARSE_PROBE_SHARE * q), len(candidates))
