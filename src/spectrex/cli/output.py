@@ -84,16 +84,12 @@ def _table(
     console.print(table)
 
 
-#: widest part label and output name in the parts × outputs table (longer ones wrap)
-PART_WIDTH, OUTPUT_WIDTH = 24, 12
-
-
 def print_outputs(result: Explanations, console: Console, index: str | None = None, errors: bool = False) -> None:
     """Several outputs from one set of queries: the parts × outputs table of Shapley values (the heatmap's
     numbers, coloured by sign; with ``errors`` each with its standard error), each output's strongest pair, the
     fit of each and the cost."""
 
-    from ..report.outputs import column_blocks, outputs_overview
+    from ..report.outputs import OUTPUT_WIDTH, PART_WIDTH, column_blocks, outputs_overview
 
     ov = outputs_overview(result)
     console.print(ov.header, highlight=False)

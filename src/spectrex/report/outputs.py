@@ -14,6 +14,9 @@ import numpy as np
 
 from .overview import PAIR_INDEX, cost_summary, display_labels, fit_summary
 
+#: widest part label and output name shown in the parts × outputs table (longer ones are cut or wrapped)
+PART_WIDTH, OUTPUT_WIDTH = 24, 12
+
 
 @dataclass
 class OutputsOverview:
@@ -31,8 +34,8 @@ class OutputsOverview:
         """The table as plain text, its output columns in blocks that fit ``width`` characters (default: the
         terminal's), as pandas wraps a wide frame."""
         width = width or shutil.get_terminal_size((100, 24)).columns
-        label = min(24, max(8, *(len(p) for p in self.parts)))
-        col = max(8, min(12, max(len(o) for o in self.outputs) + 1))
+        label = min(PART_WIDTH, max(8, *(len(p) for p in self.parts)))
+        col = max(8, min(OUTPUT_WIDTH, max(len(o) for o in self.outputs) + 1))
         out = [self.header, f"{self.index} of each part (rows) for each output (columns):"]
         blocks = column_blocks([col] * len(self.outputs), width - label - 2)
         for block in blocks:
