@@ -61,7 +61,10 @@ class ProxySPEX(Explainer):
         folds) in the weights (≥ 0, summing to 1) that predict the held-out folds best, where that mix
         predicts them better than the chosen energy's refit alone (a real model's long tail of weak
         interactions; ``diagnostics["surrogate"]`` is ``"mix"`` or ``"proxy"``, the weights are
-        ``diagnostics["energy_weights"]`` and ``["proxy_share"]``, and ``["bagged_folds"]``).
+        ``diagnostics["energy_weights"]`` and ``["proxy_share"]``, and ``["bagged_folds"]``). Wherever a fit
+        is nearly but not exactly right (held-out R² above 0.999), matching pursuit over its terms and the
+        proxies' looks for an exact sparse fit, which then is the surrogate (``diagnostics["exact_sparse_terms"]``;
+        ``benchmarks/sparse_recovery``: 263 of 270 planted functions recovered exactly, 222 without it).
     top_k : int, optional
         Keep this many coefficients instead (overrides ``energy``).
     residual : bool, default True
