@@ -369,9 +369,10 @@ def plot(result: Interactions, kind: str = "bars", **kwargs):
     if kind not in PLOTS:
         raise ValueError(f"unknown plot kind {kind!r}; choose one of: {', '.join(PLOTS)}")
     fn = PLOTS[kind]
-    params = dict(list(inspect.signature(fn).parameters.items())[1:])  # after the result
+    signature = inspect.signature(fn)
+    params = dict(list(signature.parameters.items())[1:])  # after the result
     try:
-        inspect.signature(fn).bind(result, **kwargs)
+        signature.bind(result, **kwargs)
     except TypeError:  # Python's message names plot_image(), not what result.plot("image") needs
         needs = [f"{name}=…" for name, p in params.items() if p.default is p.empty and name not in kwargs]
         raise TypeError(
